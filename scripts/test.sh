@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# All checks, in order, stopping at the first failure: formatting, clippy, the workspace tests,
+# the AsyncAPI check (when scripts/check-asyncapi.sh exists) and the web dashboard (when
+# web_dashboard/package.json exists). Postgres and NATS must answer: `make test` runs infra first.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+CARGO="${CARGO:-cargo}"
+
+# Tests connect to this server's admin database and create a database of their own per test.
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+export NATS_URL="${NATS_URL:-nats://127.0.0.1:4222}"
+
+STARTED=$SECONDS
+
+# step NAME CMD...: run one check; on failure say which and stop.
+step() {
+  local name=$1 t0=$SECONDS rc=0
+  shift
+  local shown="$*"
+  shown=${shown/#in_web /(in web_dashboard) }
+  printf '\n==> %s: %s\n' "$name" "$shown"
+  "$@" || rc=$?
+  if ((rc != 0)); then
+    printf '\ntest: FAILED at step "%s" (exit status %d): %s\n' "$name" "$rc" "$shown" >&2
+    exit 1
+  fi
+  printf '==> %s: ok (%ds)\n' "$name" $((SECONDS - t0))
+}
+
+# in_web CMD...: run CMD inside web_dashboard/.
+in_web() { (cd "$ROOT/web_dashboard" && "$@"); }
+
+echo "test: DATABASE_URL=$DATABASE_URL NATS_URL=$NATS_URL"
+
+step "rustfmt" "$CARGO" fmt --all -- --check
+step "clippy" "$CARGO" clippy --workspace --all-targets -- -D warnings
+step "cargo test" "$CARGO" test --workspace
+
+if [[ -f scripts/check-asyncapi.sh ]]; then
+  step "asyncapi" bash scripts/check-asyncapi.sh
+else
+  echo "test: scripts/check-asyncapi.sh not present, skipped"
+fi
+
+if [[ -f web_dashboard/package.json ]]; then
+  step "web: npm ci" in_web npm ci
+  step "web: lint" in_web npm run lint
+  step "web: typecheck" in_web npm run typecheck
+  step "web: test" in_web npm test
+else
+  echo "test: web_dashboard/package.json not present, web checks skipped"
+fi
+
+printf '\ntest: all checks passed (%ds)\n' $((SECONDS - STARTED))

@@ -1,0 +1,300 @@
+//! Running a projection on a durable pull consumer.
+//!
+//! Messages arrive in batches of whatever is ready (up to `spec.batch`). The projection applies a
+//! batch in one Postgres transaction that also advances its checkpoint; only after the commit are
+//! the messages acked (the last one with a double ack, so the server confirms). A message that
+//! cannot be decoded, or that the database refuses as bad data, is parked: terminated, logged with
+//! its sequence, kept in `parked_events`. Transient failures are NAKed with a growing delay.
+
+use std::{future::Future, time::Duration};
+
+use async_nats::jetstream::{AckKind, Message};
+use futures::StreamExt;
+use gadai_events::Event;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::{Bus, ConsumerSpec, headers::NatsHeadersRef};
+
+/// One decoded message of a batch.
+pub struct Delivered {
+    /// The stream sequence: the checkpoint and the per-row version.
+    pub seq: u64,
+    pub event: Event,
+    /// The consumer span of this message, a child of the publisher's trace.
+    pub span: tracing::Span,
+}
+
+/// Why a projection could not apply an event.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The event can never be applied (bad data): park it.
+    #[error("poison: {0}")]
+    Poison(String),
+    /// Try again later (database down, serialization failure, ...).
+    #[error(transparent)]
+    Transient(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for ApplyError {
+    fn from(err: sqlx::Error) -> Self {
+        // SQLSTATE classes 22 (data exception) and 23 (integrity constraint) mean the event's
+        // data is at fault, not the database: retrying cannot help.
+        if let sqlx::Error::Database(db) = &err
+            && db
+                .code()
+                .is_some_and(|c| c.starts_with("22") || c.starts_with("23"))
+        {
+            return ApplyError::Poison(db.message().to_owned());
+        }
+        ApplyError::Transient(err.into())
+    }
+}
+
+/// A projection fed by [`run`].
+pub trait Projection: Send + Sync + 'static {
+    /// Applies the events and advances the checkpoint in one transaction. Applying an event
+    /// that was applied before must change nothing.
+    fn apply(&self, batch: &[Delivered]) -> impl Future<Output = Result<(), ApplyError>> + Send;
+
+    /// Records a parked message where ops can see it.
+    fn park(
+        &self,
+        seq: u64,
+        subject: &str,
+        reason: &str,
+        payload: &[u8],
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+/// Feeds the durable consumer `spec` to `projection` until `shutdown` is cancelled. The batch in
+/// hand when shutdown comes is finished and acked first.
+pub async fn run<P: Projection>(
+    bus: Bus,
+    spec: ConsumerSpec,
+    projection: P,
+    shutdown: CancellationToken,
+) {
+    let mut backoff = Duration::from_millis(200);
+    while !shutdown.is_cancelled() {
+        match consume(&bus, &spec, &projection, &shutdown).await {
+            Ok(()) => backoff = Duration::from_millis(200),
+            Err(err) => {
+                tracing::warn!(consumer = %spec.name, error = ?err, "consumer interrupted, reconnecting");
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            _ = tokio::time::sleep(backoff) => {}
+        }
+    }
+    tracing::info!(consumer = %spec.name, "consumer stopped");
+}
+
+async fn consume<P: Projection>(
+    bus: &Bus,
+    spec: &ConsumerSpec,
+    projection: &P,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let consumer = bus.durable_consumer(spec).await?;
+    let messages = consumer
+        .stream()
+        .max_messages_per_batch(spec.batch)
+        .heartbeat(Duration::from_secs(5))
+        .expires(Duration::from_secs(30))
+        .messages()
+        .await?;
+    let mut chunks = messages.ready_chunks(spec.batch);
+    loop {
+        let chunk = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            chunk = chunks.next() => chunk,
+        };
+        let Some(chunk) = chunk else {
+            anyhow::bail!("message stream ended");
+        };
+        let mut messages = Vec::with_capacity(chunk.len());
+        for item in chunk {
+            match item {
+                Ok(message) => messages.push(message),
+                // Missing heartbeats and the like are not fatal: the stream recovers.
+                Err(err) => {
+                    tracing::warn!(consumer = %spec.name, error = %err, "consumer stream error")
+                }
+            }
+        }
+        if !messages.is_empty() {
+            handle_batch(bus, spec, projection, messages).await;
+        }
+    }
+}
+
+struct Received {
+    message: Message,
+    seq: u64,
+    delivered: i64,
+}
+
+async fn handle_batch<P: Projection>(
+    bus: &Bus,
+    spec: &ConsumerSpec,
+    projection: &P,
+    messages: Vec<Message>,
+) {
+    let started = std::time::Instant::now();
+    let mut received = Vec::with_capacity(messages.len());
+    let mut decoded = Vec::with_capacity(messages.len());
+    for message in messages {
+        let (seq, delivered) = match message.info() {
+            Ok(info) => (info.stream_sequence, info.delivered),
+            Err(err) => {
+                tracing::warn!(error = %err, "message without JetStream metadata, skipped");
+                continue;
+            }
+        };
+        match decode(bus, &message, seq) {
+            Ok(d) => {
+                decoded.push(d);
+                received.push(Received {
+                    message,
+                    seq,
+                    delivered,
+                });
+            }
+            Err(reason) => park(spec, projection, &message, seq, &reason).await,
+        }
+    }
+    if decoded.is_empty() {
+        return;
+    }
+    let count = decoded.len();
+    match projection.apply(&decoded).await {
+        Ok(()) => {
+            ack_all(&received).await;
+            metrics::counter!("projection_events_applied_total", "projection" => spec.name.clone())
+                .increment(count as u64);
+            metrics::histogram!("projection_batch_seconds", "projection" => spec.name.clone())
+                .record(started.elapsed().as_secs_f64());
+            if let Some(last) = received.iter().map(|r| r.seq).max() {
+                metrics::gauge!("projection_last_sequence", "projection" => spec.name.clone())
+                    .set(last as f64);
+            }
+        }
+        Err(_) if count > 1 => {
+            // Find the one at fault: apply one by one, so good events are not held back.
+            for (d, r) in decoded.into_iter().zip(received) {
+                let result = projection.apply(std::slice::from_ref(&d)).await;
+                settle_single(spec, projection, r, result).await;
+            }
+        }
+        Err(err) => {
+            let r = received
+                .into_iter()
+                .next()
+                .expect("one received per decoded");
+            settle_single(spec, projection, r, Err(err)).await;
+        }
+    }
+}
+
+fn decode(bus: &Bus, message: &Message, seq: u64) -> Result<Delivered, String> {
+    let type_name = bus
+        .type_of(&message.subject)
+        .ok_or_else(|| format!("subject {} is outside the prefix", message.subject))?;
+    let event = Event::decode_from(type_name, &message.payload).map_err(|e| e.to_string())?;
+    let span = tracing::info_span!(
+        "projection.process",
+        otel.kind = "consumer",
+        messaging.system = "nats",
+        messaging.destination.name = %message.subject,
+        messaging.message.id = %event.id,
+        stream_sequence = seq,
+        order_id = %event.order_id,
+    );
+    if let Some(headers) = &message.headers {
+        gadai_kit::telemetry::set_parent_from(&span, &NatsHeadersRef(headers));
+    }
+    Ok(Delivered { seq, event, span })
+}
+
+async fn settle_single<P: Projection>(
+    spec: &ConsumerSpec,
+    projection: &P,
+    r: Received,
+    result: Result<(), ApplyError>,
+) {
+    match result {
+        Ok(()) => ack_all(std::slice::from_ref(&r)).await,
+        Err(ApplyError::Poison(reason)) => park(spec, projection, &r.message, r.seq, &reason).await,
+        Err(ApplyError::Transient(err)) if r.delivered >= spec.max_deliver => {
+            let reason = format!("still failing after {} deliveries: {err:#}", r.delivered);
+            park(spec, projection, &r.message, r.seq, &reason).await;
+        }
+        Err(ApplyError::Transient(err)) => {
+            let delay = nak_delay(r.delivered);
+            tracing::warn!(consumer = %spec.name, seq = r.seq, error = ?err, ?delay, "apply failed, will retry");
+            if let Err(e) = r.message.ack_with(AckKind::Nak(Some(delay))).await {
+                tracing::warn!(error = %e, "nak failed; AckWait will redeliver");
+            }
+        }
+    }
+}
+
+/// The redelivery delay after `delivered` failed attempts: 1 s doubling up to a minute.
+pub fn nak_delay(delivered: i64) -> Duration {
+    let exp = delivered.clamp(1, 7) as u32 - 1;
+    Duration::from_secs(2u64.pow(exp)).min(Duration::from_secs(60))
+}
+
+async fn ack_all(received: &[Received]) {
+    let Some((last, rest)) = received.split_last() else {
+        return;
+    };
+    for r in rest {
+        if let Err(e) = r.message.ack().await {
+            tracing::warn!(seq = r.seq, error = %e, "ack failed; the event may be redelivered (harmless)");
+        }
+    }
+    // Acks on one connection are processed in order: confirming the last confirms them all.
+    if let Err(e) = last.message.double_ack().await {
+        tracing::warn!(seq = last.seq, error = %e, "ack not confirmed; the events may be redelivered (harmless)");
+    }
+}
+
+async fn park<P: Projection>(
+    spec: &ConsumerSpec,
+    projection: &P,
+    message: &Message,
+    seq: u64,
+    reason: &str,
+) {
+    tracing::error!(consumer = %spec.name, seq, subject = %message.subject, reason, "poison message parked");
+    metrics::counter!("projection_events_parked_total", "projection" => spec.name.clone())
+        .increment(1);
+    if let Err(err) = projection
+        .park(seq, &message.subject, reason, &message.payload)
+        .instrument(tracing::info_span!("park"))
+        .await
+    {
+        tracing::error!(seq, error = ?err, "could not record the parked message");
+    }
+    if let Err(err) = message.ack_with(AckKind::Term).await {
+        tracing::warn!(seq, error = %err, "terminating the parked message failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nak_delay;
+    use std::time::Duration;
+
+    #[test]
+    fn nak_delay_grows_and_is_capped() {
+        assert_eq!(nak_delay(1), Duration::from_secs(1));
+        assert_eq!(nak_delay(2), Duration::from_secs(2));
+        assert_eq!(nak_delay(5), Duration::from_secs(16));
+        assert_eq!(nak_delay(50), Duration::from_secs(60));
+    }
+}

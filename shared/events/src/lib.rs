@@ -1,0 +1,398 @@
+//! The event catalog of DESIGN.md section 3.
+//!
+//! Every event travels as one JSON [`Envelope`]; its `data` is the payload of one [`EventKind`].
+//! Decoding is strict at the edge: [`Event::decode`] turns bytes into a typed event or a
+//! [`DecodeError`] that names what was wrong, so a poison message can be parked.
+
+mod schema;
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use schema::{all_schemas, envelope_schema};
+
+/// The envelope version every payload below is published with.
+pub const VERSION: u32 = 1;
+
+/// The actor recorded for events the system causes on its own (expiry, mail outcomes).
+pub const SYSTEM_ACTOR: &str = "system";
+/// The actor recorded for orders that came through the n8n bridge.
+pub const BRIDGE_ACTOR: &str = "n8n";
+
+/// The JSON envelope shared by every event.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Envelope<D> {
+    /// Unique id of this event (UUID v7).
+    pub id: Uuid,
+    /// The event type, equal to the NATS subject without the configured prefix.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Payload version; changes within a version are additive only.
+    pub version: u32,
+    /// When the fact happened (RFC 3339, UTC).
+    pub occurred_at: DateTime<Utc>,
+    /// The order this event is about.
+    pub order_id: Uuid,
+    /// Who caused it: `n8n`, an operator's id, or `system`.
+    pub actor: String,
+    /// The type-specific payload.
+    pub data: D,
+}
+
+/// `order.created`: a valid order came through the bridge.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct OrderCreated {
+    pub nama_customer: String,
+    pub email: String,
+    pub nama_barang: String,
+    /// Category, lower case, from the configured catalog.
+    pub jenis_barang: String,
+    /// Units, or grams for gold.
+    pub jumlah_barang: i64,
+    /// Estimated value in Rupiah.
+    pub estimasi_nilai_barang: i64,
+    pub wilayah: String,
+    #[serde(default)]
+    pub id_percakapan: Option<String>,
+    /// Present when the order came from a request with an idempotency key (or its fallback).
+    #[serde(default)]
+    pub idempotency: Option<IdempotencyRef>,
+}
+
+/// Where an order sits in the idempotent request that created it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct IdempotencyRef {
+    /// The effective idempotency key (client's header, or the documented fallback).
+    pub key: String,
+    /// SHA-256 (hex) of the canonical request body.
+    pub fingerprint: String,
+    /// Position of this order in the request's batch, from 0.
+    pub index: u32,
+    /// How many orders the request held.
+    pub count: u32,
+}
+
+/// `verification.requested`: an operator asked for a code to be sent.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct VerificationRequested {
+    /// How many sends were requested for this order before this one.
+    pub request_no: u32,
+}
+
+/// `verification.sent`: the SMTP server accepted the mail.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct VerificationSent {
+    pub verification_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// `verification.failed`: sending failed for good.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct VerificationFailed {
+    pub verification_id: Uuid,
+    pub reason: String,
+}
+
+/// `order.verified`: the customer's code matched.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct OrderVerified {
+    pub verification_id: Uuid,
+}
+
+/// `order.expired`: no valid code arrived before `expires_at`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct OrderExpired {
+    pub verification_id: Uuid,
+}
+
+/// `order.deleted`: an operator deleted the order.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct OrderDeleted {
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// The payload of an event, one variant per type of the catalog.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventKind {
+    OrderCreated(OrderCreated),
+    VerificationRequested(VerificationRequested),
+    VerificationSent(VerificationSent),
+    VerificationFailed(VerificationFailed),
+    OrderVerified(OrderVerified),
+    OrderExpired(OrderExpired),
+    OrderDeleted(OrderDeleted),
+}
+
+/// Every type name of the catalog, in the order of DESIGN.md section 3.
+pub const EVENT_TYPES: [&str; 7] = [
+    "order.created",
+    "verification.requested",
+    "verification.sent",
+    "verification.failed",
+    "order.verified",
+    "order.expired",
+    "order.deleted",
+];
+
+impl EventKind {
+    /// The type name, which is also the subject (before the prefix).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            EventKind::OrderCreated(_) => "order.created",
+            EventKind::VerificationRequested(_) => "verification.requested",
+            EventKind::VerificationSent(_) => "verification.sent",
+            EventKind::VerificationFailed(_) => "verification.failed",
+            EventKind::OrderVerified(_) => "order.verified",
+            EventKind::OrderExpired(_) => "order.expired",
+            EventKind::OrderDeleted(_) => "order.deleted",
+        }
+    }
+
+    fn data_json(&self) -> serde_json::Value {
+        let value = match self {
+            EventKind::OrderCreated(d) => serde_json::to_value(d),
+            EventKind::VerificationRequested(d) => serde_json::to_value(d),
+            EventKind::VerificationSent(d) => serde_json::to_value(d),
+            EventKind::VerificationFailed(d) => serde_json::to_value(d),
+            EventKind::OrderVerified(d) => serde_json::to_value(d),
+            EventKind::OrderExpired(d) => serde_json::to_value(d),
+            EventKind::OrderDeleted(d) => serde_json::to_value(d),
+        };
+        value.expect("payload types serialize to JSON")
+    }
+
+    fn from_data(kind: &str, data: serde_json::Value) -> Result<Self, DecodeError> {
+        fn parse<T: serde::de::DeserializeOwned>(
+            kind: &str,
+            data: serde_json::Value,
+        ) -> Result<T, DecodeError> {
+            serde_json::from_value(data).map_err(|e| DecodeError::Data {
+                kind: kind.to_owned(),
+                reason: e.to_string(),
+            })
+        }
+        Ok(match kind {
+            "order.created" => EventKind::OrderCreated(parse(kind, data)?),
+            "verification.requested" => EventKind::VerificationRequested(parse(kind, data)?),
+            "verification.sent" => EventKind::VerificationSent(parse(kind, data)?),
+            "verification.failed" => EventKind::VerificationFailed(parse(kind, data)?),
+            "order.verified" => EventKind::OrderVerified(parse(kind, data)?),
+            "order.expired" => EventKind::OrderExpired(parse(kind, data)?),
+            "order.deleted" => EventKind::OrderDeleted(parse(kind, data)?),
+            other => return Err(DecodeError::UnknownType(other.to_owned())),
+        })
+    }
+}
+
+/// A typed event: the envelope with its payload decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: Uuid,
+    pub version: u32,
+    pub occurred_at: DateTime<Utc>,
+    pub order_id: Uuid,
+    pub actor: String,
+    pub kind: EventKind,
+}
+
+/// Why bytes from the stream are not an event we understand.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum DecodeError {
+    #[error("not a JSON event envelope: {0}")]
+    Envelope(String),
+    #[error("unknown event type {0:?}")]
+    UnknownType(String),
+    #[error("unsupported version {version} of {kind}")]
+    Version { kind: String, version: u32 },
+    #[error("invalid data for {kind}: {reason}")]
+    Data { kind: String, reason: String },
+    #[error("type {envelope:?} does not match subject {subject:?}")]
+    SubjectMismatch { envelope: String, subject: String },
+}
+
+impl Event {
+    /// A new event happening now, with a fresh UUID v7 id.
+    pub fn new(order_id: Uuid, actor: impl Into<String>, kind: EventKind) -> Self {
+        Event {
+            id: Uuid::now_v7(),
+            version: VERSION,
+            occurred_at: Utc::now(),
+            order_id,
+            actor: actor.into(),
+            kind,
+        }
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        self.kind.type_name()
+    }
+
+    /// The JSON envelope of this event.
+    pub fn to_envelope(&self) -> Envelope<serde_json::Value> {
+        Envelope {
+            id: self.id,
+            kind: self.type_name().to_owned(),
+            version: self.version,
+            occurred_at: self.occurred_at,
+            order_id: self.order_id,
+            actor: self.actor.clone(),
+            data: self.kind.data_json(),
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.to_envelope()).expect("envelopes serialize to JSON")
+    }
+
+    /// Decodes an envelope; newer versions than we know are refused, not guessed at.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let envelope: Envelope<serde_json::Value> =
+            serde_json::from_slice(bytes).map_err(|e| DecodeError::Envelope(e.to_string()))?;
+        if envelope.version != VERSION {
+            return Err(DecodeError::Version {
+                kind: envelope.kind,
+                version: envelope.version,
+            });
+        }
+        let kind = EventKind::from_data(&envelope.kind, envelope.data)?;
+        Ok(Event {
+            id: envelope.id,
+            version: envelope.version,
+            occurred_at: envelope.occurred_at,
+            order_id: envelope.order_id,
+            actor: envelope.actor,
+            kind,
+        })
+    }
+
+    /// Decodes and checks that the envelope's type is the subject it arrived on.
+    pub fn decode_from(subject_type: &str, bytes: &[u8]) -> Result<Self, DecodeError> {
+        let event = Event::decode(bytes)?;
+        if event.type_name() != subject_type {
+            return Err(DecodeError::SubjectMismatch {
+                envelope: event.type_name().to_owned(),
+                subject: subject_type.to_owned(),
+            });
+        }
+        Ok(event)
+    }
+
+    /// The `Nats-Msg-Id` of this event, per the catalog's dedupe keys.
+    ///
+    /// `verification.requested` needs the count of earlier requests, which it carries.
+    pub fn dedupe_key(&self) -> String {
+        let order = self.order_id;
+        match &self.kind {
+            EventKind::OrderCreated(_) => format!("order.created:{order}"),
+            EventKind::VerificationRequested(d) => {
+                format!("verification.requested:{order}:{}", d.request_no)
+            }
+            EventKind::VerificationSent(d) => format!("verification.sent:{}", d.verification_id),
+            EventKind::VerificationFailed(d) => {
+                format!("verification.failed:{}", d.verification_id)
+            }
+            EventKind::OrderVerified(_) => format!("order.verified:{order}"),
+            EventKind::OrderExpired(d) => format!("order.expired:{order}:{}", d.verification_id),
+            EventKind::OrderDeleted(_) => format!("order.deleted:{order}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn created() -> EventKind {
+        EventKind::OrderCreated(OrderCreated {
+            nama_customer: "Budi Santoso".into(),
+            email: "budi@example.com".into(),
+            nama_barang: "iPhone 14".into(),
+            jenis_barang: "handphone".into(),
+            jumlah_barang: 1,
+            estimasi_nilai_barang: 10_000_000,
+            wilayah: "DKI Jakarta".into(),
+            id_percakapan: None,
+            idempotency: None,
+        })
+    }
+
+    #[test]
+    fn every_kind_round_trips_through_its_envelope() {
+        let v = Uuid::now_v7();
+        let kinds = [
+            created(),
+            EventKind::VerificationRequested(VerificationRequested { request_no: 2 }),
+            EventKind::VerificationSent(VerificationSent {
+                verification_id: v,
+                expires_at: Utc::now(),
+            }),
+            EventKind::VerificationFailed(VerificationFailed {
+                verification_id: v,
+                reason: "550 mailbox unavailable".into(),
+            }),
+            EventKind::OrderVerified(OrderVerified { verification_id: v }),
+            EventKind::OrderExpired(OrderExpired { verification_id: v }),
+            EventKind::OrderDeleted(OrderDeleted { reason: None }),
+        ];
+        let names: Vec<_> = kinds.iter().map(EventKind::type_name).collect();
+        assert_eq!(names, EVENT_TYPES);
+        for kind in kinds {
+            let event = Event::new(Uuid::now_v7(), "operator-1", kind);
+            let decoded = Event::decode_from(event.type_name(), &event.encode()).unwrap();
+            assert_eq!(decoded, event);
+        }
+    }
+
+    #[test]
+    fn decoding_names_what_is_wrong() {
+        assert!(matches!(
+            Event::decode(b"{not json"),
+            Err(DecodeError::Envelope(_))
+        ));
+        let mut env = Event::new(Uuid::now_v7(), "n8n", created()).to_envelope();
+        env.kind = "order.teleported".into();
+        let bytes = serde_json::to_vec(&env).unwrap();
+        assert_eq!(
+            Event::decode(&bytes),
+            Err(DecodeError::UnknownType("order.teleported".into()))
+        );
+        env.kind = "order.created".into();
+        env.data = serde_json::json!({"nama_customer": 5});
+        let err = Event::decode(&serde_json::to_vec(&env).unwrap()).unwrap_err();
+        assert!(matches!(err, DecodeError::Data { .. }), "{err:?}");
+        env.version = 9;
+        let err = Event::decode(&serde_json::to_vec(&env).unwrap()).unwrap_err();
+        assert!(matches!(err, DecodeError::Version { version: 9, .. }));
+    }
+
+    #[test]
+    fn an_envelope_on_the_wrong_subject_is_refused() {
+        let event = Event::new(Uuid::now_v7(), "n8n", created());
+        let err = Event::decode_from("order.deleted", &event.encode()).unwrap_err();
+        assert!(matches!(err, DecodeError::SubjectMismatch { .. }));
+    }
+
+    #[test]
+    fn dedupe_keys_follow_the_catalog() {
+        let order = Uuid::now_v7();
+        let req = Event::new(
+            order,
+            "op",
+            EventKind::VerificationRequested(VerificationRequested { request_no: 0 }),
+        );
+        assert_eq!(
+            req.dedupe_key(),
+            format!("verification.requested:{order}:0")
+        );
+        let del = Event::new(
+            order,
+            "op",
+            EventKind::OrderDeleted(OrderDeleted { reason: None }),
+        );
+        assert_eq!(del.dedupe_key(), format!("order.deleted:{order}"));
+    }
+}

@@ -1,0 +1,9 @@
+//! Shared plumbing of the Gadai services.
+
+pub mod config;
+pub mod error;
+pub mod ops;
+pub mod server;
+pub mod telemetry;
+
+pub use error::{ApiError, FieldError};

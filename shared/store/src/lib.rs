@@ -1,0 +1,166 @@
+//! Postgres for Gadai services.
+//!
+//! Every service owns one schema. Its pool sets `search_path` to that schema, so the service's
+//! SQL uses unqualified names and a rebuild can point the same SQL at fresh tables.
+
+use std::{str::FromStr, time::Duration};
+
+use anyhow::Context;
+use sqlx::{
+    Executor, PgPool, Postgres, Transaction,
+    migrate::Migrator,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+
+/// How to reach a service's tables.
+#[derive(Debug, Clone)]
+pub struct DbSettings {
+    pub url: String,
+    pub schema: String,
+    pub max_connections: u32,
+}
+
+impl DbSettings {
+    /// Connection options with the schema as the search path (the URL's own options kept).
+    pub fn connect_options(&self) -> anyhow::Result<PgConnectOptions> {
+        let options = PgConnectOptions::from_str(&self.url)
+            .with_context(|| "DATABASE_URL is not a valid Postgres URL")?;
+        Ok(options.options([("search_path", self.schema.as_str())]))
+    }
+}
+
+/// A pool whose connections see `settings.schema` first.
+pub async fn connect(settings: &DbSettings) -> anyhow::Result<PgPool> {
+    check_identifier(&settings.schema)?;
+    PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(settings.connect_options()?)
+        .await
+        .with_context(|| format!("connecting to Postgres for schema {}", settings.schema))
+}
+
+/// Creates the schema if needed and runs the service's migrations inside it.
+///
+/// Safe with several replicas starting at once: schema creation is serialized by an advisory
+/// lock, and sqlx's migrator takes its own lock.
+pub async fn migrate(pool: &PgPool, schema: &str, migrator: &Migrator) -> anyhow::Result<()> {
+    check_identifier(schema)?;
+    let mut conn = pool.acquire().await?;
+    conn.execute("SELECT pg_advisory_lock(7203311)").await?;
+    let created = conn
+        .execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
+        .await;
+    conn.execute("SELECT pg_advisory_unlock(7203311)").await?;
+    created.with_context(|| format!("creating schema {schema}"))?;
+    drop(conn);
+    migrator
+        .run(pool)
+        .await
+        .with_context(|| format!("migrating schema {schema}"))?;
+    Ok(())
+}
+
+/// Schema names go into SQL text, so only plain identifiers are accepted.
+pub fn check_identifier(name: &str) -> anyhow::Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    anyhow::ensure!(ok, "{name:?} is not a plain lower-case SQL identifier");
+    Ok(())
+}
+
+/// Records that `projection` has applied events up to `seq` (never moves backwards).
+///
+/// Every service's migrations create the `checkpoints` table this writes.
+pub async fn advance_checkpoint(
+    tx: &mut Transaction<'_, Postgres>,
+    projection: &str,
+    seq: u64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO checkpoints (projection, seq, updated_at) VALUES ($1, $2, now())
+         ON CONFLICT (projection) DO UPDATE
+         SET seq = GREATEST(checkpoints.seq, EXCLUDED.seq), updated_at = now()",
+    )
+    .bind(projection)
+    .bind(seq as i64)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The highest stream sequence `projection` has applied, 0 when none.
+pub async fn checkpoint(pool: &PgPool, projection: &str) -> sqlx::Result<u64> {
+    let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM checkpoints WHERE projection = $1")
+        .bind(projection)
+        .fetch_optional(pool)
+        .await?;
+    Ok(seq.unwrap_or(0) as u64)
+}
+
+/// Keeps a message that can never be applied, for ops to look at (table `parked_events`).
+pub async fn park(
+    pool: &PgPool,
+    projection: &str,
+    seq: u64,
+    subject: &str,
+    reason: &str,
+    payload: &[u8],
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO parked_events (projection, seq, subject, reason, payload)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (projection, seq) DO NOTHING",
+    )
+    .bind(projection)
+    .bind(seq as i64)
+    .bind(subject)
+    .bind(reason)
+    .bind(payload)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Replaces schema `live` by `fresh` in one transaction (the old one is dropped).
+///
+/// Callers hold whatever lock keeps writers out while the names move.
+pub async fn swap_schemas(
+    tx: &mut Transaction<'_, Postgres>,
+    live: &str,
+    fresh: &str,
+) -> anyhow::Result<()> {
+    check_identifier(live)?;
+    check_identifier(fresh)?;
+    let old = format!("{live}_old");
+    check_identifier(&old)?;
+    for statement in [
+        format!("DROP SCHEMA IF EXISTS {old} CASCADE"),
+        format!("ALTER SCHEMA {live} RENAME TO {old}"),
+        format!("ALTER SCHEMA {fresh} RENAME TO {live}"),
+        format!("DROP SCHEMA {old} CASCADE"),
+    ] {
+        (&mut **tx)
+            .execute(statement.as_str())
+            .await
+            .with_context(|| statement.clone())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_identifier;
+
+    #[test]
+    fn only_plain_identifiers_pass() {
+        assert!(check_identifier("dashboard").is_ok());
+        assert!(check_identifier("dashboard_rebuild_2").is_ok());
+        assert!(check_identifier("Dashboard").is_err());
+        assert!(check_identifier("x; DROP TABLE y").is_err());
+        assert!(check_identifier("").is_err());
+    }
+}

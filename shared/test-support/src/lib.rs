@@ -1,0 +1,122 @@
+//! Isolation for integration tests: each test gets its own database and its own stream and
+//! subject prefix, so tests run in parallel against one Postgres and one NATS.
+//!
+//! `DATABASE_URL` names a server and a database the tests may use to create others (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); `NATS_URL` the NATS server.
+
+use std::time::Duration;
+
+use gadai_bus::BusSettings;
+use sqlx::{Connection, Executor, PgConnection};
+use uuid::Uuid;
+
+/// A database and a stream that belong to one test.
+pub struct TestEnv {
+    pub database_url: String,
+    pub bus: BusSettings,
+    pub tag: String,
+}
+
+pub fn admin_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub fn nats_url() -> String {
+    std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
+impl TestEnv {
+    /// Creates an empty database `gadai_t_<tag>` and settings for stream `T_<TAG>` with
+    /// subjects under `t_<tag>.`.
+    pub async fn new() -> anyhow::Result<Self> {
+        let tag = Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let admin = admin_url();
+        let mut conn = PgConnection::connect(&admin).await?;
+        let db = format!("gadai_t_{tag}");
+        conn.execute(format!("CREATE DATABASE {db}").as_str())
+            .await?;
+        let database_url = replace_database(&admin, &db);
+        let bus = BusSettings {
+            url: nats_url(),
+            stream: format!("T_{}", tag.to_uppercase()),
+            prefix: format!("t_{tag}."),
+            max_age: Duration::from_secs(3600),
+            replicas: 1,
+            duplicate_window: Duration::from_secs(120),
+        };
+        Ok(TestEnv {
+            database_url,
+            bus,
+            tag,
+        })
+    }
+
+    /// Removes the test's stream (its database is left for post-mortems; `make test` drops
+    /// old ones).
+    pub async fn cleanup(&self) {
+        if let Ok(client) = async_nats::connect(&self.bus.url).await {
+            let js = async_nats::jetstream::new(client);
+            let _ = js.delete_stream(&self.bus.stream).await;
+        }
+    }
+}
+
+fn replace_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    // postgres://user@host:port/dbname -> keep everything up to the last '/' after the host.
+    let after_scheme = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let cut = base[after_scheme..]
+        .find('/')
+        .map(|i| after_scheme + i)
+        .unwrap_or(base.len());
+    let mut out = format!("{}/{}", &base[..cut], db);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// Polls `check` every 20 ms until it returns `Some`, or fails after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met within {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_database;
+
+    #[test]
+    fn swaps_the_database_name() {
+        assert_eq!(
+            replace_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            replace_database("postgres://u:p@h/db?sslmode=disable", "x"),
+            "postgres://u:p@h/x?sslmode=disable"
+        );
+        assert_eq!(
+            replace_database("postgres://h:5432", "x"),
+            "postgres://h:5432/x"
+        );
+    }
+}
