@@ -6,6 +6,7 @@
 
 pub mod consume;
 mod headers;
+pub mod rebuild;
 pub mod replay;
 
 use std::time::Duration;

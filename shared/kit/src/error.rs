@@ -8,20 +8,48 @@ use axum::{
 };
 use serde::Serialize;
 
-/// One field that failed validation, and why.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// One field that failed validation, in FastAPI's shape (the seed's clients know it):
+/// `{"loc": ["body", 0, "email"], "msg": "...", "type": "value_error.email"}`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FieldError {
-    /// Where the field is, e.g. `["body", 0, "email"]` flattened to `0.email`.
-    pub field: String,
-    pub message: String,
+    pub loc: Vec<serde_json::Value>,
+    pub msg: String,
+    #[serde(rename = "type")]
+    pub kind: String,
 }
 
 impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+    /// A body field at `path` (after the implicit `"body"`).
+    pub fn at(path: &[serde_json::Value], msg: &str, kind: &str) -> Self {
+        let mut loc = vec![serde_json::Value::from("body")];
+        loc.extend_from_slice(path);
         FieldError {
-            field: field.into(),
-            message: message.into(),
+            loc,
+            msg: msg.to_owned(),
+            kind: kind.to_owned(),
         }
+    }
+
+    /// A field outside the body (`query`, `header`, `path`).
+    pub fn in_part(part: &str, name: &str, msg: &str, kind: &str) -> Self {
+        FieldError {
+            loc: vec![part.into(), name.into()],
+            msg: msg.to_owned(),
+            kind: kind.to_owned(),
+        }
+    }
+
+    /// The location after its first part, dotted: `0.email`.
+    pub fn field_path(&self) -> String {
+        self.loc
+            .iter()
+            .skip(1)
+            .map(|v| match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(".")
     }
 }
 
@@ -104,25 +132,33 @@ impl IntoResponse for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
-            JsonRejection::MissingJsonContentType(_) => {
-                ApiError::Validation(vec![FieldError::new(
-                    "body",
-                    "Content-Type must be application/json",
-                )])
-            }
+            JsonRejection::MissingJsonContentType(_) => ApiError::Validation(vec![FieldError::at(
+                &[],
+                "Content-Type must be application/json",
+                "type_error.content_type",
+            )]),
             JsonRejection::BytesRejection(ref inner)
                 if inner.status() == StatusCode::PAYLOAD_TOO_LARGE =>
             {
                 ApiError::PayloadTooLarge
             }
-            other => ApiError::Validation(vec![FieldError::new("body", other.body_text())]),
+            other => ApiError::Validation(vec![FieldError::at(
+                &[],
+                &other.body_text(),
+                "value_error.json",
+            )]),
         }
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        ApiError::Validation(vec![FieldError::new("query", rejection.body_text())])
+        ApiError::Validation(vec![FieldError::in_part(
+            "query",
+            "",
+            &rejection.body_text(),
+            "value_error.query",
+        )])
     }
 }
 

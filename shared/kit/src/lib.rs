@@ -1,5 +1,6 @@
 //! Shared plumbing of the Gadai services.
 
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod ops;

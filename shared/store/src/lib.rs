@@ -21,6 +21,26 @@ pub struct DbSettings {
 }
 
 impl DbSettings {
+    /// `DATABASE_URL` and `DATABASE_MAX_CONNECTIONS` for the service owning `schema`
+    /// (`DB_SCHEMA` overrides the schema name).
+    pub fn from_env(schema: &str) -> anyhow::Result<Self> {
+        let url = std::env::var("DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/gadai".to_owned());
+        let max_connections = match std::env::var("DATABASE_MAX_CONNECTIONS") {
+            Ok(v) => v
+                .parse()
+                .context("DATABASE_MAX_CONNECTIONS must be a number")?,
+            Err(_) => 10,
+        };
+        let schema = std::env::var("DB_SCHEMA").unwrap_or_else(|_| schema.to_owned());
+        check_identifier(&schema)?;
+        Ok(DbSettings {
+            url,
+            schema,
+            max_connections,
+        })
+    }
+
     /// Connection options with the schema as the search path (the URL's own options kept).
     pub fn connect_options(&self) -> anyhow::Result<PgConnectOptions> {
         let options = PgConnectOptions::from_str(&self.url)
@@ -53,11 +73,53 @@ pub async fn migrate(pool: &PgPool, schema: &str, migrator: &Migrator) -> anyhow
         .await;
     conn.execute("SELECT pg_advisory_unlock(7203311)").await?;
     created.with_context(|| format!("creating schema {schema}"))?;
+    conn.execute(
+        format!(
+            "CREATE TABLE IF NOT EXISTS {schema}.checkpoints (
+                projection text PRIMARY KEY,
+                seq bigint NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now());
+             CREATE TABLE IF NOT EXISTS {schema}.parked_events (
+                projection text NOT NULL,
+                seq bigint NOT NULL,
+                subject text NOT NULL,
+                reason text NOT NULL,
+                payload bytea NOT NULL,
+                parked_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (projection, seq))"
+        )
+        .as_str(),
+    )
+    .await
+    .with_context(|| format!("creating the checkpoint tables of {schema}"))?;
     drop(conn);
     migrator
         .run(pool)
         .await
         .with_context(|| format!("migrating schema {schema}"))?;
+    Ok(())
+}
+
+/// Starts a projection's transaction. It holds a shared lock on `schema` so that a rebuild
+/// (which takes the lock exclusively) can swap the schema between two batches.
+pub async fn begin_apply(
+    pool: &PgPool,
+    schema: &str,
+) -> sqlx::Result<Transaction<'static, Postgres>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock_shared(hashtext($1))")
+        .bind(schema)
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+/// Keeps every projection of `schema` out until the transaction ends (for a schema swap).
+pub async fn lock_exclusive(tx: &mut Transaction<'_, Postgres>, schema: &str) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+        .bind(schema)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -75,7 +137,7 @@ pub fn check_identifier(name: &str) -> anyhow::Result<()> {
 
 /// Records that `projection` has applied events up to `seq` (never moves backwards).
 ///
-/// Every service's migrations create the `checkpoints` table this writes.
+/// [`migrate`] creates the `checkpoints` table this writes.
 pub async fn advance_checkpoint(
     tx: &mut Transaction<'_, Postgres>,
     projection: &str,

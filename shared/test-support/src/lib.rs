@@ -30,6 +30,7 @@ impl TestEnv {
     /// Creates an empty database `gadai_t_<tag>` and settings for stream `T_<TAG>` with
     /// subjects under `t_<tag>.`.
     pub async fn new() -> anyhow::Result<Self> {
+        init_telemetry();
         let tag = Uuid::new_v4().simple().to_string()[..12].to_owned();
         let admin = admin_url();
         let mut conn = PgConnection::connect(&admin).await?;
@@ -79,6 +80,20 @@ fn replace_database(url: &str, db: &str) -> String {
         out.push_str(q);
     }
     out
+}
+
+/// Installs logging and tracing once per test binary: silent unless `TEST_LOG` is set, but
+/// spans still carry trace context, so propagation can be asserted.
+pub fn init_telemetry() {
+    use gadai_kit::telemetry::{LogFormat, TelemetryGuard, init};
+    static GUARD: std::sync::OnceLock<TelemetryGuard> = std::sync::OnceLock::new();
+    GUARD.get_or_init(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            init("test", LogFormat::Pretty, std::io::stderr)
+        } else {
+            init("test", LogFormat::Json, std::io::sink)
+        }
+    });
 }
 
 /// Polls `check` every 20 ms until it returns `Some`, or fails after `timeout`.

@@ -1,0 +1,59 @@
+//! order-intake's configuration, from the environment (see `.env.example`).
+
+use std::time::Duration;
+
+use anyhow::Context;
+use gadai_bus::BusSettings;
+use gadai_kit::config;
+use gadai_store::DbSettings;
+
+use crate::domain::{Catalog, EmailPolicy, OrderRules};
+
+pub const DEFAULT_CATEGORIES: &[&str] = &[
+    "televisi",
+    "handphone",
+    "kamera",
+    "laptop",
+    "emas",
+    "elektronik",
+];
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub db: DbSettings,
+    pub bus: BusSettings,
+    pub host: String,
+    pub port: u16,
+    /// The bridge's API key (`APPS_KEY`), sent by n8n in `X-API-Key`.
+    pub apps_key: String,
+    pub rules: OrderRules,
+    pub max_body_bytes: usize,
+    pub fallback_window: Duration,
+    pub request_timeout: Duration,
+}
+
+impl Settings {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let apps_key = config::optional("APPS_KEY")
+            .context("APPS_KEY must be set: it is the API key n8n sends in X-API-Key")?;
+        Ok(Settings {
+            db: DbSettings::from_env("intake")?,
+            bus: BusSettings::from_env()?,
+            host: config::string("HTTP_HOST", "127.0.0.1"),
+            port: config::parse("ORDER_INTAKE_PORT", 2027)?,
+            apps_key,
+            rules: OrderRules {
+                catalog: Catalog::new(config::list("ITEM_CATEGORIES", DEFAULT_CATEGORIES)),
+                email: EmailPolicy {
+                    allowed_domains: config::list("EMAIL_DOMAIN_ALLOWLIST", &[]),
+                },
+            },
+            max_body_bytes: config::parse("MAX_BODY_BYTES", 256 * 1024)?,
+            fallback_window: config::duration(
+                "IDEMPOTENCY_FALLBACK_WINDOW",
+                Duration::from_secs(600),
+            )?,
+            request_timeout: config::duration("REQUEST_TIMEOUT", Duration::from_secs(15))?,
+        })
+    }
+}

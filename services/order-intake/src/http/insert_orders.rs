@@ -1,0 +1,147 @@
+//! `POST /api/insert-orders`: one order or a list, validated, published, answered after the
+//! PubAck. Retries are safe (see `domain::idempotency`).
+
+use axum::{
+    Json,
+    extract::{State, rejection::JsonRejection},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use chrono::Utc;
+use gadai_events::{BRIDGE_ACTOR, Event, EventKind, IdempotencyRef};
+use gadai_kit::{ApiError, FieldError};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::AppState;
+use crate::{
+    domain::{
+        NewOrder,
+        idempotency::{self, ClientKey},
+        parse_orders,
+    },
+    projection::find_earlier,
+};
+
+/// The status every new order starts in (the seed's string).
+const ON_PROCESS: &str = "On Process";
+
+#[tracing::instrument(skip_all, fields(orders, replayed))]
+pub async fn insert_orders(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body?;
+    let client_key = client_key(&headers)?;
+    let orders = parse_orders(&body, &state.settings.rules).map_err(|errors| {
+        metrics::counter!("orders_rejected_total").increment(1);
+        ApiError::Validation(errors)
+    })?;
+    tracing::Span::current().record("orders", orders.len());
+
+    let fingerprint = idempotency::fingerprint(&body);
+    let now = Utc::now();
+    let window = state.settings.fallback_window;
+    let candidates = idempotency::candidate_keys(client_key.as_ref(), &fingerprint, now, window);
+    let earlier = find_earlier(&state.pool, &candidates)
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("idempotency index: {e}")))?
+        // A fallback key only counts within its window; a client's key counts forever.
+        .filter(|e| {
+            client_key.is_some()
+                || now - e.first_seen <= chrono::Duration::from_std(window).unwrap_or_default()
+        });
+
+    let key = match &earlier {
+        Some(e) if e.fingerprint != fingerprint => {
+            return Err(ApiError::Unprocessable(
+                "Idempotency-Key ini sudah dipakai untuk permintaan yang berbeda".into(),
+            ));
+        }
+        Some(e) if e.ids.len() == e.count => {
+            tracing::Span::current().record("replayed", true);
+            return Ok(created(&e.ids, true));
+        }
+        Some(e) => e.key.clone(),
+        None => candidates[0].clone(),
+    };
+
+    let (ids, all_duplicates) = publish(&state, orders, &key, &fingerprint).await?;
+    metrics::counter!("orders_accepted_total").increment(ids.len() as u64);
+    Ok(created(&ids, all_duplicates))
+}
+
+fn client_key(headers: &HeaderMap) -> Result<Option<ClientKey>, ApiError> {
+    let Some(raw) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let text = raw
+        .to_str()
+        .map_err(|_| invalid_key("must be visible ASCII characters"))?;
+    ClientKey::parse(text)
+        .map(Some)
+        .map_err(|why| invalid_key(&why))
+}
+
+fn invalid_key(why: &str) -> ApiError {
+    ApiError::Validation(vec![FieldError::in_part(
+        "header",
+        "Idempotency-Key",
+        why,
+        "value_error.idempotency_key",
+    )])
+}
+
+/// Publishes every order (concurrently) and waits for all PubAcks. Ids come from the key, so a
+/// retry after a partial failure completes the same batch.
+async fn publish(
+    state: &AppState,
+    orders: Vec<NewOrder>,
+    key: &str,
+    fingerprint: &str,
+) -> Result<(Vec<Uuid>, bool), ApiError> {
+    let count = orders.len();
+    let events: Vec<Event> = orders
+        .into_iter()
+        .enumerate()
+        .map(|(index, order)| {
+            let idem = IdempotencyRef {
+                key: key.to_owned(),
+                fingerprint: fingerprint.to_owned(),
+                index: index as u32,
+                count: count as u32,
+            };
+            Event::new(
+                idempotency::order_id(key, index),
+                BRIDGE_ACTOR,
+                EventKind::OrderCreated(order.into_event_data(Some(idem))),
+            )
+        })
+        .collect();
+    let acks = futures::future::try_join_all(events.iter().map(|e| state.bus.publish(e)))
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("{e:#}")))?;
+    let ids = events.iter().map(|e| e.order_id).collect();
+    Ok((ids, acks.iter().all(|a| a.duplicate)))
+}
+
+fn created(ids: &[Uuid], replayed: bool) -> Response {
+    let orders: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({ "id": id, "status": ON_PROCESS }))
+        .collect();
+    let body = json!({
+        "message": "Order berhasil disimpan",
+        "order_ids": ids,
+        "orders": orders,
+    });
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    if replayed {
+        response.headers_mut().insert(
+            "idempotent-replayed",
+            http::HeaderValue::from_static("true"),
+        );
+    }
+    response
+}

@@ -1,0 +1,106 @@
+//! The intake's projection: `order.created` into the idempotency index.
+
+use chrono::{DateTime, Utc};
+use gadai_bus::consume::{ApplyError, Delivered, Projection};
+use gadai_events::EventKind;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub const NAME: &str = "order-intake";
+
+pub struct IdempotencyIndex {
+    pub pool: PgPool,
+    pub schema: String,
+}
+
+impl Projection for IdempotencyIndex {
+    async fn apply(&self, batch: &[Delivered]) -> Result<(), ApplyError> {
+        let mut keys = Vec::new();
+        let mut idxs = Vec::new();
+        let mut counts = Vec::new();
+        let mut fingerprints = Vec::new();
+        let mut order_ids: Vec<Uuid> = Vec::new();
+        let mut seqs = Vec::new();
+        let mut created: Vec<DateTime<Utc>> = Vec::new();
+        for d in batch {
+            if let EventKind::OrderCreated(data) = &d.event.kind
+                && let Some(idem) = &data.idempotency
+            {
+                keys.push(idem.key.clone());
+                idxs.push(idem.index as i32);
+                counts.push(idem.count as i32);
+                fingerprints.push(idem.fingerprint.clone());
+                order_ids.push(d.event.order_id);
+                seqs.push(d.seq as i64);
+                created.push(d.event.occurred_at);
+            }
+        }
+        let mut tx = gadai_store::begin_apply(&self.pool, &self.schema).await?;
+        if !keys.is_empty() {
+            sqlx::query(
+                "INSERT INTO idempotency_keys (key, idx, count, fingerprint, order_id, seq, created_at)
+                 SELECT * FROM UNNEST($1::text[], $2::int[], $3::int[], $4::text[], $5::uuid[], $6::bigint[], $7::timestamptz[])
+                 ON CONFLICT (key, idx) DO NOTHING",
+            )
+            .bind(&keys)
+            .bind(&idxs)
+            .bind(&counts)
+            .bind(&fingerprints)
+            .bind(&order_ids)
+            .bind(&seqs)
+            .bind(&created)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(max) = batch.iter().map(|d| d.seq).max() {
+            gadai_store::advance_checkpoint(&mut tx, NAME, max).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn park(
+        &self,
+        seq: u64,
+        subject: &str,
+        reason: &str,
+        payload: &[u8],
+    ) -> anyhow::Result<()> {
+        gadai_store::park(&self.pool, NAME, seq, subject, reason, payload).await?;
+        Ok(())
+    }
+}
+
+/// An earlier attempt of a request, as the index knows it.
+#[derive(Debug, Clone)]
+pub struct Earlier {
+    pub key: String,
+    pub fingerprint: String,
+    pub count: usize,
+    pub first_seen: DateTime<Utc>,
+    /// Order ids by position; complete when `ids.len() == count`.
+    pub ids: Vec<Uuid>,
+}
+
+/// Looks up the first of `keys` the index holds.
+pub async fn find_earlier(pool: &PgPool, keys: &[String]) -> sqlx::Result<Option<Earlier>> {
+    let rows: Vec<(String, i32, i32, String, Uuid, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT key, idx, count, fingerprint, order_id, created_at
+         FROM idempotency_keys WHERE key = ANY($1) ORDER BY key, idx",
+    )
+    .bind(keys)
+    .fetch_all(pool)
+    .await?;
+    for key in keys {
+        let mine: Vec<_> = rows.iter().filter(|r| &r.0 == key).collect();
+        let Some(first) = mine.first() else { continue };
+        return Ok(Some(Earlier {
+            key: key.clone(),
+            fingerprint: first.3.clone(),
+            count: first.2 as usize,
+            first_seen: mine.iter().map(|r| r.5).min().unwrap_or(first.5),
+            ids: mine.iter().map(|r| r.4).collect(),
+        }));
+    }
+    Ok(None)
+}

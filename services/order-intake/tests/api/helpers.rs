@@ -1,0 +1,128 @@
+use std::time::Duration;
+
+use async_nats::jetstream;
+use gadai_bus::BusSettings;
+use gadai_store::DbSettings;
+use gadai_test_support::TestEnv;
+use order_intake::{
+    Application,
+    config::{DEFAULT_CATEGORIES, Settings},
+    domain::{Catalog, EmailPolicy, OrderRules},
+};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+pub const KEY: &str = "test-apps-key";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub env: TestEnv,
+    pub pool: sqlx::PgPool,
+    shutdown: CancellationToken,
+}
+
+pub fn settings(env: &TestEnv, bus: BusSettings) -> Settings {
+    Settings {
+        db: DbSettings {
+            url: env.database_url.clone(),
+            schema: "intake".into(),
+            max_connections: 5,
+        },
+        bus,
+        host: "127.0.0.1".into(),
+        port: 0,
+        apps_key: KEY.into(),
+        rules: OrderRules {
+            catalog: Catalog::new(DEFAULT_CATEGORIES.iter().map(|s| s.to_string())),
+            email: EmailPolicy::default(),
+        },
+        max_body_bytes: 64 * 1024,
+        fallback_window: Duration::from_secs(600),
+        request_timeout: Duration::from_secs(10),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let env = TestEnv::new().await.expect("test environment");
+    let bus = env.bus.clone();
+    spawn_with(env, |s| s.bus = bus).await
+}
+
+pub async fn spawn_with(env: TestEnv, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut s = settings(&env, env.bus.clone());
+    tweak(&mut s);
+    let app = Application::build(s).await.expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let pool = app.pool().clone();
+    let shutdown = CancellationToken::new();
+    tokio::spawn(app.run(shutdown.clone()));
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        env,
+        pool,
+        shutdown,
+    }
+}
+
+impl TestApp {
+    pub async fn post_orders(
+        &self,
+        body: &Value,
+        idempotency_key: Option<&str>,
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
+            .post(format!("{}/api/insert-orders", self.address))
+            .header("X-API-Key", KEY)
+            .json(body);
+        if let Some(k) = idempotency_key {
+            req = req.header("Idempotency-Key", k);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    /// Every message on the test's stream, in order: (subject, headers, envelope).
+    pub async fn stream_messages(&self) -> Vec<(String, async_nats::HeaderMap, Value)> {
+        let client = async_nats::connect(&self.env.bus.url).await.unwrap();
+        let js = jetstream::new(client);
+        let mut stream = js.get_stream(&self.env.bus.stream).await.unwrap();
+        let last = stream.info().await.unwrap().state.last_sequence;
+        let mut out = Vec::new();
+        for seq in 1..=last {
+            if let Ok(raw) = stream.get_raw_message(seq).await {
+                let body: Value = serde_json::from_slice(&raw.payload).unwrap();
+                out.push((raw.subject.to_string(), raw.headers, body));
+            }
+        }
+        out
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.env.cleanup().await;
+    }
+}
+
+pub fn order() -> Value {
+    json!({
+        "nama_customer": "Budi Santoso",
+        "email": "budi@example.com",
+        "nama_barang": "iPhone 14",
+        "jenis_barang": "Handphone",
+        "jumlah_barang": 1,
+        "estimasi_nilai_barang": 10000000,
+        "wilayah": "DKI Jakarta",
+        "id_percakapan": "chat-1"
+    })
+}
+
+pub fn ids_of(body: &Value) -> Vec<String> {
+    body["order_ids"]
+        .as_array()
+        .expect("order_ids")
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}

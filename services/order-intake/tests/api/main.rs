@@ -1,0 +1,5 @@
+//! order-intake through its public surface, against real Postgres and NATS JetStream.
+
+mod helpers;
+mod idempotency;
+mod insert_orders;

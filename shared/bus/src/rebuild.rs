@@ -1,0 +1,70 @@
+//! Rebuilding a projection: replay the whole stream into fresh tables, then swap them in.
+//!
+//! Works while the service runs: the replay fills `<schema>_rebuild`; then, holding the schema's
+//! exclusive lock (live batches take it shared), the events that arrived meanwhile are applied
+//! and the two schemas swap names in one transaction. Live replicas carry on in the new tables;
+//! any event they had not acked yet is applied again, which changes nothing.
+
+use anyhow::Context;
+use gadai_store::DbSettings;
+use sqlx::{PgPool, migrate::Migrator};
+
+use crate::{Bus, consume::Projection, replay::replay};
+
+/// What a rebuild did.
+#[derive(Debug, Clone, Copy)]
+pub struct RebuildReport {
+    pub events: u64,
+    pub last_sequence: u64,
+}
+
+/// Replays the stream into `<schema>_rebuild`, then (when `swap`) swaps it in for `schema`.
+/// Without `swap` the fresh tables stay beside the live ones, for comparison.
+pub async fn rebuild<P, F>(
+    bus: &Bus,
+    db: &DbSettings,
+    migrator: &Migrator,
+    make_projection: F,
+    swap: bool,
+    mut progress: impl FnMut(u64, u64),
+) -> anyhow::Result<RebuildReport>
+where
+    P: Projection,
+    F: Fn(PgPool, String) -> P,
+{
+    let fresh = format!("{}_rebuild", db.schema);
+    let live_pool = gadai_store::connect(db).await?;
+    sqlx::query(&format!("DROP SCHEMA IF EXISTS {fresh} CASCADE"))
+        .execute(&live_pool)
+        .await
+        .context("dropping an earlier rebuild")?;
+    let fresh_settings = DbSettings {
+        schema: fresh.clone(),
+        ..db.clone()
+    };
+    let fresh_pool = gadai_store::connect(&fresh_settings).await?;
+    gadai_store::migrate(&fresh_pool, &fresh, migrator).await?;
+    let projection = make_projection(fresh_pool.clone(), fresh.clone());
+
+    let until = bus.last_sequence().await?;
+    let mut events = replay(bus, &projection, 1, until, 1000, &mut progress).await?;
+    if !swap {
+        return Ok(RebuildReport {
+            events,
+            last_sequence: until,
+        });
+    }
+    let mut tx = live_pool.begin().await?;
+    gadai_store::lock_exclusive(&mut tx, &db.schema).await?;
+    let tail = bus.last_sequence().await?;
+    events += replay(bus, &projection, until + 1, tail, 1000, &mut progress).await?;
+    gadai_store::swap_schemas(&mut tx, &db.schema, &fresh).await?;
+    tx.commit()
+        .await
+        .context("swapping the rebuilt schema in")?;
+    fresh_pool.close().await;
+    Ok(RebuildReport {
+        events,
+        last_sequence: tail,
+    })
+}
