@@ -102,14 +102,18 @@ async fn consume<P: Projection>(
     let messages = consumer
         .stream()
         .max_messages_per_batch(spec.batch)
-        .heartbeat(Duration::from_secs(5))
-        .expires(Duration::from_secs(30))
+        // Short-lived pull requests: one left behind by a stopped replica ends soon.
+        .heartbeat(Duration::from_secs(2))
+        .expires(Duration::from_secs(5))
         .messages()
         .await?;
     let mut chunks = messages.ready_chunks(spec.batch);
     loop {
         let chunk = tokio::select! {
-            _ = shutdown.cancelled() => return Ok(()),
+            _ = shutdown.cancelled() => {
+                hand_back(&mut chunks).await;
+                return Ok(());
+            }
             chunk = chunks.next() => chunk,
         };
         let Some(chunk) = chunk else {
@@ -127,6 +131,22 @@ async fn consume<P: Projection>(
         }
         if !messages.is_empty() {
             handle_batch(bus, spec, projection, messages).await;
+        }
+    }
+}
+
+/// At shutdown, NAKs the messages already received but not applied, so another replica gets
+/// them at once instead of after AckWait.
+async fn hand_back<S>(chunks: &mut S)
+where
+    S: futures::Stream<
+            Item = Vec<Result<Message, async_nats::jetstream::consumer::pull::MessagesError>>,
+        > + Unpin,
+{
+    use futures::FutureExt;
+    while let Some(Some(chunk)) = chunks.next().now_or_never() {
+        for message in chunk.into_iter().flatten() {
+            let _ = message.ack_with(AckKind::Nak(None)).await;
         }
     }
 }

@@ -230,7 +230,7 @@ impl ConsumerSpec {
         ConsumerSpec {
             name: name.into(),
             filter: filter.map(str::to_owned),
-            ack_wait: Duration::from_secs(30),
+            ack_wait: Duration::from_secs(10),
             max_deliver: 100,
             max_ack_pending: 20_000,
             batch: 500,

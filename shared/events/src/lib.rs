@@ -248,6 +248,30 @@ impl Event {
         serde_json::to_vec(&self.to_envelope()).expect("envelopes serialize to JSON")
     }
 
+    /// Rebuilds an event from stored parts (a history row): the payload is checked again.
+    pub fn from_parts(
+        id: Uuid,
+        type_name: &str,
+        occurred_at: DateTime<Utc>,
+        order_id: Uuid,
+        actor: String,
+        data: serde_json::Value,
+    ) -> Result<Self, DecodeError> {
+        Ok(Event {
+            id,
+            version: VERSION,
+            occurred_at,
+            order_id,
+            actor,
+            kind: EventKind::from_data(type_name, data)?,
+        })
+    }
+
+    /// The payload as JSON (the envelope's `data`).
+    pub fn data_json(&self) -> serde_json::Value {
+        self.kind.data_json()
+    }
+
     /// Decodes an envelope; newer versions than we know are refused, not guessed at.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let envelope: Envelope<serde_json::Value> =

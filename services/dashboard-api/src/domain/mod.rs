@@ -1,0 +1,5 @@
+//! The dashboard's view of an order, folded from its events. Pure: no I/O.
+
+pub mod order;
+
+pub use order::{OrderFacts, OrderView, Status};

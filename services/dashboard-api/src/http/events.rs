@@ -1,0 +1,141 @@
+//! `GET /dashboard/events`: Server-Sent Events of applied changes, for live dashboards.
+//!
+//! Whichever replica applies a batch announces it on core NATS; every replica relays the
+//! announcements to its own clients through a broadcast channel, so the feed is complete with
+//! any number of replicas. The SSE id is the stream sequence: a client that reconnects with
+//! `Last-Event-ID` first gets the current state of every order changed since.
+
+use std::{convert::Infallible, sync::Arc, time::Duration};
+
+use axum::{
+    extract::State,
+    http::HeaderMap,
+    response::sse::{Event as SseEvent, KeepAlive, Sse},
+};
+use futures::{Stream, StreamExt, stream};
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
+use tokio_util::sync::CancellationToken;
+
+use super::AppState;
+use crate::{
+    domain::OrderView,
+    projection::{CHANGES_SUBJECT, Change},
+    read_model::{COLUMNS, OrderRow, order_json},
+};
+
+/// The most changes sent to a reconnecting client before telling it to reload instead.
+const MAX_REPLAY: i64 = 500;
+
+/// Relays announced changes to this replica's feeds.
+pub type Hub = broadcast::Sender<Arc<Vec<Change>>>;
+
+/// Subscribes to the announcements and forwards them into `hub` until shutdown.
+pub async fn relay(
+    bus: gadai_bus::Bus,
+    hub: Hub,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut subscription = bus.client().subscribe(bus.subject(CHANGES_SUBJECT)).await?;
+    loop {
+        let message = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            m = subscription.next() => m,
+        };
+        let Some(message) = message else {
+            return Ok(());
+        };
+        match serde_json::from_slice::<Vec<Change>>(&message.payload) {
+            Ok(changes) => {
+                let _ = hub.send(Arc::new(changes));
+            }
+            Err(err) => tracing::warn!(error = %err, "malformed change announcement ignored"),
+        }
+    }
+}
+
+pub async fn events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    // Subscribe before reading the backlog, so nothing falls between the two.
+    let live = BroadcastStream::new(state.hub.subscribe());
+    let last_id = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok());
+    let backlog = match last_id {
+        Some(id) => replay_since(&state, id).await,
+        None => vec![SseEvent::default().event("ready").data("{}")],
+    };
+    let live = live.flat_map(|item| {
+        let events: Vec<SseEvent> = match item {
+            Ok(changes) => changes.iter().map(change_event).collect(),
+            Err(BroadcastStreamRecvError::Lagged(_)) => {
+                vec![SseEvent::default().event("resync").data("{}")]
+            }
+        };
+        stream::iter(events)
+    });
+    let all = stream::iter(backlog)
+        .chain(live)
+        .take_until(state.closing.clone().cancelled_owned())
+        .map(Ok);
+    Sse::new(all).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+fn change_event(change: &Change) -> SseEvent {
+    SseEvent::default()
+        .event("change")
+        .id(change.seq.to_string())
+        .data(serde_json::to_string(change).unwrap_or_default())
+}
+
+/// The current state of every order changed after `since`, oldest change first; or a
+/// `resync` when more changed than is worth sending one by one.
+async fn replay_since(state: &AppState, since: i64) -> Vec<SseEvent> {
+    let rows: Result<Option<Vec<(i64, String, OrderRow)>>, sqlx::Error> = async {
+        let latest: Vec<(uuid::Uuid, i64, String)> = sqlx::query_as(
+            "SELECT DISTINCT ON (order_id) order_id, seq, type FROM order_events
+             WHERE seq > $1 ORDER BY order_id, seq DESC",
+        )
+        .bind(since)
+        .fetch_all(&state.pool)
+        .await?;
+        if latest.len() as i64 > MAX_REPLAY {
+            return Ok(None);
+        }
+        let ids: Vec<uuid::Uuid> = latest.iter().map(|l| l.0).collect();
+        let orders: Vec<OrderRow> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders WHERE id = ANY($1)"))
+                .bind(&ids)
+                .fetch_all(&state.pool)
+                .await?;
+        let mut out: Vec<(i64, String, OrderRow)> = orders
+            .into_iter()
+            .filter_map(|row| {
+                let (_, seq, kind) = latest.iter().find(|l| l.0 == row.id)?;
+                Some((*seq, kind.clone(), row))
+            })
+            .collect();
+        out.sort_by_key(|r| r.0);
+        Ok(Some(out))
+    }
+    .await;
+    match rows {
+        Ok(Some(rows)) if rows.is_empty() => vec![SseEvent::default().event("ready").data("{}")],
+        Ok(Some(rows)) => rows
+            .into_iter()
+            .map(|(seq, kind, row)| {
+                let view = OrderView::from(row);
+                change_event(&Change {
+                    seq: seq as u64,
+                    kind,
+                    order_id: view.id,
+                    order: order_json(&view),
+                })
+            })
+            .collect(),
+        _ => vec![SseEvent::default().event("resync").data("{}")],
+    }
+}

@@ -1,0 +1,63 @@
+//! dashboard-api's HTTP surface: `/dashboard/*` for the web app and n8n, the built web app at
+//! `/`, the OpenAPI document and the ops routes.
+
+mod auth;
+pub mod events;
+mod orders;
+mod stats;
+
+use std::{path::Path, sync::Arc};
+
+use axum::{
+    Router,
+    response::IntoResponse,
+    routing::{delete, get},
+};
+use gadai_bus::Bus;
+use sqlx::PgPool;
+use tower_http::services::{ServeDir, ServeFile};
+
+use crate::config::Settings;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub bus: Bus,
+    pub hub: events::Hub,
+    pub settings: Arc<Settings>,
+    /// Cancelled when shutdown starts: live feeds end so the server can drain.
+    pub closing: tokio_util::sync::CancellationToken,
+}
+
+/// The OpenAPI document of this service, served at `/openapi.json`.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/orders", get(orders::list))
+        .route("/orders/{id}", get(orders::detail))
+        .route("/order/{id}", delete(orders::delete))
+        .route("/stats", get(stats::stats))
+        .route("/events", get(events::events))
+        .fallback(gadai_kit::error::not_found);
+    let router = Router::new()
+        .nest("/dashboard", api)
+        .route("/openapi.json", get(openapi))
+        .with_state(state.clone());
+    with_web_app(router, &state.settings.web_dist)
+}
+
+/// Serves the built dashboard when it is there; unknown paths get `index.html` so deep links
+/// work. Unknown `/dashboard/*` paths stay JSON 404s (the nested router's fallback).
+fn with_web_app(router: Router, dist: &Path) -> Router {
+    let index = dist.join("index.html");
+    if index.is_file() {
+        router.fallback_service(ServeDir::new(dist).fallback(ServeFile::new(index)))
+    } else {
+        router.fallback(gadai_kit::error::not_found)
+    }
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(http::header::CONTENT_TYPE, "application/json")], OPENAPI)
+}

@@ -1,0 +1,91 @@
+//! The `orders` table row and its JSON, shared by the projection and the HTTP routes.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::domain::{OrderFacts, OrderView, Status};
+
+/// The columns of `orders` that make an [`OrderView`].
+pub const COLUMNS: &str = "id, created, nama_customer, email, nama_barang, jenis_barang, \
+    jumlah_barang, estimasi_nilai_barang, wilayah, id_percakapan, created_at, state, sending, \
+    send_count, last_error, verification_id, expires_at, updated_at, last_seq";
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct OrderRow {
+    pub id: Uuid,
+    pub created: bool,
+    pub nama_customer: Option<String>,
+    pub email: Option<String>,
+    pub nama_barang: Option<String>,
+    pub jenis_barang: Option<String>,
+    pub jumlah_barang: Option<i64>,
+    pub estimasi_nilai_barang: Option<i64>,
+    pub wilayah: Option<String>,
+    pub id_percakapan: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub state: String,
+    pub sending: bool,
+    pub send_count: i32,
+    pub last_error: Option<String>,
+    pub verification_id: Option<Uuid>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub last_seq: i64,
+}
+
+impl From<OrderRow> for OrderView {
+    fn from(r: OrderRow) -> Self {
+        let facts = if r.created {
+            Some(OrderFacts {
+                nama_customer: r.nama_customer.unwrap_or_default(),
+                email: r.email.unwrap_or_default(),
+                nama_barang: r.nama_barang.unwrap_or_default(),
+                jenis_barang: r.jenis_barang.unwrap_or_default(),
+                jumlah_barang: r.jumlah_barang.unwrap_or_default(),
+                estimasi_nilai_barang: r.estimasi_nilai_barang.unwrap_or_default(),
+                wilayah: r.wilayah.unwrap_or_default(),
+                id_percakapan: r.id_percakapan,
+                created_at: r.created_at.unwrap_or_default(),
+            })
+        } else {
+            None
+        };
+        OrderView {
+            id: r.id,
+            facts,
+            status: Status::from_code(&r.state).unwrap_or(Status::OnProcess),
+            sending: r.sending,
+            send_count: r.send_count,
+            last_error: r.last_error,
+            verification_id: r.verification_id,
+            expires_at: r.expires_at,
+            updated_at: r.updated_at,
+            last_seq: r.last_seq,
+        }
+    }
+}
+
+/// The order as the API shows it: the seed's fields and status strings, plus what live
+/// dashboards need (times, the sending flag, the last failure).
+pub fn order_json(view: &OrderView) -> Value {
+    let f = view.facts.as_ref();
+    json!({
+        "id": view.id,
+        "status": view.status.label(),
+        "nama_customer": f.map(|f| f.nama_customer.as_str()),
+        "email": f.map(|f| f.email.as_str()),
+        "nama_barang": f.map(|f| f.nama_barang.as_str()),
+        "jenis_barang": f.map(|f| f.jenis_barang.as_str()),
+        "jumlah_barang": f.map(|f| f.jumlah_barang),
+        "estimasi_nilai_barang": f.map(|f| f.estimasi_nilai_barang),
+        "wilayah": f.map(|f| f.wilayah.as_str()),
+        "id_percakapan": f.and_then(|f| f.id_percakapan.as_deref()),
+        "created_at": f.map(|f| f.created_at),
+        "updated_at": view.updated_at,
+        "sending": view.sending,
+        "send_count": view.send_count,
+        "last_error": view.last_error,
+        "expires_at": view.expires_at,
+    })
+}

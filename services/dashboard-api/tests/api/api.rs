@@ -1,0 +1,238 @@
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn an_order_event_appears_in_the_list_and_the_stats() {
+    let app = spawn_app().await;
+    let id = app
+        .create_order("Budi Santoso", "DKI Jakarta", 10_000_000)
+        .await;
+    app.caught_up().await;
+
+    let orders = app.get_json("/dashboard/orders").await;
+    let orders = orders.as_array().unwrap();
+    assert_eq!(orders.len(), 1);
+    let order = &orders[0];
+    assert_eq!(order["id"], id.to_string());
+    assert_eq!(order["status"], "On Process");
+    assert_eq!(order["nama_customer"], "Budi Santoso");
+    assert_eq!(order["estimasi_nilai_barang"], 10_000_000);
+    assert_eq!(order["wilayah"], "DKI Jakarta");
+    assert_eq!(order["sending"], false);
+
+    let stats = app.get_json("/dashboard/stats").await;
+    assert_eq!(stats["total"], 1);
+    assert_eq!(stats["total_estimasi_nilai"], 10_000_000);
+    assert_eq!(stats["per_status"]["On Process"], 1);
+    assert_eq!(stats["per_status"]["Verified"], 0);
+    assert_eq!(
+        stats["per_wilayah"],
+        json!([{"wilayah": "DKI Jakarta", "count": 1, "estimasi_nilai": 10_000_000}])
+    );
+    assert_eq!(stats["per_day"].as_array().unwrap().len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_list_pages_filters_searches_and_sorts_on_the_server() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for (i, (name, wilayah)) in [
+        ("Ani Wijaya", "Bandung"),
+        ("Budi Santoso", "Jakarta"),
+        ("Citra Lestari", "Bandung"),
+        ("Dedi Kurnia", "Surabaya"),
+        ("Eka Putri", "Bandung"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        ids.push(
+            app.create_order(name, wilayah, (i as i64 + 1) * 1_000_000)
+                .await,
+        );
+    }
+    app.caught_up().await;
+
+    // Newest first, two at a time, following the cursor.
+    let mut seen = Vec::new();
+    let mut path = "/dashboard/orders?limit=2".to_owned();
+    loop {
+        let response = app.get(&path).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["x-total-count"], "5");
+        let next = response
+            .headers()
+            .get("x-next-cursor")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let link = response
+            .headers()
+            .get("link")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let page: Vec<Value> = response.json().await.unwrap();
+        assert!(page.len() <= 2);
+        seen.extend(
+            page.iter()
+                .map(|o| o["nama_customer"].as_str().unwrap().to_owned()),
+        );
+        match next {
+            Some(cursor) => {
+                assert!(link.unwrap().contains("rel=\"next\""));
+                path = format!("/dashboard/orders?limit=2&cursor={cursor}");
+            }
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            "Eka Putri",
+            "Dedi Kurnia",
+            "Citra Lestari",
+            "Budi Santoso",
+            "Ani Wijaya"
+        ]
+    );
+
+    let bandung: Vec<Value> = app
+        .get_json("/dashboard/orders?wilayah=Bandung")
+        .await
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(bandung.len(), 3);
+    let search: Vec<Value> = app
+        .get_json("/dashboard/orders?q=LESTARI")
+        .await
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(search.len(), 1);
+    assert_eq!(search[0]["nama_customer"], "Citra Lestari");
+    let by_email = app.get_json("/dashboard/orders?q=dedi.kurnia%40").await;
+    assert_eq!(by_email.as_array().unwrap().len(), 1);
+    let by_value = app
+        .get_json("/dashboard/orders?sort=estimasi_nilai_barang&order=asc&limit=1")
+        .await;
+    assert_eq!(by_value[0]["nama_customer"], "Ani Wijaya");
+    let by_name = app
+        .get_json("/dashboard/orders?sort=nama_customer&order=desc&limit=1")
+        .await;
+    assert_eq!(by_name[0]["nama_customer"], "Eka Putri");
+    let on_process = app.get("/dashboard/orders?status=On%20Process").await;
+    assert_eq!(on_process.headers()["x-total-count"], "5");
+    let verified = app.get_json("/dashboard/orders?status=Verified").await;
+    assert!(verified.as_array().unwrap().is_empty());
+    let like_escape = app.get_json("/dashboard/orders?q=%25").await;
+    assert!(like_escape.as_array().unwrap().is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_list_parameters_are_named() {
+    let app = spawn_app().await;
+    let response = app
+        .get("/dashboard/orders?limit=0&status=Done&sort=price&cursor=zzz")
+        .await;
+    assert_eq!(response.status(), 422);
+    let body: Value = response.json().await.unwrap();
+    let names: Vec<&str> = body["detail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["loc"][1].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["limit", "status", "sort", "cursor"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn deleting_publishes_order_deleted_and_keeps_the_history() {
+    let app = spawn_app().await;
+    let id = app.create_order("Budi Santoso", "Jakarta", 1_000).await;
+    app.caught_up().await;
+
+    let unknown = app
+        .client
+        .delete(format!(
+            "{}/dashboard/order/{}",
+            app.address,
+            Uuid::now_v7()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(
+        unknown.json::<Value>().await.unwrap(),
+        json!({"detail": "Order not found"})
+    );
+    let not_uuid = app
+        .client
+        .delete(format!("{}/dashboard/order/42", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_uuid.status(), 404);
+
+    let response = app
+        .client
+        .delete(format!("{}/dashboard/order/{id}", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"message": "Order berhasil dihapus"})
+    );
+    app.caught_up().await;
+
+    assert!(
+        app.get_json("/dashboard/orders")
+            .await
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let stats = app.get_json("/dashboard/stats").await;
+    assert_eq!(stats["total"], 0);
+    assert_eq!(stats["per_status"]["Deleted"], 1);
+    let detail = app.get_json(&format!("/dashboard/orders/{id}")).await;
+    assert_eq!(detail["order"]["status"], "Deleted");
+    let types: Vec<&str> = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["order.created", "order.deleted"]);
+    assert_eq!(detail["history"][1]["actor"], "dashboard");
+
+    let again = app
+        .client
+        .delete(format!("{}/dashboard/order/{id}", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 404);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_dashboard_paths_are_json_404s() {
+    let app = spawn_app().await;
+    let response = app.get("/dashboard/nope").await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["detail"],
+        "Not Found"
+    );
+    let response = app
+        .get(&format!("/dashboard/orders/{}", Uuid::now_v7()))
+        .await;
+    assert_eq!(response.status(), 404);
+    app.stop().await;
+}

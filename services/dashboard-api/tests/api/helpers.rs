@@ -1,0 +1,165 @@
+use std::time::Duration;
+
+use dashboard_api::{Application, config::Settings};
+use gadai_bus::Bus;
+use gadai_events::*;
+use gadai_store::DbSettings;
+use gadai_test_support::{TestEnv, eventually};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub env: TestEnv,
+    pub pool: sqlx::PgPool,
+    pub bus: Bus,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+pub fn settings(env: &TestEnv) -> Settings {
+    Settings {
+        db: DbSettings {
+            url: env.database_url.clone(),
+            schema: "dashboard".into(),
+            max_connections: 5,
+        },
+        bus: env.bus.clone(),
+        host: "127.0.0.1".into(),
+        port: 0,
+        web_dist: "does-not-exist".into(),
+        request_timeout: Duration::from_secs(10),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_in(TestEnv::new().await.expect("test environment")).await
+}
+
+pub async fn spawn_in(env: TestEnv) -> TestApp {
+    let app = Application::build(settings(&env))
+        .await
+        .expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let pool = app.pool().clone();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(app.run(shutdown.clone()));
+    let bus = Bus::connect(env.bus.clone(), "test").await.unwrap();
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        env,
+        pool,
+        bus,
+        shutdown,
+        task,
+    }
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.unwrap()
+    }
+
+    pub async fn publish(&self, event: &Event) -> u64 {
+        self.bus.publish(event).await.unwrap().sequence
+    }
+
+    /// Publishes an order.created and returns the order id.
+    pub async fn create_order(&self, name: &str, wilayah: &str, value: i64) -> Uuid {
+        let id = Uuid::now_v7();
+        self.publish(&Event::new(id, "n8n", created(name, wilayah, value)))
+            .await;
+        id
+    }
+
+    /// Waits until the projection's checkpoint reaches `seq`.
+    pub async fn applied(&self, seq: u64) {
+        let pool = self.pool.clone();
+        eventually(Duration::from_secs(10), || {
+            let pool = pool.clone();
+            async move {
+                let at = gadai_store::checkpoint(&pool, dashboard_api::projection::NAME)
+                    .await
+                    .ok()?;
+                (at >= seq).then_some(())
+            }
+        })
+        .await;
+    }
+
+    /// Waits until every event on the stream has been applied and acked.
+    pub async fn caught_up(&self) {
+        let last = self.bus.last_sequence().await.unwrap();
+        self.applied(last).await;
+        let js = self.bus.jetstream().clone();
+        let stream = self.env.bus.stream.clone();
+        eventually(Duration::from_secs(30), || {
+            let js = js.clone();
+            let stream = stream.clone();
+            async move {
+                let info = js
+                    .get_stream(&stream)
+                    .await
+                    .ok()?
+                    .consumer_info(dashboard_api::projection::NAME)
+                    .await
+                    .ok()?;
+                (info.num_pending == 0 && info.num_ack_pending == 0).then_some(())
+            }
+        })
+        .await;
+    }
+
+    /// Stops the service and waits until it has drained.
+    pub async fn stop_service(&mut self) {
+        self.shutdown.cancel();
+        let task = std::mem::replace(&mut self.task, tokio::spawn(async { Ok(()) }));
+        let _ = tokio::time::timeout(Duration::from_secs(40), task).await;
+    }
+
+    pub async fn stop(mut self) {
+        self.stop_service().await;
+        self.env.cleanup().await;
+    }
+}
+
+pub fn created(name: &str, wilayah: &str, value: i64) -> EventKind {
+    EventKind::OrderCreated(OrderCreated {
+        nama_customer: name.into(),
+        email: format!("{}@example.com", name.to_lowercase().replace(' ', ".")),
+        nama_barang: "Laptop ASUS".into(),
+        jenis_barang: "laptop".into(),
+        jumlah_barang: 1,
+        estimasi_nilai_barang: value,
+        wilayah: wilayah.into(),
+        id_percakapan: None,
+        idempotency: None,
+    })
+}
+
+pub fn deleted() -> EventKind {
+    EventKind::OrderDeleted(OrderDeleted { reason: None })
+}
+
+/// Every row of a table of `schema` as JSON, in a stable order, for comparing two schemas.
+pub async fn dump(pool: &sqlx::PgPool, schema: &str, table: &str, order: &str) -> Vec<Value> {
+    sqlx::query_scalar(&format!(
+        "SELECT to_jsonb(t) FROM {schema}.{table} t ORDER BY {order}"
+    ))
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}

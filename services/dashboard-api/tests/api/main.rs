@@ -1,0 +1,7 @@
+//! dashboard-api through its public surface, against real Postgres and NATS JetStream.
+//! Events are published the way the other services publish them: on the stream.
+
+mod api;
+mod helpers;
+mod live;
+mod projection;

@@ -1,0 +1,437 @@
+use std::time::Duration;
+
+use dashboard_api::{Application, projection::Dashboard, startup};
+use gadai_bus::consume::{Delivered, Projection};
+use gadai_events::*;
+use gadai_test_support::{TestEnv, eventually};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::helpers::*;
+
+/// The projection on a migrated schema, with no consumer running: the test feeds it.
+async fn bare_projection() -> (Dashboard, TestEnv) {
+    let env = TestEnv::new().await.unwrap();
+    let app = Application::build(settings(&env)).await.unwrap();
+    let projection = Dashboard {
+        pool: app.pool().clone(),
+        schema: "dashboard".into(),
+        announce: None,
+    };
+    (projection, env)
+}
+
+fn delivered(seq: u64, order: Uuid, kind: EventKind) -> Delivered {
+    Delivered {
+        seq,
+        event: Event::new(order, "op-1", kind),
+        span: tracing::Span::none(),
+    }
+}
+
+async fn snapshot(p: &Dashboard) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
+    (
+        dump(&p.pool, "dashboard", "orders", "id").await,
+        dump(&p.pool, "dashboard", "order_events", "seq").await,
+        dump(&p.pool, "dashboard", "counters", "dim, key").await,
+    )
+}
+
+#[tokio::test]
+async fn an_event_delivered_twice_changes_the_read_model_once() {
+    let (p, _env) = bare_projection().await;
+    let order = Uuid::now_v7();
+    let batch = vec![
+        delivered(1, order, created("Ani", "Bandung", 500)),
+        delivered(
+            2,
+            order,
+            EventKind::VerificationRequested(VerificationRequested { request_no: 0 }),
+        ),
+    ];
+    p.apply(&batch).await.unwrap();
+    let once = snapshot(&p).await;
+    p.apply(&batch).await.unwrap();
+    p.apply(&batch[1..]).await.unwrap();
+    assert_eq!(snapshot(&p).await, once);
+    let (orders, events, counters) = once;
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0]["sending"], true);
+    assert_eq!(orders[0]["send_count"], 1);
+    assert_eq!(events.len(), 2);
+    let total = counters.iter().find(|c| c["dim"] == "total").unwrap();
+    assert_eq!(total["orders"], 1);
+}
+
+#[tokio::test]
+async fn events_applied_out_of_order_leave_the_newer_state() {
+    let (p, _env) = bare_projection().await;
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let v = Uuid::now_v7();
+    // A replica applies the newer events first...
+    p.apply(&[
+        delivered(3, a, deleted()),
+        delivered(
+            5,
+            b,
+            EventKind::VerificationSent(VerificationSent {
+                verification_id: v,
+                expires_at: chrono::Utc::now(),
+            }),
+        ),
+    ])
+    .await
+    .unwrap();
+    // ...and another the older ones afterwards.
+    p.apply(&[
+        delivered(1, a, created("Ani", "Bandung", 100)),
+        delivered(2, b, created("Budi", "Jakarta", 200)),
+        delivered(
+            4,
+            b,
+            EventKind::VerificationRequested(VerificationRequested { request_no: 0 }),
+        ),
+    ])
+    .await
+    .unwrap();
+    let row_a: (String, bool, i64) =
+        sqlx::query_as("SELECT state, active, last_seq FROM orders WHERE id = $1")
+            .bind(a)
+            .fetch_one(&p.pool)
+            .await
+            .unwrap();
+    assert_eq!(row_a, ("deleted".into(), false, 3));
+    let row_b: (String, bool, bool, i64) =
+        sqlx::query_as("SELECT state, active, sending, last_seq FROM orders WHERE id = $1")
+            .bind(b)
+            .fetch_one(&p.pool)
+            .await
+            .unwrap();
+    assert_eq!(row_b, ("on_verification".into(), true, false, 5));
+
+    // The same events in stream order give the same tables.
+    let (q, _env2) = bare_projection().await;
+    let mut in_order = Vec::new();
+    for (seq, order, kind) in [
+        (1, a, created("Ani", "Bandung", 100)),
+        (2, b, created("Budi", "Jakarta", 200)),
+        (3, a, deleted()),
+        (
+            4,
+            b,
+            EventKind::VerificationRequested(VerificationRequested { request_no: 0 }),
+        ),
+        (
+            5,
+            b,
+            EventKind::VerificationSent(VerificationSent {
+                verification_id: v,
+                expires_at: chrono::Utc::now(),
+            }),
+        ),
+    ] {
+        in_order.push(delivered(seq, order, kind));
+    }
+    q.apply(&in_order).await.unwrap();
+    let strip = |rows: Vec<Value>| -> Vec<Value> {
+        rows.into_iter()
+            .map(|mut r| {
+                // Times come from Event::new, so they differ between the two runs.
+                for k in ["created_at", "updated_at", "expires_at"] {
+                    r[k] = Value::Null;
+                }
+                r
+            })
+            .collect()
+    };
+    assert_eq!(
+        strip(dump(&p.pool, "dashboard", "orders", "id").await),
+        strip(dump(&q.pool, "dashboard", "orders", "id").await)
+    );
+    let counters = |pool: sqlx::PgPool| async move {
+        dump(&pool, "dashboard", "counters", "dim, key")
+            .await
+            .into_iter()
+            .filter(|c| c["dim"] != "day" && c["orders"] != 0)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        counters(p.pool.clone()).await,
+        counters(q.pool.clone()).await
+    );
+}
+
+#[tokio::test]
+async fn two_replicas_applying_at_once_agree_with_one() {
+    let (p, env) = bare_projection().await;
+    let q = Dashboard {
+        pool: p.pool.clone(),
+        schema: "dashboard".into(),
+        announce: None,
+    };
+    let orders: Vec<Uuid> = (0..20).map(|_| Uuid::now_v7()).collect();
+    let mut events = Vec::new();
+    let mut seq = 0;
+    for (i, id) in orders.iter().enumerate() {
+        seq += 1;
+        events.push(delivered(
+            seq,
+            *id,
+            created("Ani", if i % 2 == 0 { "Bandung" } else { "Bogor" }, 10),
+        ));
+        seq += 1;
+        events.push(delivered(
+            seq,
+            *id,
+            EventKind::VerificationRequested(VerificationRequested { request_no: 0 }),
+        ));
+        if i % 3 == 0 {
+            seq += 1;
+            events.push(delivered(seq, *id, deleted()));
+        }
+    }
+    // Interleave: each replica gets every other event, in batches of 5.
+    let (mine, theirs): (Vec<_>, Vec<_>) = events
+        .into_iter()
+        .enumerate()
+        .partition(|(i, _)| i % 2 == 0);
+    let mine: Vec<Delivered> = mine.into_iter().map(|(_, d)| d).collect();
+    let theirs: Vec<Delivered> = theirs.into_iter().map(|(_, d)| d).collect();
+    let run = |proj: &Dashboard, batch: Vec<Delivered>| {
+        let proj = Dashboard {
+            pool: proj.pool.clone(),
+            schema: proj.schema.clone(),
+            announce: None,
+        };
+        async move {
+            for chunk in batch.chunks(5) {
+                loop {
+                    match proj.apply(chunk).await {
+                        Ok(()) => break,
+                        // A deadlock victim is a transient error: retried, as the consumer does.
+                        Err(gadai_bus::consume::ApplyError::Transient(_)) => {
+                            tokio::task::yield_now().await
+                        }
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            }
+        }
+    };
+    tokio::join!(run(&p, mine), run(&q, theirs));
+    let active: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE active")
+        .fetch_one(&p.pool)
+        .await
+        .unwrap();
+    let deleted_n: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE state = 'deleted'")
+        .fetch_one(&p.pool)
+        .await
+        .unwrap();
+    assert_eq!((active, deleted_n), (13, 7));
+    let sending: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE sending")
+        .fetch_one(&p.pool)
+        .await
+        .unwrap();
+    assert_eq!(sending, 13);
+    let total: i64 = sqlx::query_scalar("SELECT orders FROM counters WHERE dim = 'total'")
+        .fetch_one(&p.pool)
+        .await
+        .unwrap();
+    assert_eq!(total, 13);
+    let bandung: i64 =
+        sqlx::query_scalar("SELECT orders FROM counters WHERE dim = 'wilayah' AND key = 'Bandung'")
+            .fetch_one(&p.pool)
+            .await
+            .unwrap();
+    assert_eq!(bandung, 10 - 4);
+    drop(env);
+}
+
+#[tokio::test]
+async fn a_stopped_projection_resumes_from_its_checkpoint() {
+    let mut app = spawn_app().await;
+    for i in 0..30 {
+        app.create_order(&format!("Pelanggan {}", letters(i)), "Bandung", 1)
+            .await;
+    }
+    app.caught_up().await;
+    app.stop_service().await;
+    // Events keep arriving while the service is down.
+    let bus = app.bus.clone();
+    for i in 30..60 {
+        let e = Event::new(
+            Uuid::now_v7(),
+            "n8n",
+            created(&format!("Pelanggan {}", letters(i)), "Bogor", 1),
+        );
+        bus.publish(&e).await.unwrap();
+    }
+    let env = std::mem::replace(&mut app.env, TestEnv::new().await.unwrap());
+    let restarted = spawn_in(env).await;
+    restarted.caught_up().await;
+    let stats = restarted.get_json("/dashboard/stats").await;
+    assert_eq!(stats["total"], 60);
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM order_events")
+        .fetch_one(&restarted.pool)
+        .await
+        .unwrap();
+    assert_eq!(events, 60);
+    let checkpoint = gadai_store::checkpoint(&restarted.pool, dashboard_api::projection::NAME)
+        .await
+        .unwrap();
+    assert_eq!(checkpoint, 60);
+    restarted.stop().await;
+}
+
+fn letters(i: usize) -> String {
+    format!(
+        "{}{}",
+        (b'A' + (i / 26) as u8) as char,
+        (b'a' + (i % 26) as u8) as char
+    )
+}
+
+#[tokio::test]
+async fn rebuilding_from_the_stream_gives_the_same_tables() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        ids.push(
+            app.create_order(
+                &format!("Nasabah {}", letters(i)),
+                ["Bandung", "Bogor", "Depok"][i % 3],
+                i as i64 * 1000,
+            )
+            .await,
+        );
+    }
+    let v = Uuid::now_v7();
+    for id in &ids[..4] {
+        app.publish(&Event::new(
+            *id,
+            "op",
+            EventKind::VerificationRequested(VerificationRequested { request_no: 0 }),
+        ))
+        .await;
+    }
+    app.publish(&Event::new(
+        ids[0],
+        "system",
+        EventKind::VerificationSent(VerificationSent {
+            verification_id: v,
+            expires_at: chrono::Utc::now(),
+        }),
+    ))
+    .await;
+    app.publish(&Event::new(
+        ids[0],
+        "op",
+        EventKind::OrderVerified(OrderVerified { verification_id: v }),
+    ))
+    .await;
+    app.publish(&Event::new(
+        ids[1],
+        "system",
+        EventKind::VerificationFailed(VerificationFailed {
+            verification_id: v,
+            reason: "mailbox full".into(),
+        }),
+    ))
+    .await;
+    app.publish(&Event::new(ids[5], "op", deleted())).await;
+    app.caught_up().await;
+
+    let mut s = settings(&app.env);
+    s.db.max_connections = 2;
+    let report = startup::rebuild(s.clone(), false).await.unwrap();
+    assert_eq!(report.events, 20);
+    for (table, order) in [
+        ("orders", "id"),
+        ("order_events", "seq"),
+        ("counters", "dim, key"),
+    ] {
+        assert_eq!(
+            dump(&app.pool, "dashboard", table, order).await,
+            dump(&app.pool, "dashboard_rebuild", table, order).await,
+            "{table} differs after rebuild"
+        );
+    }
+
+    // Swapping it in while the service runs: the service carries on in the new tables.
+    sqlx::query("UPDATE dashboard.counters SET orders = 999 WHERE dim = 'total'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    startup::rebuild(s, true).await.unwrap();
+    let stats = app.get_json("/dashboard/stats").await;
+    assert_eq!(
+        stats["total"], 11,
+        "the rebuilt counters replaced the damaged ones"
+    );
+    let late = app.create_order("Nasabah Baru", "Bandung", 1).await;
+    app.caught_up().await;
+    let detail = app.get_json(&format!("/dashboard/orders/{late}")).await;
+    assert_eq!(detail["order"]["status"], "On Process");
+    assert_eq!(app.get_json("/dashboard/stats").await["total"], 12);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_malformed_event_is_parked_and_the_consumer_goes_on() {
+    let app = spawn_app().await;
+    let js = app.bus.jetstream().clone();
+    let subject = app.bus.subject("order.created");
+    let garbage = js
+        .publish(subject.clone(), "{\"this is\": not an event".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let wrong_type =
+        serde_json::to_vec(&Event::new(Uuid::now_v7(), "x", deleted()).to_envelope()).unwrap();
+    let mismatched = js
+        .publish(subject, wrong_type.into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let good = app.create_order("Budi Santoso", "Jakarta", 1).await;
+    app.caught_up().await;
+
+    let parked: Vec<(i64, String)> =
+        sqlx::query_as("SELECT seq, reason FROM parked_events ORDER BY seq")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        parked.iter().map(|p| p.0 as u64).collect::<Vec<_>>(),
+        [garbage.sequence, mismatched.sequence]
+    );
+    assert!(
+        parked[0].1.contains("not a JSON event envelope"),
+        "{}",
+        parked[0].1
+    );
+    assert!(
+        parked[1].1.contains("does not match subject"),
+        "{}",
+        parked[1].1
+    );
+    let detail = app.get_json(&format!("/dashboard/orders/{good}")).await;
+    assert_eq!(detail["order"]["status"], "On Process");
+
+    // Parked means terminated: it is not redelivered.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let info = app
+        .bus
+        .jetstream()
+        .get_stream(&app.env.bus.stream)
+        .await
+        .unwrap()
+        .consumer_info(dashboard_api::projection::NAME)
+        .await
+        .unwrap();
+    assert_eq!(info.num_ack_pending, 0);
+    eventually(Duration::from_secs(5), || async { Some(()) }).await;
+    app.stop().await;
+}
