@@ -1,4 +1,8 @@
-use dashboard_api::{Application, config::Settings, startup};
+use dashboard_api::{
+    Application,
+    config::Settings,
+    startup::{self, MIGRATOR},
+};
 use gadai_kit::{cli::Command, server, telemetry};
 use tokio_util::sync::CancellationToken;
 
@@ -16,7 +20,7 @@ async fn main() -> anyhow::Result<()> {
             server::cancel_on_signal(shutdown.clone());
             Application::build(settings).await?.run(shutdown).await
         }
-        Command::Migrate => startup::migrate(settings).await,
+        Command::Migrate => gadai_bus::service::migrate_command(&settings.db, &MIGRATOR).await,
         Command::Rebuild { swap } => startup::rebuild(settings, swap).await.map(|_| ()),
         Command::Other(cmd, _) => {
             anyhow::bail!("unknown command {cmd:?} (serve, migrate, rebuild [--dry-run])")

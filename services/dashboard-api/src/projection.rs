@@ -171,12 +171,24 @@ async fn refold(
     Ok(out)
 }
 
+/// A row of `order_events`.
+#[derive(sqlx::FromRow)]
+struct StoredEvent {
+    seq: i64,
+    event_id: Uuid,
+    order_id: Uuid,
+    r#type: String,
+    actor: String,
+    occurred_at: DateTime<Utc>,
+    data: Value,
+}
+
 /// The stored events of some orders, in stream order.
 pub async fn load_history<'e, E>(executor: E, ids: &[Uuid]) -> Result<Vec<(i64, Event)>, ApplyError>
 where
     E: sqlx::PgExecutor<'e>,
 {
-    let rows: Vec<(i64, Uuid, Uuid, String, String, DateTime<Utc>, Value)> = sqlx::query_as(
+    let rows: Vec<StoredEvent> = sqlx::query_as(
         "SELECT seq, event_id, order_id, type, actor, occurred_at, data
          FROM order_events WHERE order_id = ANY($1) ORDER BY seq",
     )
@@ -184,10 +196,17 @@ where
     .fetch_all(executor)
     .await?;
     rows.into_iter()
-        .map(|(seq, id, order, kind, actor, at, data)| {
-            Event::from_parts(id, &kind, at, order, actor, data)
-                .map(|e| (seq, e))
-                .map_err(|e| ApplyError::Poison(format!("stored event {seq}: {e}")))
+        .map(|r| {
+            Event::from_parts(
+                r.event_id,
+                &r.r#type,
+                r.occurred_at,
+                r.order_id,
+                r.actor,
+                r.data,
+            )
+            .map(|e| (r.seq, e))
+            .map_err(|e| ApplyError::Poison(format!("stored event {}: {e}", r.seq)))
         })
         .collect()
 }
@@ -293,8 +312,13 @@ async fn write_rows(
     Ok(())
 }
 
-/// What one order adds to each counter: (dim, key) -> (orders, value).
-fn contributions(view: &OrderView) -> Vec<((&'static str, String), (i64, i64))> {
+/// A counter: its dimension and key.
+type CounterKey = (&'static str, String);
+/// What a counter holds: orders and their total estimated value.
+type Amount = (i64, i64);
+
+/// What one order adds to each counter.
+fn contributions(view: &OrderView) -> Vec<(CounterKey, Amount)> {
     let Some(f) = &view.facts else {
         return Vec::new();
     };

@@ -1,11 +1,9 @@
-//! Building and running dashboard-api: database, bus, projection, live feed relay, HTTP.
+//! Building and running dashboard-api: the projection, the live feed relay and the HTTP API.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
-use gadai_bus::{Bus, ConsumerSpec};
-use gadai_kit::{ops::Readiness, server};
+use gadai_bus::{ConsumerSpec, rebuild::RebuildReport, service::Base};
 use sqlx::PgPool;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -17,90 +15,74 @@ use crate::{
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 pub struct Application {
-    listener: TcpListener,
-    state: AppState,
-    readiness: Readiness,
+    base: Base,
+    settings: Arc<Settings>,
 }
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let pool = gadai_store::connect(&settings.db).await?;
-        let bus = Bus::connect(settings.bus.clone(), "dashboard-api").await?;
-        let readiness = Readiness::new(pool.clone(), bus.client().clone());
-        gadai_store::migrate(&pool, &settings.db.schema, &MIGRATOR).await?;
-        bus.ensure_stream().await?;
-        let listener = server::bind(&settings.host, settings.port).await?;
-        readiness.mark_started();
-        let (hub, _) = tokio::sync::broadcast::channel(1024);
+        let base = Base::start(
+            "dashboard-api",
+            &settings.db,
+            &settings.bus,
+            &MIGRATOR,
+            &settings.host,
+            settings.port,
+        )
+        .await?;
         Ok(Application {
-            listener,
-            state: AppState {
-                pool,
-                bus,
-                hub,
-                settings: Arc::new(settings),
-                closing: CancellationToken::new(),
-            },
-            readiness,
+            base,
+            settings: Arc::new(settings),
         })
     }
 
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+        self.base.port()
     }
 
     pub fn pool(&self) -> &PgPool {
-        &self.state.pool
+        &self.base.pool
     }
 
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let state = self.state;
+        let Application { base, settings } = self;
+        let (hub, _) = tokio::sync::broadcast::channel(1024);
         let relay = tokio::spawn(events::relay(
-            state.bus.clone(),
-            state.hub.clone(),
+            base.bus.clone(),
+            hub.clone(),
             shutdown.clone(),
         ));
-        let consumer = tokio::spawn(gadai_bus::consume::run(
-            state.bus.clone(),
+        let consumer = base.consume(
             ConsumerSpec::new(projection::NAME, None),
             Dashboard {
-                pool: state.pool.clone(),
-                schema: state.settings.db.schema.clone(),
-                announce: Some(state.bus.clone()),
+                pool: base.pool.clone(),
+                schema: settings.db.schema.clone(),
+                announce: Some(base.bus.clone()),
             },
-            shutdown.clone(),
-        ));
-        let timeout = state.settings.request_timeout;
-        let router = http::router(state.clone()).merge(gadai_kit::ops::router(self.readiness));
-        let router = server::with_middleware(router, timeout);
-        tracing::info!(
-            port = self.listener.local_addr()?.port(),
-            "dashboard-api listening"
+            &shutdown,
         );
-        // Live feeds never end on their own: close them when shutdown starts.
-        let closing = state.closing.clone();
-        let serve_until = shutdown.clone();
-        tokio::spawn(async move {
-            serve_until.cancelled().await;
-            closing.cancel();
+        // Live feeds never end on their own: they end when shutdown starts.
+        let routes = http::router(AppState {
+            pool: base.pool.clone(),
+            bus: base.bus.clone(),
+            hub,
+            settings: settings.clone(),
+            closing: shutdown.clone(),
         });
-        server::serve(self.listener, router, shutdown).await?;
-        let _ = tokio::time::timeout(Duration::from_secs(30), consumer).await;
+        let result = base
+            .serve(routes, settings.request_timeout, vec![consumer], shutdown)
+            .await;
         relay.abort();
-        let _ = state.bus.client().flush().await;
-        Ok(())
+        result
     }
 }
 
 /// Replays the stream into fresh tables and swaps them in (`--dry-run` keeps both).
-pub async fn rebuild(
-    settings: Settings,
-    swap: bool,
-) -> anyhow::Result<gadai_bus::rebuild::RebuildReport> {
-    let bus = Bus::connect(settings.bus.clone(), "dashboard-api-rebuild").await?;
-    let report = gadai_bus::rebuild::rebuild(
-        &bus,
+pub async fn rebuild(settings: Settings, swap: bool) -> anyhow::Result<RebuildReport> {
+    gadai_bus::service::rebuild_command(
+        "dashboard-api",
         &settings.db,
+        &settings.bus,
         &MIGRATOR,
         |pool, schema| Dashboard {
             pool,
@@ -108,25 +90,6 @@ pub async fn rebuild(
             announce: None,
         },
         swap,
-        |seq, until| eprintln!("rebuild: applied up to {seq} of {until}"),
     )
-    .await?;
-    eprintln!(
-        "rebuild: {} events up to sequence {}{}",
-        report.events,
-        report.last_sequence,
-        if swap {
-            ", swapped in"
-        } else {
-            ", left in the _rebuild schema"
-        }
-    );
-    Ok(report)
-}
-
-pub async fn migrate(settings: Settings) -> anyhow::Result<()> {
-    let pool = gadai_store::connect(&settings.db).await?;
-    gadai_store::migrate(&pool, &settings.db.schema, &MIGRATOR).await?;
-    eprintln!("migrate: schema {} is up to date", settings.db.schema);
-    Ok(())
+    .await
 }

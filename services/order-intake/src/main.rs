@@ -1,5 +1,9 @@
 use gadai_kit::{cli::Command, server, telemetry};
-use order_intake::{Application, config::Settings, startup};
+use order_intake::{
+    Application,
+    config::Settings,
+    startup::{self, MIGRATOR},
+};
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
@@ -16,8 +20,8 @@ async fn main() -> anyhow::Result<()> {
             server::cancel_on_signal(shutdown.clone());
             Application::build(settings).await?.run(shutdown).await
         }
-        Command::Migrate => startup::migrate(settings).await,
-        Command::Rebuild { swap } => startup::rebuild(settings, swap).await,
+        Command::Migrate => gadai_bus::service::migrate_command(&settings.db, &MIGRATOR).await,
+        Command::Rebuild { swap } => startup::rebuild(settings, swap).await.map(|_| ()),
         Command::Other(cmd, _) => {
             anyhow::bail!("unknown command {cmd:?} (serve, migrate, rebuild [--dry-run])")
         }

@@ -8,6 +8,7 @@ pub mod consume;
 mod headers;
 pub mod rebuild;
 pub mod replay;
+pub mod service;
 
 use std::time::Duration;
 

@@ -131,20 +131,18 @@ impl OrderView {
     pub fn apply(&mut self, seq: i64, event: &Event) {
         let status = self.status;
         match &event.kind {
-            EventKind::OrderCreated(d) => {
-                if self.facts.is_none() {
-                    self.facts = Some(OrderFacts {
-                        nama_customer: d.nama_customer.clone(),
-                        email: d.email.clone(),
-                        nama_barang: d.nama_barang.clone(),
-                        jenis_barang: d.jenis_barang.clone(),
-                        jumlah_barang: d.jumlah_barang,
-                        estimasi_nilai_barang: d.estimasi_nilai_barang,
-                        wilayah: d.wilayah.clone(),
-                        id_percakapan: d.id_percakapan.clone(),
-                        created_at: event.occurred_at,
-                    });
-                }
+            EventKind::OrderCreated(d) if self.facts.is_none() => {
+                self.facts = Some(OrderFacts {
+                    nama_customer: d.nama_customer.clone(),
+                    email: d.email.clone(),
+                    nama_barang: d.nama_barang.clone(),
+                    jenis_barang: d.jenis_barang.clone(),
+                    jumlah_barang: d.jumlah_barang,
+                    estimasi_nilai_barang: d.estimasi_nilai_barang,
+                    wilayah: d.wilayah.clone(),
+                    id_percakapan: d.id_percakapan.clone(),
+                    created_at: event.occurred_at,
+                });
             }
             EventKind::VerificationRequested(d) => {
                 self.send_count = self.send_count.max(d.request_no as i32 + 1);

@@ -27,6 +27,9 @@ use crate::{
 /// The most changes sent to a reconnecting client before telling it to reload instead.
 const MAX_REPLAY: i64 = 500;
 
+/// Orders to replay: (newest sequence, its event type, the row).
+type Replay = Vec<(i64, String, OrderRow)>;
+
 /// Relays announced changes to this replica's feeds.
 pub type Hub = broadcast::Sender<Arc<Vec<Change>>>;
 
@@ -94,7 +97,7 @@ fn change_event(change: &Change) -> SseEvent {
 /// The current state of every order changed after `since`, oldest change first; or a
 /// `resync` when more changed than is worth sending one by one.
 async fn replay_since(state: &AppState, since: i64) -> Vec<SseEvent> {
-    let rows: Result<Option<Vec<(i64, String, OrderRow)>>, sqlx::Error> = async {
+    let rows: Result<Option<Replay>, sqlx::Error> = async {
         let latest: Vec<(uuid::Uuid, i64, String)> = sqlx::query_as(
             "SELECT DISTINCT ON (order_id) order_id, seq, type FROM order_events
              WHERE seq > $1 ORDER BY order_id, seq DESC",
@@ -111,7 +114,7 @@ async fn replay_since(state: &AppState, since: i64) -> Vec<SseEvent> {
                 .bind(&ids)
                 .fetch_all(&state.pool)
                 .await?;
-        let mut out: Vec<(i64, String, OrderRow)> = orders
+        let mut out: Replay = orders
             .into_iter()
             .filter_map(|row| {
                 let (_, seq, kind) = latest.iter().find(|l| l.0 == row.id)?;

@@ -1,0 +1,12 @@
+//! expiry-sweeper: expires orders whose code was not used before `expires_at`.
+//!
+//! Projects `verification.sent`, `order.verified`, `order.deleted` and `order.expired` into its
+//! own table of open verifications, and every `SWEEP_INTERVAL` publishes `order.expired` for
+//! those past due.
+
+pub mod config;
+pub mod projection;
+pub mod startup;
+pub mod sweep;
+
+pub use startup::Application;

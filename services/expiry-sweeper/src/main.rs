@@ -1,0 +1,29 @@
+use expiry_sweeper::{
+    Application,
+    config::Settings,
+    startup::{self, MIGRATOR},
+};
+use gadai_kit::{cli::Command, server, telemetry};
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _telemetry = telemetry::init(
+        "expiry-sweeper",
+        telemetry::LogFormat::from_env(),
+        std::io::stdout,
+    );
+    let settings = Settings::from_env()?;
+    match Command::from_args(std::env::args().skip(1)) {
+        Command::Serve => {
+            let shutdown = CancellationToken::new();
+            server::cancel_on_signal(shutdown.clone());
+            Application::build(settings).await?.run(shutdown).await
+        }
+        Command::Migrate => gadai_bus::service::migrate_command(&settings.db, &MIGRATOR).await,
+        Command::Rebuild { swap } => startup::rebuild(settings, swap).await.map(|_| ()),
+        Command::Other(cmd, _) => {
+            anyhow::bail!("unknown command {cmd:?} (serve, migrate, rebuild [--dry-run])")
+        }
+    }
+}

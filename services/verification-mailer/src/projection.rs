@@ -1,0 +1,66 @@
+//! The mailer's projection: each order's recipient, and whether it is still open.
+
+use gadai_bus::consume::{ApplyError, Delivered, Projection};
+use gadai_events::EventKind;
+use sqlx::PgPool;
+
+pub const NAME: &str = "verification-mailer";
+
+pub struct Recipients {
+    pub pool: PgPool,
+    pub schema: String,
+}
+
+impl Projection for Recipients {
+    async fn apply(&self, batch: &[Delivered]) -> Result<(), ApplyError> {
+        let mut tx = gadai_store::begin_apply(&self.pool, &self.schema).await?;
+        for d in batch {
+            let order = d.event.order_id;
+            match &d.event.kind {
+                // The address never changes, so it is filled in whatever arrived first.
+                EventKind::OrderCreated(o) => {
+                    sqlx::query(
+                        "INSERT INTO recipients (order_id, email, nama_customer) VALUES ($1, $2, $3)
+                         ON CONFLICT (order_id) DO UPDATE
+                         SET email = EXCLUDED.email, nama_customer = EXCLUDED.nama_customer",
+                    )
+                    .bind(order)
+                    .bind(&o.email)
+                    .bind(&o.nama_customer)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                EventKind::OrderVerified(_)
+                | EventKind::OrderExpired(_)
+                | EventKind::OrderDeleted(_) => {
+                    sqlx::query(
+                        "INSERT INTO recipients (order_id, closed, last_seq) VALUES ($1, true, $2)
+                         ON CONFLICT (order_id) DO UPDATE SET closed = true, last_seq = EXCLUDED.last_seq
+                         WHERE recipients.last_seq < EXCLUDED.last_seq",
+                    )
+                    .bind(order)
+                    .bind(d.seq as i64)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                _ => {}
+            }
+        }
+        if let Some(max) = batch.iter().map(|d| d.seq).max() {
+            gadai_store::advance_checkpoint(&mut tx, NAME, max).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn park(
+        &self,
+        seq: u64,
+        subject: &str,
+        reason: &str,
+        payload: &[u8],
+    ) -> anyhow::Result<()> {
+        gadai_store::park(&self.pool, NAME, seq, subject, reason, payload).await?;
+        Ok(())
+    }
+}
