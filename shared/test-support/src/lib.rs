@@ -4,6 +4,8 @@
 //! `DATABASE_URL` names a server and a database the tests may use to create others (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`); `NATS_URL` the NATS server.
 
+pub mod openapi;
+
 use std::time::Duration;
 
 use gadai_bus::BusSettings;

@@ -3,3 +3,4 @@
 mod helpers;
 mod idempotency;
 mod insert_orders;
+mod openapi;

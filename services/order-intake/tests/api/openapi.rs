@@ -1,0 +1,42 @@
+use gadai_test_support::openapi::{documented, routed};
+use serde_json::Value;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn the_openapi_document_matches_the_routes() {
+    let doc: Value = serde_json::from_str(order_intake::http::OPENAPI).unwrap();
+    let source = include_str!("../../src/http/mod.rs");
+    assert_eq!(
+        documented(&doc),
+        routed(source),
+        "document and router disagree"
+    );
+    let app = spawn_app().await;
+    for (method, path) in documented(&doc) {
+        let response = app
+            .client
+            .request(method.parse().unwrap(), format!("{}{path}", app.address))
+            .header("X-API-Key", KEY)
+            .json(&order())
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "{method} {path}: {}",
+            response.status()
+        );
+    }
+    let served: Value = app
+        .client
+        .get(format!("{}/openapi.json", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(served, doc);
+    app.stop().await;
+}

@@ -1,0 +1,73 @@
+//! Checking that a service's OpenAPI document and its router agree, both ways.
+
+use serde_json::Value;
+
+/// The `(METHOD, path)` pairs a document declares.
+pub fn documented(doc: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if item.get(method).is_some() {
+                out.push((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The `(METHOD, path)` pairs a router source declares with `.route("path", method(...))`,
+/// plus the shared ops routes. Routes written before a `.nest("/prefix", ...)` call belong to
+/// the nested router and get its prefix (the layout of our `http/mod.rs` files).
+pub fn routed(source: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = ["/healthz", "/readyz", "/metrics"]
+        .iter()
+        .map(|p| ("GET".to_owned(), (*p).to_owned()))
+        .collect();
+    let (nested, outer, prefix) = match source.split_once(".nest(\"") {
+        Some((before, after)) => (before, after, after.split('"').next().unwrap_or("")),
+        None => ("", source, ""),
+    };
+    for (part, pre) in [(nested, prefix), (outer, "")] {
+        for chunk in part.split(".route(\"").skip(1) {
+            let Some((path, rest)) = chunk.split_once('"') else {
+                continue;
+            };
+            let method: String = rest
+                .trim_start_matches([',', ' ', '\n'])
+                .chars()
+                .take_while(char::is_ascii_alphabetic)
+                .collect();
+            out.push((method.to_uppercase(), format!("{pre}{path}")));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_routes_take_the_prefix() {
+        let src = r#"
+            let api = Router::new()
+                .route("/orders", get(list))
+                .route("/order/{id}", delete(remove));
+            Router::new().nest("/dashboard", api).route("/openapi.json", get(doc))
+        "#;
+        assert_eq!(
+            routed(src),
+            [
+                ("DELETE".to_owned(), "/dashboard/order/{id}".to_owned()),
+                ("GET".to_owned(), "/dashboard/orders".to_owned()),
+                ("GET".to_owned(), "/healthz".to_owned()),
+                ("GET".to_owned(), "/metrics".to_owned()),
+                ("GET".to_owned(), "/openapi.json".to_owned()),
+                ("GET".to_owned(), "/readyz".to_owned()),
+            ]
+        );
+    }
+}
