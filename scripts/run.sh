@@ -39,6 +39,12 @@ export DASHBOARD_API_PORT="${DASHBOARD_API_PORT:-2026}"
 export ORDER_INTAKE_PORT="${ORDER_INTAKE_PORT:-2027}"
 export VERIFICATION_MAILER_PORT="${VERIFICATION_MAILER_PORT:-2028}"
 export EXPIRY_SWEEPER_PORT="${EXPIRY_SWEEPER_PORT:-2029}"
+# The bridge refuses to start without an API key: a local run gets a development one.
+if [[ -z ${APPS_KEY:-} ]]; then
+  export APPS_KEY=dev-apps-key
+  echo "run: APPS_KEY not set, using the development key \"$APPS_KEY\" (set it in .env)"
+fi
+export LOG_FORMAT="${LOG_FORMAT:-json}"
 
 # ---- binaries
 for svc in "${SERVICES[@]}"; do

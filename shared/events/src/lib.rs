@@ -23,7 +23,6 @@ pub const BRIDGE_ACTOR: &str = "n8n";
 
 /// The JSON envelope shared by every event.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
-#[serde(deny_unknown_fields)]
 pub struct Envelope<D> {
     /// Unique id of this event (UUID v7).
     pub id: Uuid,
