@@ -35,6 +35,11 @@ in_web() { (cd "$ROOT/web_dashboard" && "$@"); }
 
 echo "test: DATABASE_URL=$DATABASE_URL NATS_URL=$NATS_URL"
 
+# The SMTP server the mail tests run against (aiosmtpd, from PyPI).
+if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+  step "install test tools" python3 -m pip install --quiet -r tools/requirements-test.txt
+fi
+
 step "rustfmt" "$CARGO" fmt --all -- --check
 step "clippy" "$CARGO" clippy --workspace --all-targets -- -D warnings
 step "cargo test" "$CARGO" test --workspace

@@ -34,6 +34,11 @@ fn read_by_code(root: &Path) -> BTreeSet<String> {
         if file.to_string_lossy().contains("test-support") {
             continue; // test-only variables (TEST_LOG)
         }
+        // config::first_of(&["NEW_NAME", "SEED_NAME"])
+        for chunk in text.split("first_of(&[").skip(1) {
+            let list = chunk.split(']').next().unwrap_or_default();
+            names.extend(list.split('"').skip(1).step_by(2).map(str::to_owned));
+        }
         for reader in readers {
             for chunk in text.split(reader).skip(1) {
                 let Some(literal) = chunk.trim_start().strip_prefix('"') else {

@@ -228,14 +228,16 @@ async fn write_rows(
             wilayah = u.wilayah, id_percakapan = u.id_percakapan, created_at = u.created_at,
             state = u.state, active = u.active, sending = u.sending, send_count = u.send_count,
             last_error = u.last_error, verification_id = u.verification_id,
-            expires_at = u.expires_at, updated_at = u.updated_at, last_seq = u.last_seq
+            expires_at = u.expires_at, updated_at = u.updated_at, last_seq = u.last_seq,
+            last_sent_at = u.last_sent_at
          FROM UNNEST($1::uuid[], $2::bool[], $3::text[], $4::text[], $5::text[], $6::text[],
                      $7::bigint[], $8::bigint[], $9::text[], $10::text[], $11::timestamptz[],
                      $12::text[], $13::bool[], $14::bool[], $15::int[], $16::text[], $17::uuid[],
-                     $18::timestamptz[], $19::timestamptz[], $20::bigint[])
+                     $18::timestamptz[], $19::timestamptz[], $20::bigint[], $21::timestamptz[])
            AS u(id, created, nama_customer, email, nama_barang, jenis_barang, jumlah_barang,
                 estimasi_nilai_barang, wilayah, id_percakapan, created_at, state, active, sending,
-                send_count, last_error, verification_id, expires_at, updated_at, last_seq)
+                send_count, last_error, verification_id, expires_at, updated_at, last_seq,
+                last_sent_at)
          WHERE o.id = u.id",
     )
     .bind(rows.iter().map(|v| v.id).collect::<Vec<_>>())
@@ -307,6 +309,7 @@ async fn write_rows(
     .bind(rows.iter().map(|v| v.expires_at).collect::<Vec<_>>())
     .bind(rows.iter().map(|v| v.updated_at).collect::<Vec<_>>())
     .bind(rows.iter().map(|v| v.last_seq).collect::<Vec<_>>())
+    .bind(rows.iter().map(|v| v.last_sent_at).collect::<Vec<_>>())
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -9,7 +9,7 @@ use crate::domain::{OrderFacts, OrderView, Status};
 /// The columns of `orders` that make an [`OrderView`].
 pub const COLUMNS: &str = "id, created, nama_customer, email, nama_barang, jenis_barang, \
     jumlah_barang, estimasi_nilai_barang, wilayah, id_percakapan, created_at, state, sending, \
-    send_count, last_error, verification_id, expires_at, updated_at, last_seq";
+    send_count, last_error, verification_id, expires_at, last_sent_at, updated_at, last_seq";
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct OrderRow {
@@ -30,6 +30,7 @@ pub struct OrderRow {
     pub last_error: Option<String>,
     pub verification_id: Option<Uuid>,
     pub expires_at: Option<DateTime<Utc>>,
+    pub last_sent_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
     pub last_seq: i64,
 }
@@ -60,6 +61,7 @@ impl From<OrderRow> for OrderView {
             last_error: r.last_error,
             verification_id: r.verification_id,
             expires_at: r.expires_at,
+            last_sent_at: r.last_sent_at,
             updated_at: r.updated_at,
             last_seq: r.last_seq,
         }
@@ -87,5 +89,6 @@ pub fn order_json(view: &OrderView) -> Value {
         "send_count": view.send_count,
         "last_error": view.last_error,
         "expires_at": view.expires_at,
+        "last_sent_at": view.last_sent_at,
     })
 }

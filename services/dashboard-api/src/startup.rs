@@ -67,6 +67,10 @@ impl Application {
             bus: base.bus.clone(),
             hub,
             settings: settings.clone(),
+            verify_limiter: Arc::new(gadai_kit::rate::RateLimiter::new(
+                settings.verify_rate_limit,
+                std::time::Duration::from_secs(60),
+            )),
             closing: shutdown.clone(),
         });
         let result = base
@@ -89,6 +93,7 @@ pub async fn rebuild(settings: Settings, swap: bool) -> anyhow::Result<RebuildRe
             schema,
             announce: None,
         },
+        &[],
         swap,
     )
     .await

@@ -74,6 +74,7 @@ pub async fn rebuild(settings: Settings, swap: bool) -> anyhow::Result<RebuildRe
         &settings.bus,
         &MIGRATOR,
         |pool, schema| Verifications { pool, schema },
+        &[],
         swap,
     )
     .await

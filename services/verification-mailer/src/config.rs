@@ -1,10 +1,34 @@
 //! verification-mailer's configuration, from the environment (see `.env.example`).
 
-use std::time::Duration;
+use std::{path::PathBuf, time::Duration};
 
+use anyhow::{Context, bail};
 use gadai_bus::BusSettings;
 use gadai_kit::config;
 use gadai_store::DbSettings;
+
+/// How the connection to the SMTP server is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    None,
+    StartTls,
+    Tls,
+}
+
+/// Where mail goes.
+#[derive(Debug, Clone)]
+pub enum MailSettings {
+    Smtp {
+        host: String,
+        port: u16,
+        tls: TlsMode,
+        user: Option<String>,
+        password: Option<String>,
+        timeout: Duration,
+    },
+    /// No SMTP configured: each mail is written as an .eml file (the development default).
+    Files { dir: PathBuf },
+}
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -13,16 +37,90 @@ pub struct Settings {
     pub host: String,
     pub port: u16,
     pub request_timeout: Duration,
+    pub mail: MailSettings,
+    /// The From address.
+    pub mail_from: String,
+    /// Key of the codes' HMAC.
+    pub code_key: Vec<u8>,
+    /// How long a code works (the seed: 24 h).
+    pub code_ttl: Duration,
+    /// Failed checks against a named order after which its code stops working.
+    pub max_failed_attempts: i32,
+    /// Deliveries of a request after which a transient SMTP failure counts as final.
+    pub send_attempts: i64,
+    /// How long a request may be in hand before JetStream redelivers it.
+    pub send_ack_wait: Duration,
 }
+
+const DEV_KEY: &str = "dev-only-code-key-change-me";
 
 impl Settings {
     pub fn from_env() -> anyhow::Result<Self> {
+        let user = config::first_of(&["SMTP_USER", "EMAIL_USER"]);
+        let password = config::first_of(&["SMTP_PASSWORD", "EMAIL_PASSWORD"]);
+        let tls = match config::string("SMTP_TLS", "starttls")
+            .to_lowercase()
+            .as_str()
+        {
+            "none" | "plain" => TlsMode::None,
+            "starttls" => TlsMode::StartTls,
+            "tls" | "ssl" | "smtps" => TlsMode::Tls,
+            other => bail!("SMTP_TLS={other:?} is not one of none, starttls, tls"),
+        };
+        // The seed configured only EMAIL_USER/EMAIL_PASSWORD for Gmail: keep that working.
+        let host = config::optional("SMTP_HOST")
+            .or_else(|| user.as_ref().map(|_| "smtp.gmail.com".to_owned()));
+        let mail = match host {
+            Some(host) => MailSettings::Smtp {
+                host,
+                port: config::parse(
+                    "SMTP_PORT",
+                    match tls {
+                        TlsMode::None => 25,
+                        TlsMode::StartTls => 587,
+                        TlsMode::Tls => 465,
+                    },
+                )?,
+                tls,
+                user: user.clone(),
+                password,
+                timeout: config::duration("SMTP_TIMEOUT", Duration::from_secs(20))?,
+            },
+            None => MailSettings::Files {
+                dir: PathBuf::from(config::string("MAIL_DIR", "var/mail")),
+            },
+        };
+        let code_key = match config::optional("CODE_HMAC_KEY") {
+            Some(k) if k.len() >= 32 => k.into_bytes(),
+            Some(_) => bail!("CODE_HMAC_KEY must be at least 32 characters"),
+            None if matches!(mail, MailSettings::Files { .. }) => {
+                tracing::warn!(
+                    "CODE_HMAC_KEY not set: using the development key (mail goes to files)"
+                );
+                DEV_KEY.as_bytes().to_vec()
+            }
+            None => {
+                return Err(anyhow::anyhow!(
+                    "CODE_HMAC_KEY must be set when real mail is sent"
+                ));
+            }
+        };
         Ok(Settings {
             db: DbSettings::from_env("mailer")?,
             bus: BusSettings::from_env()?,
             host: config::string("HTTP_HOST", "127.0.0.1"),
             port: config::parse("VERIFICATION_MAILER_PORT", 2028)?,
             request_timeout: config::duration("REQUEST_TIMEOUT", Duration::from_secs(15))?,
+            mail,
+            mail_from: config::optional("MAIL_FROM").or(user).unwrap_or_else(|| {
+                "Pegadaian Gadai Elektronik <no-reply@gadai.localhost>".to_owned()
+            }),
+            code_key,
+            code_ttl: config::duration("VERIFICATION_TTL", Duration::from_secs(24 * 3600))?,
+            max_failed_attempts: config::parse("VERIFICATION_MAX_FAILED_ATTEMPTS", 5)?,
+            send_attempts: config::parse("SMTP_SEND_ATTEMPTS", 5)?,
+            send_ack_wait: config::duration("MAIL_ACK_WAIT", Duration::from_secs(60))
+                .context("MAIL_ACK_WAIT")?,
         })
     }
 }

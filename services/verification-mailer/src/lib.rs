@@ -1,10 +1,18 @@
 //! verification-mailer: mails one-time codes and checks them.
 //!
-//! It keeps its own projection of each order's recipient and whether the order can still be
-//! verified, and reports health and metrics.
+//! - `sender`: each `verification.requested` becomes one e-mail (lettre) and one
+//!   `verification.sent` or `verification.failed`.
+//! - `check`: answers `verification.check` over NATS request/reply.
+//! - `projection`: each order's recipient and whether it can still be verified.
+//!
+//! The plaintext code exists only in memory and in the e-mail; the table keeps an HMAC.
 
+pub mod check;
 pub mod config;
+pub mod domain;
 pub mod projection;
+pub mod sender;
 pub mod startup;
+pub mod transport;
 
 pub use startup::Application;

@@ -1,4 +1,5 @@
-//! The mailer's projection: each order's recipient, and whether it is still open.
+//! The mailer's projection: each order's recipient, and whether it is still open; closing an
+//! order closes its codes.
 
 use gadai_bus::consume::{ApplyError, Delivered, Projection};
 use gadai_events::EventKind;
@@ -40,6 +41,14 @@ impl Projection for Recipients {
                     )
                     .bind(order)
                     .bind(d.seq as i64)
+                    .execute(&mut *tx)
+                    .await?;
+                    // Its codes stop working.
+                    sqlx::query(
+                        "UPDATE verifications SET state = 'closed'
+                         WHERE order_id = $1 AND state IN ('pending', 'sent', 'matched')",
+                    )
+                    .bind(order)
                     .execute(&mut *tx)
                     .await?;
                 }

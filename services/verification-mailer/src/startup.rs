@@ -1,12 +1,17 @@
-//! Building and running verification-mailer.
+//! Building and running verification-mailer: the recipients projection, the mail worker and the
+//! code checker.
 
 use gadai_bus::{ConsumerSpec, rebuild::RebuildReport, service::Base};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    check::Checker,
     config::Settings,
+    domain::CodeHasher,
     projection::{self, Recipients},
+    sender::{self, Sender},
+    transport::Transport,
 };
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -14,10 +19,12 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct Application {
     base: Base,
     settings: Settings,
+    transport: Transport,
 }
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let transport = Transport::new(&settings.mail)?;
         let base = Base::start(
             "verification-mailer",
             &settings.db,
@@ -27,7 +34,11 @@ impl Application {
             settings.port,
         )
         .await?;
-        Ok(Application { base, settings })
+        Ok(Application {
+            base,
+            settings,
+            transport,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -39,8 +50,13 @@ impl Application {
     }
 
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Application { base, settings } = self;
-        let consumer = base.consume(
+        let Application {
+            base,
+            settings,
+            transport,
+        } = self;
+        let hasher = CodeHasher::new(&settings.code_key);
+        let recipients = base.consume(
             ConsumerSpec::new(projection::NAME, None),
             Recipients {
                 pool: base.pool.clone(),
@@ -48,12 +64,47 @@ impl Application {
             },
             &shutdown,
         );
+        // One request at a time per replica: each is a mail and an outcome of its own.
+        let mut send_spec = ConsumerSpec::new(sender::NAME, Some("verification.requested"));
+        send_spec.batch = 1;
+        send_spec.ack_wait = settings.send_ack_wait;
+        let mails = base.consume(
+            send_spec,
+            Sender {
+                pool: base.pool.clone(),
+                bus: base.bus.clone(),
+                transport,
+                hasher: hasher.clone(),
+                from: settings.mail_from.clone(),
+                ttl: settings.code_ttl,
+                send_attempts: settings.send_attempts,
+            },
+            &shutdown,
+        );
+        let checker = Checker {
+            pool: base.pool.clone(),
+            hasher,
+            max_failed_attempts: settings.max_failed_attempts,
+        };
+        let (bus, stop) = (base.bus.clone(), shutdown.clone());
+        let checks = tokio::spawn(async move {
+            if let Err(err) = checker.serve(bus, stop).await {
+                tracing::error!(error = ?err, "the code checker stopped");
+            }
+        });
         let routes = axum::Router::new().fallback(gadai_kit::error::not_found);
-        base.serve(routes, settings.request_timeout, vec![consumer], shutdown)
-            .await
+        base.serve(
+            routes,
+            settings.request_timeout,
+            vec![recipients, mails, checks],
+            shutdown,
+        )
+        .await
     }
 }
 
+/// Rebuilds the recipients projection. Codes are not derived from events: their tables are
+/// carried over into the rebuilt schema.
 pub async fn rebuild(settings: Settings, swap: bool) -> anyhow::Result<RebuildReport> {
     gadai_bus::service::rebuild_command(
         "verification-mailer",
@@ -61,6 +112,7 @@ pub async fn rebuild(settings: Settings, swap: bool) -> anyhow::Result<RebuildRe
         &settings.bus,
         &MIGRATOR,
         |pool, schema| Recipients { pool, schema },
+        &["verifications", "send_log"],
         swap,
     )
     .await

@@ -21,6 +21,8 @@ pub struct Delivered {
     /// The stream sequence: the checkpoint and the per-row version.
     pub seq: u64,
     pub event: Event,
+    /// How many times the server has delivered it (1 the first time).
+    pub delivered: i64,
     /// The consumer span of this message, a child of the publisher's trace.
     pub span: tracing::Span,
 }
@@ -174,7 +176,7 @@ async fn handle_batch<P: Projection>(
                 continue;
             }
         };
-        match decode(bus, &message, seq) {
+        match decode(bus, &message, seq, delivered) {
             Ok(d) => {
                 decoded.push(d);
                 received.push(Received {
@@ -219,7 +221,7 @@ async fn handle_batch<P: Projection>(
     }
 }
 
-fn decode(bus: &Bus, message: &Message, seq: u64) -> Result<Delivered, String> {
+fn decode(bus: &Bus, message: &Message, seq: u64, delivered: i64) -> Result<Delivered, String> {
     let type_name = bus
         .type_of(&message.subject)
         .ok_or_else(|| format!("subject {} is outside the prefix", message.subject))?;
@@ -236,7 +238,12 @@ fn decode(bus: &Bus, message: &Message, seq: u64) -> Result<Delivered, String> {
     if let Some(headers) = &message.headers {
         gadai_kit::telemetry::set_parent_from(&span, &NatsHeadersRef(headers));
     }
-    Ok(Delivered { seq, event, span })
+    Ok(Delivered {
+        seq,
+        event,
+        delivered,
+        span,
+    })
 }
 
 async fn settle_single<P: Projection>(

@@ -19,12 +19,15 @@ pub struct RebuildReport {
 }
 
 /// Replays the stream into `<schema>_rebuild`, then (when `swap`) swaps it in for `schema`.
-/// Without `swap` the fresh tables stay beside the live ones, for comparison.
+/// Without `swap` the fresh tables stay beside the live ones, for comparison. Tables named in
+/// `keep` hold state that is not derived from events (the mailer's codes): their rows are copied
+/// into the fresh schema inside the swap's lock.
 pub async fn rebuild<P, F>(
     bus: &Bus,
     db: &DbSettings,
     migrator: &Migrator,
     make_projection: F,
+    keep: &[&str],
     swap: bool,
     mut progress: impl FnMut(u64, u64),
 ) -> anyhow::Result<RebuildReport>
@@ -58,6 +61,16 @@ where
     gadai_store::lock_exclusive(&mut tx, &db.schema).await?;
     let tail = bus.last_sequence().await?;
     events += replay(bus, &projection, until + 1, tail, 1000, &mut progress).await?;
+    for table in keep {
+        gadai_store::check_identifier(table)?;
+        let live = &db.schema;
+        sqlx::query(&format!(
+            "INSERT INTO {fresh}.{table} SELECT * FROM {live}.{table}"
+        ))
+        .execute(&mut *tx)
+        .await
+        .with_context(|| format!("keeping {live}.{table}"))?;
+    }
     gadai_store::swap_schemas(&mut tx, &db.schema, &fresh).await?;
     tx.commit()
         .await

@@ -58,6 +58,7 @@ pub async fn replay<P: Projection>(
                 Ok(event) => decoded.push(Delivered {
                     seq,
                     event,
+                    delivered: 1,
                     span: tracing::Span::none(),
                 }),
                 Err(err) => {

@@ -110,6 +110,7 @@ pub async fn rebuild_command<P, F>(
     bus: &BusSettings,
     migrator: &Migrator,
     make_projection: F,
+    keep: &[&str],
     swap: bool,
 ) -> anyhow::Result<RebuildReport>
 where
@@ -118,11 +119,16 @@ where
 {
     let bus = Bus::connect(bus.clone(), &format!("{name}-rebuild")).await?;
     let started = std::time::Instant::now();
-    let report =
-        crate::rebuild::rebuild(&bus, db, migrator, make_projection, swap, |seq, until| {
-            eprintln!("rebuild: applied up to {seq} of {until}")
-        })
-        .await?;
+    let report = crate::rebuild::rebuild(
+        &bus,
+        db,
+        migrator,
+        make_projection,
+        keep,
+        swap,
+        |seq, until| eprintln!("rebuild: applied up to {seq} of {until}"),
+    )
+    .await?;
     eprintln!(
         "rebuild: {} events up to sequence {} in {:.1} s{}",
         report.events,

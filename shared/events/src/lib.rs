@@ -4,6 +4,7 @@
 //! Decoding is strict at the edge: [`Event::decode`] turns bytes into a typed event or a
 //! [`DecodeError`] that names what was wrong, so a poison message can be parked.
 
+pub mod check;
 mod schema;
 
 use chrono::{DateTime, Utc};

@@ -1,9 +1,11 @@
 //! Shared plumbing of the Gadai services.
 
+pub mod api_key;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod ops;
+pub mod rate;
 pub mod server;
 pub mod telemetry;
 

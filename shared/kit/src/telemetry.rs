@@ -45,12 +45,30 @@ pub fn init<W>(service: &'static str, format: LogFormat, sink: W) -> TelemetryGu
 where
     W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
 {
+    init_filtered(
+        service,
+        format,
+        sink,
+        "info,sqlx=warn,async_nats=warn,tower_http=warn",
+    )
+}
+
+/// [`init`] with another filter for when `RUST_LOG` is unset.
+pub fn init_filtered<W>(
+    service: &'static str,
+    format: LogFormat,
+    sink: W,
+    default_filter: &str,
+) -> TelemetryGuard
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
     let provider = tracer_provider(service);
     let tracer = provider.tracer(service);
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
 
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,async_nats=warn,tower_http=warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let fmt = match format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()

@@ -5,6 +5,7 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`); `NATS_URL` the NATS server.
 
 pub mod openapi;
+pub mod smtp;
 
 use std::time::Duration;
 
@@ -84,17 +85,40 @@ fn replace_database(url: &str, db: &str) -> String {
     out
 }
 
-/// Installs logging and tracing once per test binary: silent unless `TEST_LOG` is set, but
-/// spans still carry trace context, so propagation can be asserted.
+/// Every log line the test binary's services wrote (JSON), for tests that assert what logs
+/// must never contain.
+static CAPTURED: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+struct Capture;
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        CAPTURED
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        if std::env::var_os("TEST_LOG").is_some() {
+            std::io::stderr().write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&CAPTURED.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+}
+
+/// Installs logging and tracing once per test binary: every line is captured at debug level
+/// (and shown when `TEST_LOG` is set); spans carry trace context, so propagation can be asserted.
 pub fn init_telemetry() {
-    use gadai_kit::telemetry::{LogFormat, TelemetryGuard, init};
+    use gadai_kit::telemetry::{LogFormat, TelemetryGuard, init_filtered};
     static GUARD: std::sync::OnceLock<TelemetryGuard> = std::sync::OnceLock::new();
     GUARD.get_or_init(|| {
-        if std::env::var_os("TEST_LOG").is_some() {
-            init("test", LogFormat::Pretty, std::io::stderr)
-        } else {
-            init("test", LogFormat::Json, std::io::sink)
-        }
+        let filter = "debug,sqlx=info,hyper=info,h2=info,reqwest=info,async_nats=info,rustls=info,tower=info";
+        init_filtered("test", LogFormat::Json, || Capture, filter)
     });
 }
 

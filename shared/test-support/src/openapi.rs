@@ -29,12 +29,15 @@ pub fn routed(source: &str) -> Vec<(String, String)> {
         None => ("", source, ""),
     };
     for (part, pre) in [(nested, prefix), (outer, "")] {
-        for chunk in part.split(".route(\"").skip(1) {
-            let Some((path, rest)) = chunk.split_once('"') else {
+        for chunk in part.split(".route(").skip(1) {
+            let Some(literal) = chunk.trim_start().strip_prefix('"') else {
+                continue;
+            };
+            let Some((path, rest)) = literal.split_once('"') else {
                 continue;
             };
             let method: String = rest
-                .trim_start_matches([',', ' ', '\n'])
+                .trim_start_matches([',', ' ', '\n', '\r'])
                 .chars()
                 .take_while(char::is_ascii_alphabetic)
                 .collect();

@@ -101,6 +101,8 @@ pub struct OrderView {
     pub last_error: Option<String>,
     pub verification_id: Option<Uuid>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// When the current code was mailed.
+    pub last_sent_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
     /// Stream sequence of the newest event applied.
     pub last_seq: i64,
@@ -117,6 +119,7 @@ impl OrderView {
             last_error: None,
             verification_id: None,
             expires_at: None,
+            last_sent_at: None,
             updated_at: None,
             last_seq: 0,
         }
@@ -157,6 +160,7 @@ impl OrderView {
                 self.last_error = None;
                 self.verification_id = Some(d.verification_id);
                 self.expires_at = Some(d.expires_at);
+                self.last_sent_at = Some(event.occurred_at);
             }
             EventKind::VerificationFailed(d) if status.awaits_verification() => {
                 self.status = Status::OnProcess;
@@ -164,6 +168,7 @@ impl OrderView {
                 self.last_error = Some(d.reason.clone());
                 self.verification_id = None;
                 self.expires_at = None;
+                self.last_sent_at = None;
             }
             EventKind::OrderVerified(_) if status.awaits_verification() => {
                 self.status = Status::Verified;

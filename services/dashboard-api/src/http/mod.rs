@@ -5,15 +5,17 @@ mod auth;
 pub mod events;
 mod orders;
 mod stats;
+pub mod verification;
 
 use std::{path::Path, sync::Arc};
 
 use axum::{
-    Router,
+    Router, middleware,
     response::IntoResponse,
-    routing::{delete, get},
+    routing::{delete, get, post},
 };
 use gadai_bus::Bus;
+use gadai_kit::api_key::{self, ApiKey};
 use sqlx::PgPool;
 use tower_http::services::{ServeDir, ServeFile};
 
@@ -25,6 +27,7 @@ pub struct AppState {
     pub bus: Bus,
     pub hub: events::Hub,
     pub settings: Arc<Settings>,
+    pub verify_limiter: Arc<gadai_kit::rate::RateLimiter>,
     /// Cancelled when shutdown starts: live feeds end so the server can drain.
     pub closing: tokio_util::sync::CancellationToken,
 }
@@ -39,6 +42,15 @@ pub fn router(state: AppState) -> Router {
         .route("/order/{id}", delete(orders::delete))
         .route("/stats", get(stats::stats))
         .route("/events", get(events::events))
+        .route("/verification/{id}", post(verification::send))
+        .route("/verification/{id}/resend", post(verification::resend))
+        .route(
+            "/verify",
+            post(verification::verify).layer(middleware::from_fn_with_state(
+                ApiKey(state.settings.apps_key.as_str().into()),
+                api_key::require,
+            )),
+        )
         .fallback(gadai_kit::error::not_found);
     let router = Router::new()
         .nest("/dashboard", api)

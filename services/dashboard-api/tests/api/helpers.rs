@@ -31,6 +31,11 @@ pub fn settings(env: &TestEnv) -> Settings {
         port: 0,
         web_dist: "does-not-exist".into(),
         request_timeout: Duration::from_secs(10),
+        apps_key: "test-apps-key".into(),
+        resend_cooldown: Duration::from_secs(60),
+        max_sends: 3,
+        verify_rate_limit: 30,
+        check_timeout: Duration::from_secs(2),
     }
 }
 

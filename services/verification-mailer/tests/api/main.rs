@@ -23,6 +23,15 @@ async fn recipients_are_projected_and_closed_by_terminal_events() {
         host: "127.0.0.1".into(),
         port: 0,
         request_timeout: Duration::from_secs(10),
+        mail: verification_mailer::config::MailSettings::Files {
+            dir: std::env::temp_dir().join("gadai-mail-test"),
+        },
+        mail_from: "Gadai <no-reply@example.com>".into(),
+        code_key: b"a-test-key-of-at-least-32-bytes!!".to_vec(),
+        code_ttl: Duration::from_secs(3600),
+        max_failed_attempts: 5,
+        send_attempts: 3,
+        send_ack_wait: Duration::from_secs(10),
     };
     let app = Application::build(settings).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());

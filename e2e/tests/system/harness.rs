@@ -1,0 +1,240 @@
+use std::time::Duration;
+
+use gadai_store::DbSettings;
+use gadai_test_support::{TestEnv, eventually, smtp::SmtpServer};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+pub const KEY: &str = "e2e-key";
+
+/// What a test may tune.
+pub struct Knobs {
+    /// The SMTP port the mailer sends to.
+    pub smtp_port: u16,
+    pub code_ttl: Duration,
+    pub sweep_interval: Duration,
+    pub verify_rate_limit: u32,
+    pub send_attempts: i64,
+    pub resend_cooldown: Duration,
+}
+
+impl Knobs {
+    pub fn with_smtp(smtp: &SmtpServer) -> Self {
+        Knobs {
+            smtp_port: smtp.port,
+            code_ttl: Duration::from_secs(3600),
+            sweep_interval: Duration::from_secs(3600),
+            verify_rate_limit: 1000,
+            send_attempts: 3,
+            resend_cooldown: Duration::from_secs(60),
+        }
+    }
+}
+
+pub struct System {
+    pub intake: String,
+    pub dashboard: String,
+    pub client: reqwest::Client,
+    pub env: TestEnv,
+    shutdown: CancellationToken,
+}
+
+fn db(env: &TestEnv, schema: &str) -> DbSettings {
+    DbSettings {
+        url: env.database_url.clone(),
+        schema: schema.into(),
+        max_connections: 4,
+    }
+}
+
+pub fn mailer_settings(env: &TestEnv, knobs: &Knobs) -> verification_mailer::config::Settings {
+    verification_mailer::config::Settings {
+        db: db(env, "mailer"),
+        bus: env.bus.clone(),
+        host: "127.0.0.1".into(),
+        port: 0,
+        request_timeout: Duration::from_secs(10),
+        mail: verification_mailer::config::MailSettings::Smtp {
+            host: "127.0.0.1".into(),
+            port: knobs.smtp_port,
+            tls: verification_mailer::config::TlsMode::None,
+            user: None,
+            password: None,
+            timeout: Duration::from_secs(5),
+        },
+        mail_from: "Pegadaian Gadai <no-reply@gadai.example>".into(),
+        code_key: b"e2e-hmac-key-with-at-least-32-bytes".to_vec(),
+        code_ttl: knobs.code_ttl,
+        max_failed_attempts: 5,
+        send_attempts: knobs.send_attempts,
+        send_ack_wait: Duration::from_secs(10),
+    }
+}
+
+pub async fn start(knobs: Knobs) -> System {
+    let env = TestEnv::new().await.unwrap();
+    let shutdown = CancellationToken::new();
+    let intake = order_intake::Application::build(order_intake::config::Settings {
+        db: db(&env, "intake"),
+        bus: env.bus.clone(),
+        host: "127.0.0.1".into(),
+        port: 0,
+        apps_key: KEY.into(),
+        rules: order_intake::domain::OrderRules {
+            catalog: order_intake::domain::Catalog::new(
+                order_intake::config::DEFAULT_CATEGORIES
+                    .iter()
+                    .map(|s| s.to_string()),
+            ),
+            email: Default::default(),
+        },
+        max_body_bytes: 64 * 1024,
+        fallback_window: Duration::from_secs(600),
+        request_timeout: Duration::from_secs(10),
+    })
+    .await
+    .unwrap();
+    let dashboard = dashboard_api::Application::build(dashboard_api::config::Settings {
+        db: db(&env, "dashboard"),
+        bus: env.bus.clone(),
+        host: "127.0.0.1".into(),
+        port: 0,
+        web_dist: "none".into(),
+        request_timeout: Duration::from_secs(10),
+        apps_key: KEY.into(),
+        resend_cooldown: knobs.resend_cooldown,
+        max_sends: 3,
+        verify_rate_limit: knobs.verify_rate_limit,
+        check_timeout: Duration::from_secs(5),
+    })
+    .await
+    .unwrap();
+    let mailer = verification_mailer::Application::build(mailer_settings(&env, &knobs))
+        .await
+        .unwrap();
+    let sweeper = expiry_sweeper::Application::build(expiry_sweeper::config::Settings {
+        db: db(&env, "sweeper"),
+        bus: env.bus.clone(),
+        host: "127.0.0.1".into(),
+        port: 0,
+        request_timeout: Duration::from_secs(10),
+        sweep_interval: knobs.sweep_interval,
+        sweep_batch: 100,
+    })
+    .await
+    .unwrap();
+    let system = System {
+        intake: format!("http://127.0.0.1:{}", intake.port()),
+        dashboard: format!("http://127.0.0.1:{}", dashboard.port()),
+        client: reqwest::Client::new(),
+        shutdown: shutdown.clone(),
+        env,
+    };
+    tokio::spawn(intake.run(shutdown.clone()));
+    tokio::spawn(dashboard.run(shutdown.clone()));
+    tokio::spawn(mailer.run(shutdown.clone()));
+    tokio::spawn(sweeper.run(shutdown));
+    system
+}
+
+pub fn order(email: &str) -> Value {
+    json!({"nama_customer": "siti rahma", "email": email, "nama_barang": "Samsung Galaxy S23",
+           "jenis_barang": "handphone", "jumlah_barang": 1, "estimasi_nilai_barang": 9000000,
+           "wilayah": "Jawa Barat"})
+}
+
+impl System {
+    pub async fn post_orders(&self, body: &Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}/api/insert-orders", self.intake))
+            .header("X-API-Key", KEY)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts one order and waits until the dashboard lists it; returns its id.
+    pub async fn new_order(&self, email: &str) -> String {
+        let created: Value = self.post_orders(&order(email)).await.json().await.unwrap();
+        let id = created["order_ids"][0].as_str().unwrap().to_owned();
+        self.wait_status(&id, "On Process").await;
+        id
+    }
+
+    pub async fn order(&self, id: &str) -> Option<Value> {
+        let response = self
+            .client
+            .get(format!("{}/dashboard/orders/{id}", self.dashboard))
+            .send()
+            .await
+            .ok()?;
+        if response.status() != 200 {
+            return None;
+        }
+        let body: Value = response.json().await.ok()?;
+        Some(body["order"].clone())
+    }
+
+    /// Waits until the dashboard shows the order with `status` (and not sending); returns it.
+    pub async fn wait_status(&self, id: &str, status: &str) -> Value {
+        eventually(Duration::from_secs(15), || async {
+            let order = self.order(id).await?;
+            (order["status"] == status && order["sending"] == false).then_some(order)
+        })
+        .await
+    }
+
+    pub async fn send_verification(&self, id: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}/dashboard/verification/{id}", self.dashboard))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn verify(&self, body: Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}/dashboard/verify", self.dashboard))
+            .header("X-API-Key", KEY)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn active_ids(&self) -> Vec<String> {
+        let orders: Vec<Value> = self
+            .client
+            .get(format!("{}/dashboard/orders", self.dashboard))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        orders
+            .iter()
+            .map(|o| o["id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.env.cleanup().await;
+    }
+}
+
+/// The code in a verification mail's plain-text part: the indented line after "Kode verifikasi".
+pub fn code_in(text: &str) -> String {
+    let after = text
+        .split("Kode verifikasi Anda:")
+        .nth(1)
+        .expect("the code paragraph");
+    after
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .expect("a code line")
+        .to_owned()
+}
