@@ -91,6 +91,10 @@ pub async fn start(knobs: Knobs) -> System {
         max_body_bytes: 64 * 1024,
         fallback_window: Duration::from_secs(600),
         request_timeout: Duration::from_secs(10),
+        loan_rates: order_intake::domain::quote::LoanRates::parse(
+            order_intake::domain::quote::DEFAULT_LOAN_RATES,
+        )
+        .unwrap(),
     })
     .await
     .unwrap();

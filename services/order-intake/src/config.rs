@@ -7,7 +7,10 @@ use gadai_bus::BusSettings;
 use gadai_kit::config;
 use gadai_store::DbSettings;
 
-use crate::domain::{Catalog, EmailPolicy, OrderRules};
+use crate::domain::{
+    Catalog, EmailPolicy, OrderRules,
+    quote::{DEFAULT_LOAN_RATES, LoanRates},
+};
 
 pub const DEFAULT_CATEGORIES: &[&str] = &[
     "televisi",
@@ -30,6 +33,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub fallback_window: Duration,
     pub request_timeout: Duration,
+    /// Loan percentages by province for `/api/quote` (`LOAN_RATES`).
+    pub loan_rates: LoanRates,
 }
 
 impl Settings {
@@ -54,6 +59,8 @@ impl Settings {
                 Duration::from_secs(600),
             )?,
             request_timeout: config::duration("REQUEST_TIMEOUT", Duration::from_secs(15))?,
+            loan_rates: LoanRates::parse(&config::string("LOAN_RATES", DEFAULT_LOAN_RATES))
+                .map_err(|e| anyhow::anyhow!("LOAN_RATES: {e}"))?,
         })
     }
 }

@@ -31,6 +31,8 @@ impl Base {
         host: &str,
         port: u16,
     ) -> anyhow::Result<Self> {
+        // Record metrics from the start, not from the first scrape.
+        gadai_kit::ops::metrics_handle();
         let pool = gadai_store::connect(db).await?;
         let bus = Bus::connect(bus.clone(), name).await?;
         let readiness = Readiness::new(pool.clone(), bus.client().clone());

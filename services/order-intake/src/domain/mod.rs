@@ -2,5 +2,6 @@
 
 pub mod idempotency;
 pub mod order;
+pub mod quote;
 
 pub use order::{Catalog, EmailPolicy, NewOrder, OrderRules, parse_orders};

@@ -24,16 +24,33 @@ use crate::{
 };
 
 /// The status every new order starts in (the seed's string).
-const ON_PROCESS: &str = "On Process";
+pub const ON_PROCESS: &str = "On Process";
 
-#[tracing::instrument(skip_all, fields(orders, replayed))]
 pub async fn insert_orders(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body?;
-    let client_key = client_key(&headers)?;
+    let accepted = accept(&state, &headers, body).await?;
+    Ok(created(&accepted.ids, accepted.replayed))
+}
+
+/// What an accepted request created (or had created before, on a retry).
+pub struct Accepted {
+    pub ids: Vec<Uuid>,
+    pub replayed: bool,
+}
+
+/// Validates a body of orders and publishes them, safely for retries: the bridge's one path,
+/// shared by `/api/insert-orders` and the old workflow's `/order`.
+#[tracing::instrument(skip_all, fields(orders, replayed))]
+pub async fn accept(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Value,
+) -> Result<Accepted, ApiError> {
+    let client_key = client_key(headers)?;
     let orders = parse_orders(&body, &state.settings.rules).map_err(|errors| {
         metrics::counter!("orders_rejected_total").increment(1);
         ApiError::Validation(errors)
@@ -61,15 +78,21 @@ pub async fn insert_orders(
         }
         Some(e) if e.ids.len() == e.count => {
             tracing::Span::current().record("replayed", true);
-            return Ok(created(&e.ids, true));
+            return Ok(Accepted {
+                ids: e.ids.clone(),
+                replayed: true,
+            });
         }
         Some(e) => e.key.clone(),
         None => candidates[0].clone(),
     };
 
-    let (ids, all_duplicates) = publish(&state, orders, &key, &fingerprint).await?;
+    let (ids, all_duplicates) = publish(state, orders, &key, &fingerprint).await?;
     metrics::counter!("orders_accepted_total").increment(ids.len() as u64);
-    Ok(created(&ids, all_duplicates))
+    Ok(Accepted {
+        ids,
+        replayed: all_duplicates,
+    })
 }
 
 fn client_key(headers: &HeaderMap) -> Result<Option<ClientKey>, ApiError> {

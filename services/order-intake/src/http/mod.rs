@@ -1,6 +1,8 @@
 //! order-intake's HTTP surface: the n8n bridge, its OpenAPI document, and the ops routes.
 
 mod insert_orders;
+mod legacy_order;
+mod quote;
 
 use std::sync::Arc;
 
@@ -31,6 +33,8 @@ pub const OPENAPI: &str = include_str!("../../openapi.json");
 pub fn router(state: AppState) -> Router {
     let bridge = Router::new()
         .route("/api/insert-orders", post(insert_orders::insert_orders))
+        .route("/api/quote", post(quote::post_quote))
+        .route("/order", post(legacy_order::post_order))
         .layer(middleware::from_fn_with_state(
             ApiKey(state.settings.apps_key.as_str().into()),
             api_key::require,

@@ -40,6 +40,10 @@ pub fn settings(env: &TestEnv, bus: BusSettings) -> Settings {
         max_body_bytes: 64 * 1024,
         fallback_window: Duration::from_secs(600),
         request_timeout: Duration::from_secs(10),
+        loan_rates: order_intake::domain::quote::LoanRates::parse(
+            order_intake::domain::quote::DEFAULT_LOAN_RATES,
+        )
+        .unwrap(),
     }
 }
 

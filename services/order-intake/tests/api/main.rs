@@ -1,5 +1,6 @@
 //! order-intake through its public surface, against real Postgres and NATS JetStream.
 
+mod agent_tools;
 mod helpers;
 mod idempotency;
 mod insert_orders;

@@ -13,12 +13,20 @@ async fn the_openapi_document_matches_the_routes() {
         "document and router disagree"
     );
     let app = spawn_app().await;
+    let quote = serde_json::json!({"wilayah": "Bali", "items": [{"nama_barang": "TV", "jumlah_barang": 1, "harga_satuan": 1}]});
+    let legacy =
+        serde_json::json!({"dataOrder": serde_json::json!({"dataOrder": [order()]}).to_string()});
     for (method, path) in documented(&doc) {
+        let body = match path.as_str() {
+            "/api/quote" => quote.clone(),
+            "/order" => legacy.clone(),
+            _ => order(),
+        };
         let response = app
             .client
             .request(method.parse().unwrap(), format!("{}{path}", app.address))
             .header("X-API-Key", KEY)
-            .json(&order())
+            .json(&body)
             .send()
             .await
             .unwrap();
