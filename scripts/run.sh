@@ -44,6 +44,11 @@ if [[ -z ${APPS_KEY:-} ]]; then
   export APPS_KEY=dev-apps-key
   echo "run: APPS_KEY not set, using the development key \"$APPS_KEY\" (set it in .env)"
 fi
+# A first admin for the dashboard when none is configured (created only while there is none).
+if [[ -z ${ADMIN_USERNAME:-} ]]; then
+  export ADMIN_USERNAME=admin ADMIN_PASSWORD="${ADMIN_PASSWORD:-gadai-admin-dev}"
+  echo "run: dashboard login for development: admin / $ADMIN_PASSWORD (set ADMIN_USERNAME/ADMIN_PASSWORD in .env)"
+fi
 export LOG_FORMAT="${LOG_FORMAT:-json}"
 
 # ---- binaries

@@ -110,6 +110,10 @@ pub async fn start(knobs: Knobs) -> System {
         max_sends: 3,
         verify_rate_limit: knobs.verify_rate_limit,
         check_timeout: Duration::from_secs(5),
+        session_ttl: Duration::from_secs(3600),
+        cookie_secure: dashboard_api::config::CookieSecure::Never,
+        login_rate_limit: 20,
+        bootstrap_admin: Some(("admin".into(), "admin-password-123".into())),
     })
     .await
     .unwrap();
@@ -127,18 +131,48 @@ pub async fn start(knobs: Knobs) -> System {
     })
     .await
     .unwrap();
+    let dashboard_url = format!("http://127.0.0.1:{}", dashboard.port());
+    let intake_url = format!("http://127.0.0.1:{}", intake.port());
+    tokio::spawn(intake.run(shutdown.clone()));
+    tokio::spawn(dashboard.run(shutdown.clone()));
     let system = System {
-        intake: format!("http://127.0.0.1:{}", intake.port()),
-        dashboard: format!("http://127.0.0.1:{}", dashboard.port()),
-        client: reqwest::Client::new(),
+        intake: intake_url,
+        client: operator_client(&dashboard_url).await,
+        dashboard: dashboard_url,
         shutdown: shutdown.clone(),
         env,
     };
-    tokio::spawn(intake.run(shutdown.clone()));
-    tokio::spawn(dashboard.run(shutdown.clone()));
     tokio::spawn(mailer.run(shutdown.clone()));
     tokio::spawn(sweeper.run(shutdown));
     system
+}
+
+/// A client logged in as the first admin (cookie jar + CSRF header).
+async fn operator_client(dashboard: &str) -> reqwest::Client {
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let anon = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .build()
+        .unwrap();
+    let body: Value = anon
+        .post(format!("{dashboard}/dashboard/auth/login"))
+        .json(&json!({"username": "admin", "password": "admin-password-123"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-csrf-token",
+        body["csrf_token"].as_str().unwrap().parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .cookie_provider(jar)
+        .default_headers(headers)
+        .build()
+        .unwrap()
 }
 
 pub fn order(email: &str) -> Value {

@@ -26,6 +26,37 @@ pub struct Settings {
     pub verify_rate_limit: u32,
     /// How long to wait for the mailer's answer to a code check.
     pub check_timeout: Duration,
+    /// How long a login lasts (`SESSION_TTL`).
+    pub session_ttl: Duration,
+    /// When the session cookie is marked `Secure` (`COOKIE_SECURE`).
+    pub cookie_secure: CookieSecure,
+    /// Login attempts per client and username per 15 minutes (`LOGIN_RATE_LIMIT`).
+    pub login_rate_limit: u32,
+    /// The first admin, created at start when there is no operator yet
+    /// (`ADMIN_USERNAME`, `ADMIN_PASSWORD`).
+    pub bootstrap_admin: Option<(String, String)>,
+}
+
+/// `Secure` on the session cookie: always, never, or when the request came over HTTPS
+/// (directly or as told by a proxy's `X-Forwarded-Proto`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CookieSecure {
+    Always,
+    Never,
+    Auto,
+}
+
+impl CookieSecure {
+    pub fn resolve(self, headers: &http::HeaderMap) -> bool {
+        match self {
+            CookieSecure::Always => true,
+            CookieSecure::Never => false,
+            CookieSecure::Auto => headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|p| p.eq_ignore_ascii_case("https")),
+        }
+    }
 }
 
 impl Settings {
@@ -43,6 +74,16 @@ impl Settings {
             max_sends: config::parse("MAX_VERIFICATION_SENDS", 3)?,
             verify_rate_limit: config::parse("VERIFY_RATE_LIMIT", 30)?,
             check_timeout: config::duration("CHECK_TIMEOUT", Duration::from_secs(5))?,
+            session_ttl: config::duration("SESSION_TTL", Duration::from_secs(12 * 3600))?,
+            cookie_secure: match config::string("COOKIE_SECURE", "auto").as_str() {
+                "true" | "always" => CookieSecure::Always,
+                "false" | "never" => CookieSecure::Never,
+                "auto" => CookieSecure::Auto,
+                other => anyhow::bail!("COOKIE_SECURE={other:?} is not auto, true or false"),
+            },
+            login_rate_limit: config::parse("LOGIN_RATE_LIMIT", 10)?,
+            bootstrap_admin: config::optional("ADMIN_USERNAME")
+                .zip(config::optional("ADMIN_PASSWORD")),
         })
     }
 }

@@ -3,6 +3,7 @@
 //! Projects every event into its `dashboard` schema, serves `/dashboard/*` (orders, stats,
 //! history, deletion, the live feed) and the built web app.
 
+pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;

@@ -22,6 +22,14 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Migrate => gadai_bus::service::migrate_command(&settings.db, &MIGRATOR).await,
         Command::Rebuild { swap } => startup::rebuild(settings, swap).await.map(|_| ()),
+        Command::Other(cmd, args)
+            if matches!(
+                cmd.as_str(),
+                "create-admin" | "create-operator" | "reset-password"
+            ) =>
+        {
+            dashboard_api::cli::run(settings, &cmd, &args).await
+        }
         Command::Other(cmd, _) => {
             anyhow::bail!("unknown command {cmd:?} (serve, migrate, rebuild [--dry-run])")
         }

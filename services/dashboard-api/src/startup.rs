@@ -30,6 +30,9 @@ impl Application {
             settings.port,
         )
         .await?;
+        if let Some((username, password)) = &settings.bootstrap_admin {
+            bootstrap_admin(&base.pool, username, password).await?;
+        }
         Ok(Application {
             base,
             settings: Arc::new(settings),
@@ -71,6 +74,10 @@ impl Application {
                 settings.verify_rate_limit,
                 std::time::Duration::from_secs(60),
             )),
+            login_limiter: Arc::new(gadai_kit::rate::RateLimiter::new(
+                settings.login_rate_limit,
+                std::time::Duration::from_secs(15 * 60),
+            )),
             closing: shutdown.clone(),
         });
         let result = base
@@ -79,6 +86,34 @@ impl Application {
         relay.abort();
         result
     }
+}
+
+/// Creates the first admin when there is no operator yet (idempotent across replicas).
+pub async fn bootstrap_admin(pool: &PgPool, username: &str, password: &str) -> anyhow::Result<()> {
+    use crate::domain::operator::{Role, check_password, parse_username};
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('dashboard.bootstrap_admin'))")
+        .execute(&mut *tx)
+        .await?;
+    let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM operators)")
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    if any {
+        return Ok(());
+    }
+    let username = parse_username(username).map_err(|e| anyhow::anyhow!("ADMIN_USERNAME: {e}"))?;
+    check_password(password).map_err(|e| anyhow::anyhow!("ADMIN_PASSWORD: {e}"))?;
+    match crate::http::create_operator(pool, &username, &username, password, Role::Admin).await {
+        Ok(_) => tracing::info!(%username, "first admin created"),
+        // Another replica created it meanwhile.
+        Err(e)
+            if e.downcast_ref::<sqlx::Error>().is_some_and(
+                |s| matches!(s, sqlx::Error::Database(d) if d.is_unique_violation()),
+            ) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(())
 }
 
 /// Replays the stream into fresh tables and swaps them in (`--dry-run` keeps both).
@@ -93,7 +128,7 @@ pub async fn rebuild(settings: Settings, swap: bool) -> anyhow::Result<RebuildRe
             schema,
             announce: None,
         },
-        &[],
+        &["operators", "sessions"],
         swap,
     )
     .await

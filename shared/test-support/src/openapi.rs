@@ -36,17 +36,42 @@ pub fn routed(source: &str) -> Vec<(String, String)> {
             let Some((path, rest)) = literal.split_once('"') else {
                 continue;
             };
-            let method: String = rest
-                .trim_start_matches([',', ' ', '\n', '\r'])
-                .chars()
-                .take_while(char::is_ascii_alphabetic)
-                .collect();
-            out.push((method.to_uppercase(), format!("{pre}{path}")));
+            for method in route_methods(rest) {
+                out.push((method.to_uppercase(), format!("{pre}{path}")));
+            }
         }
     }
     out.sort();
     out.dedup();
     out
+}
+
+/// The HTTP methods of one `.route(path, ...)` call: `get(h)`, `get(h).post(h2)`,
+/// `post(h).layer(...)`: the method names at the call's own nesting level.
+fn route_methods(args: &str) -> Vec<String> {
+    const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+    let mut found = Vec::new();
+    let mut depth = 0usize;
+    let mut word = String::new();
+    for c in args.chars() {
+        match c {
+            '(' => {
+                if depth == 0 && METHODS.contains(&word.as_str()) {
+                    found.push(word.clone());
+                }
+                depth += 1;
+                word.clear();
+            }
+            ')' if depth == 0 => break,
+            ')' => {
+                depth -= 1;
+                word.clear();
+            }
+            c if c.is_ascii_alphanumeric() || c == '_' => word.push(c),
+            _ => word.clear(),
+        }
+    }
+    found
 }
 
 #[cfg(test)]
@@ -60,6 +85,11 @@ mod tests {
                 .route("/orders", get(list))
                 .route("/order/{id}", delete(remove));
             Router::new().nest("/dashboard", api).route("/openapi.json", get(doc))
+                .route("/items", get(list).post(create))
+                .route(
+                    "/verify",
+                    post(check).layer(middleware::from_fn_with_state(key, guard)),
+                )
         "#;
         assert_eq!(
             routed(src),
@@ -67,9 +97,12 @@ mod tests {
                 ("DELETE".to_owned(), "/dashboard/order/{id}".to_owned()),
                 ("GET".to_owned(), "/dashboard/orders".to_owned()),
                 ("GET".to_owned(), "/healthz".to_owned()),
+                ("GET".to_owned(), "/items".to_owned()),
                 ("GET".to_owned(), "/metrics".to_owned()),
                 ("GET".to_owned(), "/openapi.json".to_owned()),
                 ("GET".to_owned(), "/readyz".to_owned()),
+                ("POST".to_owned(), "/items".to_owned()),
+                ("POST".to_owned(), "/verify".to_owned()),
             ]
         );
     }

@@ -1,22 +1,229 @@
-//! Who is acting. Operator login (sessions, roles) arrives with the dashboard issue; until then
-//! every dashboard request acts as the one unauthenticated operator below, and write routes
-//! already take an [`Operator`], so the session check slots in here without touching them.
+//! Operator login: sessions in cookies, CSRF on writes, roles.
+//!
+//! `POST /dashboard/auth/login` checks the password (Argon2id), creates a session and sets the
+//! `gadai_session` cookie (HttpOnly, SameSite=Strict, Secure over HTTPS). Every other
+//! `/dashboard/*` route but `/dashboard/verify` (n8n's API key) runs behind
+//! [`require_session`], which also demands the session's CSRF token in `X-CSRF-Token` on every
+//! write. Login attempts are rate limited per client and username.
 
-use axum::{extract::FromRequestParts, http::request::Parts};
-use gadai_kit::ApiError;
+use std::net::SocketAddr;
 
-/// The operator a request acts for; recorded as the events' `actor`.
+use axum::{
+    Json,
+    extract::{ConnectInfo, FromRequestParts, Request, State, rejection::JsonRejection},
+    http::{HeaderMap, HeaderValue, Method, header, request::Parts},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use chrono::Utc;
+use gadai_kit::{ApiError, api_key::constant_time_eq};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::AppState;
+use crate::domain::operator::{Role, new_token, token_hash, verify_password};
+
+pub const COOKIE: &str = "gadai_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The operator a request acts for; recorded as the events' `actor` (the username).
 #[derive(Debug, Clone)]
 pub struct Operator {
     pub id: String,
+    pub operator_id: Uuid,
+    pub display_name: String,
+    pub role: Role,
+    csrf_token: String,
+}
+
+impl Operator {
+    /// 403 unless the operator is an admin.
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        match self.role {
+            Role::Admin => Ok(()),
+            Role::Operator => Err(ApiError::Forbidden(
+                "Hanya admin yang boleh melakukan ini".into(),
+            )),
+        }
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "id": self.operator_id,
+            "username": self.id,
+            "display_name": self.display_name,
+            "role": self.role,
+        })
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Operator {
     type Rejection = ApiError;
 
-    async fn from_request_parts(_parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Operator {
-            id: "dashboard".to_owned(),
-        })
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Operator>()
+            .cloned()
+            .ok_or_else(|| ApiError::Unauthorized("Silakan masuk terlebih dahulu".into()))
     }
+}
+
+fn session_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| kv.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+}
+
+async fn load_session(state: &AppState, token: &str) -> Result<Option<Operator>, ApiError> {
+    let row: Option<(Uuid, String, String, String, String)> = sqlx::query_as(
+        "SELECT o.id, o.username, o.display_name, o.role, s.csrf_token
+         FROM sessions s JOIN operators o ON o.id = s.operator_id
+         WHERE s.token_hash = $1 AND s.expires_at > now() AND o.active",
+    )
+    .bind(token_hash(token))
+    .fetch_optional(&state.pool)
+    .await
+    .map_err(anyhow::Error::from)?;
+    Ok(row.map(
+        |(operator_id, id, display_name, role, csrf_token)| Operator {
+            id,
+            operator_id,
+            display_name,
+            role: Role::parse(&role).unwrap_or(Role::Operator),
+            csrf_token,
+        },
+    ))
+}
+
+/// Middleware of every operator route: a live session, and on writes its CSRF token.
+pub async fn require_session(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let operator = match session_token(req.headers()) {
+        Some(token) => match load_session(&state, token).await {
+            Ok(found) => found,
+            Err(err) => return err.into_response(),
+        },
+        None => None,
+    };
+    let Some(operator) = operator else {
+        return ApiError::Unauthorized("Silakan masuk terlebih dahulu".into()).into_response();
+    };
+    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        let given = req
+            .headers()
+            .get(CSRF_HEADER)
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        if !constant_time_eq(given, operator.csrf_token.as_bytes()) {
+            return ApiError::Forbidden("Token CSRF tidak valid; muat ulang halaman".into())
+                .into_response();
+        }
+    }
+    req.extensions_mut().insert(operator);
+    next.run(req).await
+}
+
+#[derive(Deserialize)]
+pub struct LoginBody {
+    username: String,
+    password: String,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Json<LoginBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body?;
+    let username = body.username.trim().to_lowercase();
+    state
+        .login_limiter
+        .check(&format!("{}|{username}", peer.ip()))
+        .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
+    let row: Option<(Uuid, String)> =
+        sqlx::query_as("SELECT id, password_hash FROM operators WHERE username = $1 AND active")
+            .bind(&username)
+            .fetch_optional(&state.pool)
+            .await
+            .map_err(anyhow::Error::from)?;
+    // Verify against a throwaway hash when the user is unknown, so timing does not tell.
+    let (operator_id, phc) = row.unwrap_or_else(|| (Uuid::nil(), dummy_hash().to_owned()));
+    let password = body.password;
+    let valid = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
+        .await
+        .map_err(anyhow::Error::from)?;
+    if !valid || operator_id.is_nil() {
+        tracing::info!(%username, "login refused");
+        return Err(ApiError::Unauthorized(
+            "Username atau password salah".into(),
+        ));
+    }
+    let token = new_token();
+    let csrf = new_token();
+    let expires_at =
+        Utc::now() + chrono::Duration::from_std(state.settings.session_ttl).unwrap_or_default();
+    sqlx::query("INSERT INTO sessions (token_hash, operator_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4)")
+        .bind(token_hash(&token))
+        .bind(operator_id)
+        .bind(&csrf)
+        .bind(expires_at)
+        .execute(&state.pool)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let operator = load_session(&state, &token)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the new session vanished"))?;
+    tracing::info!(username = %operator.id, "operator logged in");
+    let secure = state.settings.cookie_secure.resolve(&headers);
+    let cookie = format!(
+        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        state.settings.session_ttl.as_secs(),
+        if secure { "; Secure" } else { "" }
+    );
+    let mut response =
+        Json(json!({ "operator": operator.json(), "csrf_token": csrf })).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(anyhow::Error::from)?,
+    );
+    Ok(response)
+}
+
+/// An Argon2id hash of a random password, for unknown usernames.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| crate::domain::operator::hash_password(&new_token()).unwrap_or_default())
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some(token) = session_token(&headers) {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash(token))
+            .execute(&state.pool)
+            .await
+            .map_err(anyhow::Error::from)?;
+    }
+    let mut response = Json(json!({ "message": "Berhasil keluar" })).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("gadai_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    Ok(response)
+}
+
+/// Who is logged in, with the CSRF token the UI sends on writes.
+pub async fn me(operator: Operator) -> Json<Value> {
+    Json(json!({ "operator": operator.json(), "csrf_token": operator.csrf_token }))
 }

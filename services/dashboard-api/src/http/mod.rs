@@ -1,9 +1,12 @@
 //! dashboard-api's HTTP surface: `/dashboard/*` for the web app and n8n, the built web app at
 //! `/`, the OpenAPI document and the ops routes.
 
-mod auth;
+pub mod auth;
 pub mod events;
+mod operators;
 mod orders;
+
+pub use operators::{create_operator, set_password};
 mod stats;
 pub mod verification;
 
@@ -12,7 +15,7 @@ use std::{path::Path, sync::Arc};
 use axum::{
     Router, middleware,
     response::IntoResponse,
-    routing::{delete, get, post},
+    routing::{delete, get, patch, post},
 };
 use gadai_bus::Bus;
 use gadai_kit::api_key::{self, ApiKey};
@@ -28,6 +31,7 @@ pub struct AppState {
     pub hub: events::Hub,
     pub settings: Arc<Settings>,
     pub verify_limiter: Arc<gadai_kit::rate::RateLimiter>,
+    pub login_limiter: Arc<gadai_kit::rate::RateLimiter>,
     /// Cancelled when shutdown starts: live feeds end so the server can drain.
     pub closing: tokio_util::sync::CancellationToken,
 }
@@ -36,7 +40,8 @@ pub struct AppState {
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
+    // Operators' routes: a session, and on writes its CSRF token.
+    let operators = Router::new()
         .route("/orders", get(orders::list))
         .route("/orders/{id}", get(orders::detail))
         .route("/order/{id}", delete(orders::delete))
@@ -44,6 +49,17 @@ pub fn router(state: AppState) -> Router {
         .route("/events", get(events::events))
         .route("/verification/{id}", post(verification::send))
         .route("/verification/{id}/resend", post(verification::resend))
+        .route("/auth/me", get(auth::me))
+        .route("/auth/logout", post(auth::logout))
+        .route("/operators", get(operators::list).post(operators::create))
+        .route("/operators/{id}", patch(operators::update))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_session,
+        ));
+    // n8n's route takes the API key; login is open (and rate limited).
+    let api = Router::new()
+        .route("/auth/login", post(auth::login))
         .route(
             "/verify",
             post(verification::verify).layer(middleware::from_fn_with_state(
@@ -51,6 +67,7 @@ pub fn router(state: AppState) -> Router {
                 api_key::require,
             )),
         )
+        .merge(operators)
         .fallback(gadai_kit::error::not_found);
     let router = Router::new()
         .nest("/dashboard", api)

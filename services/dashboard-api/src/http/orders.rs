@@ -332,6 +332,7 @@ pub async fn delete(
     operator: Operator,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    operator.require_admin()?;
     let id = parse_id(id)?;
     let view = find(&state, id)
         .await?

@@ -209,7 +209,7 @@ async fn deleting_publishes_order_deleted_and_keeps_the_history() {
         .map(|h| h["type"].as_str().unwrap())
         .collect();
     assert_eq!(types, ["order.created", "order.deleted"]);
-    assert_eq!(detail["history"][1]["actor"], "dashboard");
+    assert_eq!(detail["history"][1]["actor"], "admin");
 
     let again = app
         .client

@@ -9,6 +9,36 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+pub const ADMIN: &str = "admin";
+pub const PASSWORD: &str = "admin-password-123";
+
+/// A client logged in as `username`: the session cookie in its jar, the CSRF token on writes.
+pub async fn logged_in(address: &str, username: &str, password: &str) -> reqwest::Client {
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let anon = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .build()
+        .unwrap();
+    let response = anon
+        .post(format!("{address}/dashboard/auth/login"))
+        .json(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "login as {username}");
+    let body: Value = response.json().await.unwrap();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-csrf-token",
+        body["csrf_token"].as_str().unwrap().parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .cookie_provider(jar)
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
@@ -36,6 +66,10 @@ pub fn settings(env: &TestEnv) -> Settings {
         max_sends: 3,
         verify_rate_limit: 30,
         check_timeout: Duration::from_secs(2),
+        session_ttl: Duration::from_secs(3600),
+        cookie_secure: dashboard_api::config::CookieSecure::Auto,
+        login_rate_limit: 20,
+        bootstrap_admin: Some((ADMIN.into(), PASSWORD.into())),
     }
 }
 
@@ -52,9 +86,10 @@ pub async fn spawn_in(env: TestEnv) -> TestApp {
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(app.run(shutdown.clone()));
     let bus = Bus::connect(env.bus.clone(), "test").await.unwrap();
+    let client = logged_in(&address, ADMIN, PASSWORD).await;
     TestApp {
         address,
-        client: reqwest::Client::new(),
+        client,
         env,
         pool,
         bus,

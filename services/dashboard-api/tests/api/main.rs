@@ -2,6 +2,7 @@
 //! Events are published the way the other services publish them: on the stream.
 
 mod api;
+mod auth;
 mod helpers;
 mod live;
 mod openapi;
