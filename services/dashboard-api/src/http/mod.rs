@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod events;
+mod export;
 mod operators;
 mod orders;
 
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
     // Operators' routes: a session, and on writes its CSRF token.
     let operators = Router::new()
         .route("/orders", get(orders::list))
+        .route("/orders/export", get(export::export))
         .route("/orders/{id}", get(orders::detail))
         .route("/order/{id}", delete(orders::delete))
         .route("/stats", get(stats::stats))

@@ -145,7 +145,7 @@ impl ListQuery {
         })
     }
 
-    fn sql(&self) -> QueryBuilder<'_, Postgres> {
+    pub fn sql(&self) -> QueryBuilder<'_, Postgres> {
         let mut qb = QueryBuilder::new(format!("SELECT {COLUMNS} FROM orders WHERE active"));
         if let Some(status) = self.status {
             qb.push(" AND state = ").push_bind(status.code());
@@ -179,6 +179,22 @@ impl ListQuery {
         qb.push(format!(" ORDER BY {column} {dir}, id {dir} LIMIT "))
             .push_bind(self.limit + 1);
         qb
+    }
+
+    /// The same query with pages of `size` rows (the export reads larger pages than the API
+    /// serves).
+    pub fn with_page_size(self, size: i64) -> ListQuery {
+        ListQuery {
+            limit: size,
+            ..self
+        }
+    }
+
+    /// The same query, for the page after `view`.
+    pub fn after(self, view: &OrderView) -> ListQuery {
+        let cursor = self.cursor_of(view);
+        let after = decode_cursor(&cursor, self.sort);
+        ListQuery { after, ..self }
     }
 
     fn cursor_of(&self, view: &OrderView) -> String {

@@ -236,3 +236,79 @@ async fn unknown_dashboard_paths_are_json_404s() {
     assert_eq!(response.status(), 404);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_filtered_view_exports_as_csv_across_pages() {
+    let app = spawn_app().await;
+    let bus = app.bus.clone();
+    let publishes = (0..1203).map(|i| {
+        let bus = bus.clone();
+        async move {
+            let wilayah = if i % 3 == 0 { "Bogor" } else { "Bandung" };
+            let e = gadai_events::Event::new(
+                uuid::Uuid::now_v7(),
+                "n8n",
+                created(&format!("Nasabah {i}"), wilayah, i),
+            );
+            bus.publish(&e).await.unwrap();
+        }
+    });
+    futures::future::join_all(publishes).await;
+    let tricky = gadai_events::Event::new(
+        Uuid::now_v7(),
+        "n8n",
+        gadai_events::EventKind::OrderCreated(gadai_events::OrderCreated {
+            nama_customer: "Budi, Jr.".into(),
+            email: "budi@example.com".into(),
+            nama_barang: "=HYPERLINK(\"http://x\")".into(),
+            jenis_barang: "laptop".into(),
+            jumlah_barang: 1,
+            estimasi_nilai_barang: 5,
+            wilayah: "Bandung".into(),
+            id_percakapan: None,
+            idempotency: None,
+        }),
+    );
+    app.publish(&tricky).await;
+    app.caught_up().await;
+
+    let response = app
+        .get("/dashboard/orders/export?format=csv&wilayah=Bandung")
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"gadai-orders-")
+    );
+    let text = response.text().await.unwrap();
+    let mut lines = text.split("\r\n").filter(|l| !l.is_empty());
+    assert_eq!(
+        lines.next().unwrap(),
+        "\u{feff}id,status,nama_customer,email,nama_barang,jenis_barang,jumlah_barang,estimasi_nilai_barang,wilayah,id_percakapan,created_at"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(
+        rows.len(),
+        802 + 1,
+        "every Bandung order, across the 1,000-row pages"
+    );
+    assert!(rows.iter().all(|r| r.contains(",Bandung,")));
+    let budi = rows.iter().find(|r| r.contains("Budi, Jr.")).unwrap();
+    assert!(budi.contains("\"Budi, Jr.\""), "{budi}");
+    assert!(
+        budi.contains("\"'=HYPERLINK(\"\"http://x\"\")\""),
+        "formulas are defused: {budi}"
+    );
+    let ids: std::collections::HashSet<&str> = rows.iter().map(|r| &r[..36]).collect();
+    assert_eq!(ids.len(), rows.len(), "no row twice");
+
+    let bad = app.get("/dashboard/orders/export?format=pdf").await;
+    assert_eq!(bad.status(), 422);
+    app.stop().await;
+}
