@@ -1,0 +1,235 @@
+/**
+ * The dashboard's API client: a thin layer over `fetch` for dashboard-api on the same origin.
+ *
+ * Every failure becomes an {@link ApiError} whose `detail` is the server's `{"detail": ...}`
+ * (a string, or FastAPI's list of `{loc, msg, type}` flattened to "field: message"). Writes carry
+ * the CSRF token when the session has one, ready for the login the API is getting.
+ */
+import type {
+  Accepted,
+  Message,
+  Order,
+  OrderDetail,
+  OrderPage,
+  OrderQuery,
+  Stats,
+} from './types';
+
+export const API_BASE = '/dashboard';
+export const CSRF_HEADER = 'X-CSRF-Token';
+
+export interface FieldError {
+  /** The failing field's name (the last part of `loc`), or '' when the server named none. */
+  field: string;
+  message: string;
+}
+
+export type ApiErrorKind = 'http' | 'network' | 'aborted';
+
+export class ApiError extends Error {
+  readonly kind: ApiErrorKind;
+  /** HTTP status; 0 when no answer arrived. */
+  readonly status: number;
+  /** The server's detail as one readable string ('' when it sent none). */
+  readonly detail: string;
+  readonly fieldErrors: FieldError[];
+  /** Seconds from `Retry-After` (429, 503), else null. */
+  readonly retryAfter: number | null;
+
+  constructor(init: {
+    kind: ApiErrorKind;
+    status: number;
+    detail: string;
+    fieldErrors?: FieldError[];
+    retryAfter?: number | null;
+  }) {
+    super(init.detail || (init.status ? `HTTP ${init.status}` : init.kind));
+    this.name = 'ApiError';
+    this.kind = init.kind;
+    this.status = init.status;
+    this.detail = init.detail;
+    this.fieldErrors = init.fieldErrors ?? [];
+    this.retryAfter = init.retryAfter ?? null;
+  }
+}
+
+export function isApiError(e: unknown): e is ApiError {
+  return e instanceof ApiError;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Reads `{"detail": string | [{loc, msg, type}]}` into a message and field errors. */
+export function parseDetail(body: unknown): { detail: string; fieldErrors: FieldError[] } {
+  if (!isRecord(body)) return { detail: '', fieldErrors: [] };
+  const detail = body.detail;
+  if (typeof detail === 'string') return { detail, fieldErrors: [] };
+  if (Array.isArray(detail)) {
+    const fieldErrors: FieldError[] = detail.filter(isRecord).map((item) => {
+      const loc = Array.isArray(item.loc) ? item.loc : [];
+      const last: unknown = loc.length > 0 ? loc[loc.length - 1] : '';
+      const field = typeof last === 'string' || typeof last === 'number' ? String(last) : '';
+      const message = typeof item.msg === 'string' ? item.msg : '';
+      return { field, message };
+    });
+    const text = fieldErrors
+      .map((f) => (f.field ? `${f.field}: ${f.message}` : f.message))
+      .filter(Boolean)
+      .join('; ');
+    return { detail: text, fieldErrors };
+  }
+  return { detail: '', fieldErrors: [] };
+}
+
+/** `Retry-After` as seconds (a delay or an HTTP date), else null. */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | null {
+  if (value === null || value.trim() === '') return null;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds));
+  const date = Date.parse(value);
+  if (Number.isNaN(date)) return null;
+  return Math.max(0, Math.ceil((date - now) / 1000));
+}
+
+export interface ApiClientOptions {
+  baseUrl?: string;
+  fetch?: typeof fetch;
+  /** The session's CSRF token, sent on every write when present. */
+  getCsrfToken?: () => string | null;
+  /** Called on 401, for the coming login page. */
+  onUnauthorized?: () => void;
+}
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+function queryString(params: Record<string, string | number | null | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value === null || value === undefined || value === '') continue;
+    search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : '';
+}
+
+/** The filters of a query as URL parameters (shared by the list and the export). */
+export function filterParams(query: Partial<OrderQuery>): Record<string, string> {
+  const params: Record<string, string> = {};
+  if (query.status) params.status = query.status;
+  if (query.wilayah) params.wilayah = query.wilayah;
+  const q = query.q?.trim();
+  if (q) params.q = q;
+  if (query.sort) params.sort = query.sort;
+  if (query.order) params.order = query.order;
+  return params;
+}
+
+export type ExportFormat = 'csv' | 'xlsx';
+
+export function createApiClient(options: ApiClientOptions = {}) {
+  const base = options.baseUrl ?? API_BASE;
+  const doFetch: typeof fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+
+  async function request(
+    method: string,
+    path: string,
+    init: { signal?: AbortSignal | undefined } = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (WRITE_METHODS.has(method)) {
+      const token = options.getCsrfToken?.();
+      if (token) headers[CSRF_HEADER] = token;
+    }
+    let response: Response;
+    try {
+      response = await doFetch(`${base}${path}`, {
+        method,
+        headers,
+        credentials: 'same-origin',
+        signal: init.signal ?? null,
+      });
+    } catch (e) {
+      const aborted = e instanceof DOMException && e.name === 'AbortError';
+      throw new ApiError({
+        kind: aborted ? 'aborted' : 'network',
+        status: 0,
+        detail: aborted ? '' : e instanceof Error ? e.message : String(e),
+      });
+    }
+    if (!response.ok) {
+      let body: unknown = null;
+      try {
+        body = await response.json();
+      } catch {
+        body = null;
+      }
+      const { detail, fieldErrors } = parseDetail(body);
+      if (response.status === 401) options.onUnauthorized?.();
+      throw new ApiError({
+        kind: 'http',
+        status: response.status,
+        detail,
+        fieldErrors,
+        retryAfter: parseRetryAfter(response.headers.get('Retry-After')),
+      });
+    }
+    return response;
+  }
+
+  async function json<T>(method: string, path: string, signal?: AbortSignal): Promise<T> {
+    const response = await request(method, path, { signal });
+    return (await response.json()) as T;
+  }
+
+  const id = (orderId: string) => encodeURIComponent(orderId);
+
+  return {
+    async listOrders(
+      query: OrderQuery,
+      cursor: string | null,
+      signal?: AbortSignal,
+    ): Promise<OrderPage> {
+      const path = `/orders${queryString({
+        limit: query.limit,
+        ...filterParams(query),
+        cursor,
+      })}`;
+      const response = await request('GET', path, { signal });
+      const orders = (await response.json()) as Order[];
+      const next = response.headers.get('X-Next-Cursor');
+      const total = response.headers.get('X-Total-Count');
+      const totalCount = total === null || total === '' ? null : Number(total);
+      return {
+        orders,
+        nextCursor: next || null,
+        totalCount: totalCount !== null && Number.isFinite(totalCount) ? totalCount : null,
+      };
+    },
+    getOrder(orderId: string, signal?: AbortSignal): Promise<OrderDetail> {
+      return json<OrderDetail>('GET', `/orders/${id(orderId)}`, signal);
+    },
+    getStats(signal?: AbortSignal): Promise<Stats> {
+      return json<Stats>('GET', '/stats', signal);
+    },
+    deleteOrder(orderId: string): Promise<Message> {
+      return json<Message>('DELETE', `/order/${id(orderId)}`);
+    },
+    sendVerification(orderId: string): Promise<Accepted> {
+      return json<Accepted>('POST', `/verification/${id(orderId)}`);
+    },
+    resendVerification(orderId: string): Promise<Accepted> {
+      return json<Accepted>('POST', `/verification/${id(orderId)}/resend`);
+    },
+    /** The server-side export of the current filtered view (streamed by dashboard-api). */
+    exportUrl(query: Partial<OrderQuery>, format: ExportFormat): string {
+      return `${base}/orders/export${queryString({ format, ...filterParams(query) })}`;
+    },
+    eventsUrl(): string {
+      return `${base}/events`;
+    },
+  };
+}
+
+export type ApiClient = ReturnType<typeof createApiClient>;

@@ -1,0 +1,17 @@
+import { createContext, useContext } from 'react';
+
+import type { AuthState, Permission } from './permissions';
+
+export interface AuthValue extends AuthState {
+  can: (permission: Permission) => boolean;
+  /** Called by the API client on a 401: the session ended. */
+  sessionExpired: () => void;
+}
+
+export const AuthContext = createContext<AuthValue | null>(null);
+
+export function useAuth(): AuthValue {
+  const value = useContext(AuthContext);
+  if (!value) throw new Error('useAuth must be used inside <AuthProvider>');
+  return value;
+}

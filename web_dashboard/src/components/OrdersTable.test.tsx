@@ -1,0 +1,110 @@
+import { screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it, vi } from 'vitest';
+
+import type { Order } from '../api/types';
+import { makeOrder, renderWithProviders } from '../test/helpers';
+import { OrdersTable, type OrdersTableProps } from './OrdersTable';
+
+function props(orders: Order[], overrides: Partial<OrdersTableProps> = {}): OrdersTableProps {
+  return {
+    orders,
+    state: 'ready',
+    errorMessage: null,
+    filtered: false,
+    sort: 'created_at',
+    order: 'desc',
+    onSort: vi.fn(),
+    onRetry: vi.fn(),
+    onOpen: vi.fn(),
+    highlighted: new Set(),
+    busy: new Set(),
+    deleting: new Set(),
+    cooldowns: {},
+    now: Date.now(),
+    actions: { onSend: vi.fn(), onResend: vi.fn(), onDelete: vi.fn() },
+    limit: 50,
+    ...overrides,
+  };
+}
+
+describe('OrdersTable', () => {
+  it('shows the seed columns, values in Rupiah and colored status badges', () => {
+    const orders = [
+      makeOrder({ nama_customer: 'Siti Aminah', estimasi_nilai_barang: 10_000_000, status: 'On Process' }),
+      makeOrder({
+        nama_customer: 'Agus Wijaya',
+        nama_barang: 'Emas Antam',
+        jenis_barang: 'emas',
+        jumlah_barang: 25,
+        estimasi_nilai_barang: 1_250_500,
+        status: 'Verified',
+        wilayah: 'Surabaya',
+      }),
+    ];
+    renderWithProviders(<OrdersTable {...props(orders)} />);
+
+    const table = screen.getByRole('table', { name: 'Daftar pesanan aktif' });
+    for (const header of ['Pelanggan', 'Email', 'Barang', 'Jenis', 'Jumlah', 'Nilai Taksiran', 'Wilayah', 'Status', 'Aksi']) {
+      expect(within(table).getByRole('columnheader', { name: new RegExp(header) })).toBeInTheDocument();
+    }
+    const rows = within(table).getAllByRole('row').slice(1);
+    expect(rows).toHaveLength(2);
+    expect(within(rows[0]!).getByTestId('value')).toHaveTextContent('Rp 10.000.000');
+    expect(within(rows[1]!).getByTestId('value')).toHaveTextContent('Rp 1.250.500');
+    expect(within(rows[1]!).getAllByText('25 gram').length).toBeGreaterThan(0);
+    expect(within(rows[0]!).getByText('On Process')).toHaveAttribute('data-status', 'On Process');
+    expect(within(rows[0]!).getByText('On Process').className).toMatch(/yellow/);
+    expect(within(rows[1]!).getByText('Verified').className).toMatch(/green/);
+  });
+
+  it('sorts by clicking a column header and marks the sorted column', async () => {
+    const user = userEvent.setup();
+    const p = props([makeOrder()], { sort: 'estimasi_nilai_barang', order: 'asc' });
+    renderWithProviders(<OrdersTable {...p} />);
+    const valueHeader = screen.getByRole('columnheader', { name: /Nilai Taksiran/ });
+    expect(valueHeader).toHaveAttribute('aria-sort', 'ascending');
+    expect(screen.getByRole('columnheader', { name: /Pelanggan/ })).toHaveAttribute('aria-sort', 'none');
+
+    await user.click(within(screen.getByRole('columnheader', { name: /Pelanggan/ })).getByRole('button'));
+    expect(p.onSort).toHaveBeenCalledWith('nama_customer');
+    await user.click(within(screen.getByRole('columnheader', { name: /Dibuat/ })).getByRole('button'));
+    expect(p.onSort).toHaveBeenCalledWith('created_at');
+  });
+
+  it('opens the detail drawer from the customer name', async () => {
+    const user = userEvent.setup();
+    const order = makeOrder({ nama_customer: 'Rina Kartika' });
+    const p = props([order]);
+    renderWithProviders(<OrdersTable {...p} />);
+    await user.click(screen.getByRole('button', { name: 'Lihat detail pesanan Rina Kartika' }));
+    expect(p.onOpen).toHaveBeenCalledWith(order);
+  });
+
+  it('has skeleton, empty and error states', async () => {
+    const user = userEvent.setup();
+    const { rerender } = renderWithProviders(<OrdersTable {...props([], { state: 'loading' })} />);
+    expect(screen.getByText('Memuat pesanan...')).toBeInTheDocument();
+    expect(screen.getByRole('table').closest('[aria-busy]')).toHaveAttribute('aria-busy', 'true');
+
+    rerender(<OrdersTable {...props([])} />);
+    expect(screen.getByText('Tidak ada pesanan.')).toBeInTheDocument();
+    rerender(<OrdersTable {...props([], { filtered: true })} />);
+    expect(screen.getByText('Tidak ada pesanan yang cocok dengan filter ini.')).toBeInTheDocument();
+
+    const onRetry = vi.fn();
+    rerender(<OrdersTable {...props([], { state: 'error', errorMessage: 'Server tidak dapat dihubungi.', onRetry })} />);
+    const alert = screen.getByText('Pesanan tidak dapat dimuat.').closest<HTMLElement>('[role="alert"]')!;
+    expect(alert).toHaveTextContent('Server tidak dapat dihubungi.');
+    await user.click(within(alert).getByRole('button', { name: 'Coba lagi' }));
+    expect(onRetry).toHaveBeenCalled();
+  });
+
+  it('marks a newly arrived order', () => {
+    const order = makeOrder();
+    renderWithProviders(<OrdersTable {...props([order], { highlighted: new Set([order.id]) })} />);
+    const row = screen.getAllByRole('row')[1]!;
+    expect(row).toHaveAttribute('data-new', 'true');
+    expect(within(row).getByText('Baru')).toBeInTheDocument();
+  });
+});
