@@ -3,8 +3,8 @@ use dashboard_api::{
     config::Settings,
     startup::{self, MIGRATOR},
 };
-use gadai_kit::{cli::Command, server, telemetry};
-use tokio_util::sync::CancellationToken;
+use gadai_bus::service::dispatch;
+use gadai_kit::{cli::Command, telemetry};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -14,24 +14,27 @@ async fn main() -> anyhow::Result<()> {
         std::io::stdout,
     );
     let settings = Settings::from_env()?;
-    match Command::from_args(std::env::args().skip(1)) {
-        Command::Serve => {
-            let shutdown = CancellationToken::new();
-            server::cancel_on_signal(shutdown.clone());
-            Application::build(settings).await?.run(shutdown).await
-        }
-        Command::Migrate => gadai_bus::service::migrate_command(&settings.db, &MIGRATOR).await,
-        Command::Rebuild { swap } => startup::rebuild(settings, swap).await.map(|_| ()),
-        Command::Other(cmd, args)
-            if matches!(
-                cmd.as_str(),
-                "create-admin" | "create-operator" | "reset-password"
-            ) =>
-        {
-            dashboard_api::cli::run(settings, &cmd, &args).await
-        }
-        Command::Other(cmd, _) => {
-            anyhow::bail!("unknown command {cmd:?} (serve, migrate, rebuild [--dry-run])")
-        }
-    }
+    let db = settings.db.clone();
+    dispatch(
+        Command::from_args(std::env::args().skip(1)),
+        &db,
+        &MIGRATOR,
+        async |shutdown| {
+            Application::build(settings.clone())
+                .await?
+                .run(shutdown)
+                .await
+        },
+        async |swap| startup::rebuild(settings.clone(), swap).await,
+        async |cmd, args| match cmd.as_str() {
+            "create-admin" | "create-operator" | "reset-password" => {
+                dashboard_api::cli::run(settings.clone(), &cmd, &args).await
+            }
+            _ => anyhow::bail!(
+                "unknown command {cmd:?} (serve, migrate, rebuild [--dry-run], \
+                 create-admin, create-operator, reset-password)"
+            ),
+        },
+    )
+    .await
 }

@@ -89,15 +89,8 @@ impl Projection for Dashboard {
         Ok(())
     }
 
-    async fn park(
-        &self,
-        seq: u64,
-        subject: &str,
-        reason: &str,
-        payload: &[u8],
-    ) -> anyhow::Result<()> {
-        gadai_store::park(&self.pool, NAME, seq, subject, reason, payload).await?;
-        Ok(())
+    fn parking(&self) -> (&PgPool, &str) {
+        (&self.pool, NAME)
     }
 }
 

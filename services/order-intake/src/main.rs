@@ -1,10 +1,10 @@
-use gadai_kit::{cli::Command, server, telemetry};
+use gadai_bus::service::{dispatch, no_other_commands};
+use gadai_kit::{cli::Command, telemetry};
 use order_intake::{
     Application,
     config::Settings,
     startup::{self, MIGRATOR},
 };
-use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -14,16 +14,19 @@ async fn main() -> anyhow::Result<()> {
         std::io::stdout,
     );
     let settings = Settings::from_env()?;
-    match Command::from_args(std::env::args().skip(1)) {
-        Command::Serve => {
-            let shutdown = CancellationToken::new();
-            server::cancel_on_signal(shutdown.clone());
-            Application::build(settings).await?.run(shutdown).await
-        }
-        Command::Migrate => gadai_bus::service::migrate_command(&settings.db, &MIGRATOR).await,
-        Command::Rebuild { swap } => startup::rebuild(settings, swap).await.map(|_| ()),
-        Command::Other(cmd, _) => {
-            anyhow::bail!("unknown command {cmd:?} (serve, migrate, rebuild [--dry-run])")
-        }
-    }
+    let db = settings.db.clone();
+    dispatch(
+        Command::from_args(std::env::args().skip(1)),
+        &db,
+        &MIGRATOR,
+        async |shutdown| {
+            Application::build(settings.clone())
+                .await?
+                .run(shutdown)
+                .await
+        },
+        async |swap| startup::rebuild(settings.clone(), swap).await,
+        no_other_commands,
+    )
+    .await
 }

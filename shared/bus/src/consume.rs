@@ -59,14 +59,23 @@ pub trait Projection: Send + Sync + 'static {
     /// that was applied before must change nothing.
     fn apply(&self, batch: &[Delivered]) -> impl Future<Output = Result<(), ApplyError>> + Send;
 
-    /// Records a parked message where ops can see it.
+    /// The projection's pool and name: where its parked messages are recorded.
+    fn parking(&self) -> (&sqlx::PgPool, &str);
+
+    /// Records a parked message where ops can see it (the schema's `parked_events`).
     fn park(
         &self,
         seq: u64,
         subject: &str,
         reason: &str,
         payload: &[u8],
-    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+    ) -> impl Future<Output = anyhow::Result<()>> + Send {
+        async move {
+            let (pool, name) = self.parking();
+            gadai_store::park(pool, name, seq, subject, reason, payload).await?;
+            Ok(())
+        }
+    }
 }
 
 /// Feeds the durable consumer `spec` to `projection` until `shutdown` is cancelled. The batch in

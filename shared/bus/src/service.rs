@@ -144,3 +144,31 @@ where
     );
     Ok(report)
 }
+
+/// Runs one of a service binary's subcommands: `serve` (until SIGTERM or Ctrl-C), `migrate`,
+/// `rebuild [--dry-run]`, or a service-specific one through `other`.
+pub async fn dispatch(
+    command: gadai_kit::cli::Command,
+    db: &DbSettings,
+    migrator: &Migrator,
+    serve: impl AsyncFnOnce(CancellationToken) -> anyhow::Result<()>,
+    rebuild: impl AsyncFnOnce(bool) -> anyhow::Result<RebuildReport>,
+    other: impl AsyncFnOnce(String, Vec<String>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    use gadai_kit::cli::Command;
+    match command {
+        Command::Serve => {
+            let shutdown = CancellationToken::new();
+            server::cancel_on_signal(shutdown.clone());
+            serve(shutdown).await
+        }
+        Command::Migrate => migrate_command(db, migrator).await,
+        Command::Rebuild { swap } => rebuild(swap).await.map(|_| ()),
+        Command::Other(cmd, args) => other(cmd, args).await,
+    }
+}
+
+/// The `other` of [`dispatch`] for services without commands of their own.
+pub async fn no_other_commands(cmd: String, _args: Vec<String>) -> anyhow::Result<()> {
+    anyhow::bail!("unknown command {cmd:?} (serve, migrate, rebuild [--dry-run])")
+}
