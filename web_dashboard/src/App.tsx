@@ -9,8 +9,9 @@ import { useI18n } from './i18n/context';
 import type { Locale } from './i18n/messages';
 import type { EventSourceFactory } from './live/useLiveFeed';
 import { Dashboard } from './pages/Dashboard';
+import { LoginPage } from './pages/LoginPage';
 
-/** What the session allows to show: the login page goes in the `anonymous` branch. */
+/** What the session allows to show: checking, the login page, or the dashboard. */
 function Gate({ createEventSource }: { createEventSource?: EventSourceFactory | undefined }) {
   const { status } = useAuth();
   const { t } = useI18n();
@@ -21,29 +22,24 @@ function Gate({ createEventSource }: { createEventSource?: EventSourceFactory | 
       </p>
     );
   }
-  if (status === 'anonymous') {
-    return (
-      <p role="alert" className="p-6 text-sm text-slate-800">
-        {t('auth.signedOut')}
-      </p>
-    );
-  }
+  if (status === 'anonymous') return <LoginPage />;
   return <Dashboard {...(createEventSource ? { createEventSource } : {})} />;
 }
 
 export interface AppProps {
-  /** Test seams: a fake API client, event source, session or language. */
+  /** Test seams: a fake API client or `fetch`, event source, session or language. */
   client?: ApiClient;
+  fetch?: typeof globalThis.fetch;
   createEventSource?: EventSourceFactory;
   auth?: AuthState;
   locale?: Locale;
 }
 
-export function App({ client, createEventSource, auth, locale }: AppProps) {
+export function App({ client, fetch, createEventSource, auth, locale }: AppProps) {
   return (
     <I18nProvider {...(locale ? { initial: locale } : {})}>
-      <AuthProvider {...(auth ? { initial: auth } : {})}>
-        <ApiProvider {...(client ? { client } : {})}>
+      <AuthProvider {...(auth ? { initial: auth } : {})} {...(fetch ? { fetch } : {})}>
+        <ApiProvider {...(client ? { client } : {})} {...(fetch ? { fetch } : {})}>
           <ToastProvider>
             <Gate createEventSource={createEventSource} />
           </ToastProvider>

@@ -5,14 +5,28 @@ import { createApiClient, type ApiClient } from './client';
 import { ApiContext } from './context';
 
 /**
- * Provides the API client. Writes carry the session's CSRF token once there is one; a new
- * token (a login) makes a new client, so everything that loads through it reloads.
+ * Provides the API client. Writes carry the session's CSRF token; a new token (a login) makes a
+ * new client, so everything that loads through it reloads. A 401 ends the session (login page).
  */
-export function ApiProvider({ children, client }: { children: ReactNode; client?: ApiClient }) {
+export function ApiProvider({
+  children,
+  client,
+  fetch,
+}: {
+  children: ReactNode;
+  client?: ApiClient;
+  fetch?: typeof globalThis.fetch;
+}) {
   const { csrfToken, sessionExpired } = useAuth();
   const api = useMemo(
-    () => client ?? createApiClient({ getCsrfToken: () => csrfToken, onUnauthorized: sessionExpired }),
-    [client, csrfToken, sessionExpired],
+    () =>
+      client ??
+      createApiClient({
+        ...(fetch ? { fetch } : {}),
+        getCsrfToken: () => csrfToken,
+        onUnauthorized: sessionExpired,
+      }),
+    [client, fetch, csrfToken, sessionExpired],
   );
   return <ApiContext.Provider value={api}>{children}</ApiContext.Provider>;
 }

@@ -166,8 +166,8 @@ describe('createApiClient', () => {
 
   it('builds the export link from the current filters', () => {
     const api = createApiClient();
-    expect(api.exportUrl({ ...QUERY, status: 'On Process', q: 'budi' }, 'xlsx')).toBe(
-      '/dashboard/orders/export?format=xlsx&status=On+Process&q=budi&sort=created_at&order=desc',
+    expect(api.exportUrl({ ...QUERY, status: 'On Process', q: 'budi' }, 'csv')).toBe(
+      '/dashboard/orders/export?format=csv&status=On+Process&q=budi&sort=created_at&order=desc',
     );
   });
 });

@@ -3,7 +3,7 @@
  *
  * Every failure becomes an {@link ApiError} whose `detail` is the server's `{"detail": ...}`
  * (a string, or FastAPI's list of `{loc, msg, type}` flattened to "field: message"). Writes carry
- * the CSRF token when the session has one, ready for the login the API is getting.
+ * the session's CSRF token (`X-CSRF-Token`); a 401 is reported through `onUnauthorized`.
  */
 import type {
   Accepted,
@@ -14,6 +14,32 @@ import type {
   OrderQuery,
   Stats,
 } from './types';
+import type { Role, SessionUser } from '../auth/permissions';
+
+/** An operator account, as `GET /dashboard/operators` lists it (admin only). */
+export interface OperatorAccount {
+  id: string | number;
+  username: string;
+  display_name: string | null;
+  role: Role;
+  active: boolean;
+}
+
+export interface NewOperator {
+  username: string;
+  /** At least 10 characters. */
+  password: string;
+  role: Role;
+  display_name?: string;
+}
+
+export type OperatorChange = Partial<{ role: Role; active: boolean; password: string }>;
+
+/** What `POST /dashboard/auth/login` and `GET /dashboard/auth/me` answer. */
+export interface SessionInfo {
+  operator: SessionUser;
+  csrf_token: string;
+}
 
 export const API_BASE = '/dashboard';
 export const CSRF_HEADER = 'X-CSRF-Token';
@@ -98,7 +124,7 @@ export interface ApiClientOptions {
   fetch?: typeof fetch;
   /** The session's CSRF token, sent on every write when present. */
   getCsrfToken?: () => string | null;
-  /** Called on 401, for the coming login page. */
+  /** Called on 401: the session ended, the login page shows. */
   onUnauthorized?: () => void;
 }
 
@@ -126,7 +152,8 @@ export function filterParams(query: Partial<OrderQuery>): Record<string, string>
   return params;
 }
 
-export type ExportFormat = 'csv' | 'xlsx';
+/** Only CSV exists on the server for now (XLSX is not offered). */
+export type ExportFormat = 'csv';
 
 export function createApiClient(options: ApiClientOptions = {}) {
   const base = options.baseUrl ?? API_BASE;
@@ -135,9 +162,10 @@ export function createApiClient(options: ApiClientOptions = {}) {
   async function request(
     method: string,
     path: string,
-    init: { signal?: AbortSignal | undefined } = {},
+    init: { signal?: AbortSignal | undefined; body?: unknown } = {},
   ): Promise<Response> {
     const headers: Record<string, string> = { Accept: 'application/json' };
+    if (init.body !== undefined) headers['Content-Type'] = 'application/json';
     if (WRITE_METHODS.has(method)) {
       const token = options.getCsrfToken?.();
       if (token) headers[CSRF_HEADER] = token;
@@ -149,6 +177,7 @@ export function createApiClient(options: ApiClientOptions = {}) {
         headers,
         credentials: 'same-origin',
         signal: init.signal ?? null,
+        ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
       });
     } catch (e) {
       const aborted = e instanceof DOMException && e.name === 'AbortError';
@@ -178,14 +207,35 @@ export function createApiClient(options: ApiClientOptions = {}) {
     return response;
   }
 
-  async function json<T>(method: string, path: string, signal?: AbortSignal): Promise<T> {
-    const response = await request(method, path, { signal });
+  async function json<T>(method: string, path: string, signal?: AbortSignal, body?: unknown): Promise<T> {
+    const response = await request(method, path, { signal, body });
     return (await response.json()) as T;
   }
 
   const id = (orderId: string) => encodeURIComponent(orderId);
 
   return {
+    /** Signs in: 401 wrong credentials, 429 rate limited (`retryAfter`), 422 malformed. */
+    login(username: string, password: string): Promise<SessionInfo> {
+      return json<SessionInfo>('POST', '/auth/login', undefined, { username, password });
+    },
+    /** The current session (401 when nobody is signed in). */
+    me(signal?: AbortSignal): Promise<SessionInfo> {
+      return json<SessionInfo>('GET', '/auth/me', signal);
+    },
+    async logout(): Promise<void> {
+      await request('POST', '/auth/logout');
+    },
+    listOperators(signal?: AbortSignal): Promise<OperatorAccount[]> {
+      return json<OperatorAccount[]>('GET', '/operators', signal);
+    },
+    /** 201; 409 when the username is taken, 422 for invalid fields. */
+    createOperator(operator: NewOperator): Promise<OperatorAccount> {
+      return json<OperatorAccount>('POST', '/operators', undefined, operator);
+    },
+    updateOperator(operatorId: string | number, change: OperatorChange): Promise<OperatorAccount> {
+      return json<OperatorAccount>('PATCH', `/operators/${encodeURIComponent(String(operatorId))}`, undefined, change);
+    },
     async listOrders(
       query: OrderQuery,
       cursor: string | null,

@@ -4,6 +4,10 @@ import type { AuthState, Permission } from './permissions';
 
 export interface AuthValue extends AuthState {
   can: (permission: Permission) => boolean;
+  /** Signs in; throws the API's error (401 wrong credentials, 429 with `retryAfter`, ...). */
+  login: (username: string, password: string) => Promise<void>;
+  /** Ends the session on the server (with the CSRF header) and here. */
+  logout: () => Promise<void>;
   /** Called by the API client on a 401: the session ended. */
   sessionExpired: () => void;
 }

@@ -11,27 +11,32 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   operator: ['orders.read', 'verification.send'],
 };
 
+/** The signed-in operator, as `POST /dashboard/auth/login` and `GET /dashboard/auth/me` answer. */
 export interface SessionUser {
+  id: string | number;
   username: string;
+  display_name: string | null;
   role: Role;
 }
 
 /**
- * - `disabled`: the API has no login yet (today): everything is allowed, as the API allows it.
  * - `loading`: asking the API who is signed in (`GET /dashboard/auth/me`).
  * - `anonymous`: nobody is signed in: the login page shows.
  * - `authenticated`: `user` is signed in; `csrfToken` goes on every write.
  */
-export type AuthStatus = 'disabled' | 'loading' | 'anonymous' | 'authenticated';
+export type AuthStatus = 'loading' | 'anonymous' | 'authenticated';
 
 export interface AuthState {
   status: AuthStatus;
   user: SessionUser | null;
   csrfToken: string | null;
+  /** Anonymous because a session ended (a 401 mid-session), not because nobody signed in yet. */
+  expired?: boolean;
 }
 
+export const ANONYMOUS: AuthState = { status: 'anonymous', user: null, csrfToken: null };
+
 export function allows(state: AuthState, permission: Permission): boolean {
-  if (state.status === 'disabled') return true;
   if (state.status !== 'authenticated' || !state.user) return false;
   return ROLE_PERMISSIONS[state.user.role].includes(permission);
 }

@@ -1,3 +1,4 @@
+import { useAuth } from '../auth/context';
 import { useI18n } from '../i18n/context';
 import type { ConnectionState } from '../live/useLiveFeed';
 import { ConnectionStatus } from './ConnectionStatus';
@@ -5,6 +6,9 @@ import { LanguageSwitch } from './LanguageSwitch';
 
 export function Header({ connection }: { connection: ConnectionState }) {
   const { t } = useI18n();
+  const { user, logout } = useAuth();
+  const name = user ? user.display_name || user.username : '';
+  const role = user ? t(user.role === 'admin' ? 'role.admin' : 'role.operator') : '';
   return (
     <header className="border-b border-slate-200 bg-white">
       <div className="mx-auto flex max-w-screen-2xl flex-wrap items-center justify-between gap-3 px-3 py-3 sm:px-6">
@@ -23,6 +27,18 @@ export function Header({ connection }: { connection: ConnectionState }) {
         <div className="flex items-center gap-2">
           <ConnectionStatus state={connection} />
           <LanguageSwitch />
+          {user ? (
+            <div className="flex items-center gap-2 border-l border-slate-200 pl-2">
+              <p className="hidden text-right text-sm leading-tight md:block" aria-hidden="true">
+                <span className="block font-medium text-slate-900">{name}</span>
+                <span className="block text-slate-600">{role}</span>
+              </p>
+              <p className="sr-only">{t('auth.signedInAs', { name, role })}</p>
+              <button type="button" className="btn-secondary" onClick={() => void logout()}>
+                {t('auth.logout')}
+              </button>
+            </div>
+          ) : null}
         </div>
       </div>
     </header>

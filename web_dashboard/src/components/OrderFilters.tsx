@@ -31,7 +31,7 @@ export function OrderFilters({
   wilayahOptions: string[];
   onReset: () => void;
   onRefresh: () => void;
-  exportUrl: (format: 'csv' | 'xlsx') => string;
+  exportUrl: (format: 'csv') => string;
 }) {
   const { t } = useI18n();
   const ids = { search: useId(), status: useId(), wilayah: useId(), limit: useId(), sort: useId() };
@@ -158,9 +158,6 @@ export function OrderFilters({
           <div role="group" aria-label={t('export.label')} className="flex gap-2">
             <a className="btn-secondary" href={exportUrl('csv')} download>
               {t('export.csv')}
-            </a>
-            <a className="btn-secondary" href={exportUrl('xlsx')} download>
-              {t('export.xlsx')}
             </a>
           </div>
         </div>

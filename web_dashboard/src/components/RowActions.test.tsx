@@ -85,13 +85,13 @@ describe('RowActions', () => {
 
   it('lets an admin delete but not an operator', () => {
     const order = makeOrder();
-    renderActions(order, { auth: { status: 'authenticated', user: { username: 'ani', role: 'admin' }, csrfToken: 't' } });
+    renderActions(order, { auth: { status: 'authenticated', user: { id: 1, username: 'ani', display_name: 'Ani', role: 'admin' }, csrfToken: 't' } });
     expect(screen.getByRole('button', { name: 'Hapus' })).toBeInTheDocument();
   });
 
   it('hides delete from operators', () => {
     renderActions(makeOrder(), {
-      auth: { status: 'authenticated', user: { username: 'dodi', role: 'operator' }, csrfToken: 't' },
+      auth: { status: 'authenticated', user: { id: 2, username: 'dodi', display_name: 'Dodi', role: 'operator' }, csrfToken: 't' },
     });
     expect(screen.queryByRole('button', { name: 'Hapus' })).not.toBeInTheDocument();
     expect(screen.getByRole('button', { name: 'Kirim Verifikasi' })).not.toHaveAttribute('aria-disabled');

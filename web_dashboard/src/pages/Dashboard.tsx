@@ -9,6 +9,8 @@ import { useApi } from '../api/context';
 import type { ActiveStatus, ChangeEvent, Order, OrderPage, OrderQuery, SortKey, Stats } from '../api/types';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { Header } from '../components/Header';
+import { useAuth } from '../auth/context';
+import { OperatorsPanel } from '../components/OperatorsPanel';
 import { OrderDrawer } from '../components/OrderDrawer';
 import { OrderFilters } from '../components/OrderFilters';
 import { OrdersTable, type TableState } from '../components/OrdersTable';
@@ -54,6 +56,7 @@ export function Dashboard({ createEventSource }: { createEventSource?: EventSour
   const api = useApi();
   const { t } = useI18n();
   const toast = useToast();
+  const canManageOperators = useAuth().can('operators.manage');
   const [initial] = useState(() => readUrlState(window.location.search));
 
   // ---- What the operator asked to see -------------------------------------------------------
@@ -435,6 +438,7 @@ export function Dashboard({ createEventSource }: { createEventSource?: EventSour
             onNext={goNext}
           />
         </section>
+        {canManageOperators ? <OperatorsPanel /> : null}
       </main>
 
       <OrderDrawer orderId={selectedId} version={drawerVersion} onClose={() => setSelectedId(null)} />

@@ -138,6 +138,13 @@ export class FakeEventSource implements EventSourceLike {
 
 export const createFakeEventSource = (url: string) => new FakeEventSource(url);
 
+/** A signed-in admin: the default session of component tests. */
+export const ADMIN_SESSION: AuthState = {
+  status: 'authenticated',
+  user: { id: 1, username: 'ani', display_name: 'Ani Admin', role: 'admin' },
+  csrfToken: 'csrf-admin',
+};
+
 export function Providers({
   children,
   locale = 'id',
@@ -151,7 +158,7 @@ export function Providers({
 }) {
   return (
     <I18nProvider initial={locale}>
-      <AuthProvider {...(auth ? { initial: auth } : {})}>
+      <AuthProvider initial={auth ?? ADMIN_SESSION}>
         <ApiProvider client={client ?? createApiClient({ fetch: fakeFetch(() => undefined) })}>
           <ToastProvider>{children}</ToastProvider>
         </ApiProvider>
