@@ -2,7 +2,7 @@
 # it uses the machine's servers when they answer and starts its own under var/ otherwise.
 CARGO ?= cargo
 
-.PHONY: infra build run test bench lint fmt clean-var
+.PHONY: infra build run test bench lint fmt clean-var up down logs images compose-validate k8s-validate deploy-validate
 
 infra:
 	bash scripts/infra.sh up
@@ -40,3 +40,31 @@ fmt:
 clean-var:
 	bash scripts/infra.sh down
 	rm -rf var
+
+# --- Containers: the full stack with Docker Compose, the image, the deployment checks ----------
+# `make up ARGS="--scale verification-mailer=3"`, `make logs ARGS=order-intake`.
+COMPOSE ?= docker compose -f compose/docker-compose.yml --env-file compose/.env
+IMAGE ?= gadai:local
+
+up:
+	@test -f compose/.env || { echo "compose/.env is missing: cp compose/.env.example compose/.env and set its secrets"; exit 1; }
+	$(COMPOSE) up -d $(ARGS)
+
+down:
+	$(COMPOSE) down $(ARGS)
+
+logs:
+	$(COMPOSE) logs -f --tail=200 $(ARGS)
+
+images:
+	DOCKER_BUILDKIT=1 docker build -t $(IMAGE) .
+
+# Schema and lint checks of compose/, k8s/ and the Dockerfile; no Docker engine or cluster needed.
+compose-validate:
+	bash scripts/validate-deploy.sh compose
+
+k8s-validate:
+	bash scripts/validate-deploy.sh k8s
+
+deploy-validate:
+	bash scripts/validate-deploy.sh all

@@ -50,6 +50,10 @@ else
   echo "test: scripts/check-asyncapi.sh not present, skipped"
 fi
 
+if [[ -f scripts/validate-deploy.sh ]]; then
+  step "deploy files" bash scripts/validate-deploy.sh all
+fi
+
 if [[ -f web_dashboard/package.json ]]; then
   step "web: npm ci" in_web npm ci
   step "web: lint" in_web npm run lint

