@@ -67,12 +67,24 @@ pub async fn connect(settings: &DbSettings) -> anyhow::Result<PgPool> {
 pub async fn migrate(pool: &PgPool, schema: &str, migrator: &Migrator) -> anyhow::Result<()> {
     check_identifier(schema)?;
     let mut conn = pool.acquire().await?;
+    // Several replicas may start at once: one creates the schema and its bookkeeping tables
+    // while the others wait (IF NOT EXISTS alone races in the catalog).
     conn.execute("SELECT pg_advisory_lock(7203311)").await?;
-    let created = conn
-        .execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
-        .await;
+    let created = create_schema(&mut conn, schema).await;
     conn.execute("SELECT pg_advisory_unlock(7203311)").await?;
-    created.with_context(|| format!("creating schema {schema}"))?;
+    created?;
+    drop(conn);
+    migrator
+        .run(pool)
+        .await
+        .with_context(|| format!("migrating schema {schema}"))?;
+    Ok(())
+}
+
+async fn create_schema(conn: &mut sqlx::PgConnection, schema: &str) -> anyhow::Result<()> {
+    conn.execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
+        .await
+        .with_context(|| format!("creating schema {schema}"))?;
     conn.execute(
         format!(
             "CREATE TABLE IF NOT EXISTS {schema}.checkpoints (
@@ -92,11 +104,6 @@ pub async fn migrate(pool: &PgPool, schema: &str, migrator: &Migrator) -> anyhow
     )
     .await
     .with_context(|| format!("creating the checkpoint tables of {schema}"))?;
-    drop(conn);
-    migrator
-        .run(pool)
-        .await
-        .with_context(|| format!("migrating schema {schema}"))?;
     Ok(())
 }
 

@@ -436,3 +436,29 @@ async fn a_malformed_event_is_parked_and_the_consumer_goes_on() {
     eventually(Duration::from_secs(5), || async { Some(()) }).await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn replicas_starting_at_once_migrate_one_schema_safely() {
+    let env = TestEnv::new().await.unwrap();
+    let (a, b, c) = tokio::join!(
+        Application::build(settings(&env)),
+        Application::build(settings(&env)),
+        Application::build(settings(&env)),
+    );
+    let (a, _b, _c) = (a.unwrap(), b.unwrap(), c.unwrap());
+    let applied: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM dashboard._sqlx_migrations WHERE success")
+            .fetch_one(a.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        applied,
+        dashboard_api::startup::MIGRATOR.iter().count() as i64
+    );
+    let admins: i64 = sqlx::query_scalar("SELECT count(*) FROM dashboard.operators")
+        .fetch_one(a.pool())
+        .await
+        .unwrap();
+    assert_eq!(admins, 1, "the first admin is created once");
+    env.cleanup().await;
+}
