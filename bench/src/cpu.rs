@@ -1,0 +1,157 @@
+//! Where the CPU went during a phase: the whole machine, this process (the services run
+//! in-process, and its children such as wrk), Postgres, NATS, and everything else. On a 2-core
+//! machine shared by client and servers this is what explains most figures.
+
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Snapshot {
+    at: Instant,
+    busy: u64,
+    total: u64,
+    bench: u64,
+    /// Ticks of waited-for children (wrk).
+    children: u64,
+    postgres: u64,
+    nats: u64,
+}
+
+/// Clock ticks per second of `/proc` times (USER_HZ, 100 on Linux).
+const HZ: f64 = 100.0;
+
+pub fn snapshot() -> Snapshot {
+    let (busy, total) = machine();
+    let mut postgres = 0;
+    let mut nats = 0;
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for entry in dir.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if !name.bytes().all(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            if let Some((comm, ticks)) = process(&format!("/proc/{name}/stat")) {
+                match comm.as_str() {
+                    // The postmaster's children times hold the backends that have exited.
+                    "postgres" => postgres += ticks,
+                    "nats-server" => nats += ticks,
+                    _ => {}
+                }
+            }
+        }
+    }
+    let (bench, children) = own_ticks();
+    Snapshot {
+        at: Instant::now(),
+        busy,
+        total,
+        bench,
+        children,
+        postgres,
+        nats,
+    }
+}
+
+/// This process's own ticks and those of its children that have been waited for.
+fn own_ticks() -> (u64, u64) {
+    let Ok(text) = std::fs::read_to_string("/proc/self/stat") else {
+        return (0, 0);
+    };
+    let Some(close) = text.rfind(')') else {
+        return (0, 0);
+    };
+    let fields: Vec<u64> = text[close + 1..]
+        .split_whitespace()
+        .skip(11)
+        .take(4)
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    let get = |i: usize| fields.get(i).copied().unwrap_or(0);
+    (get(0) + get(1), get(2) + get(3))
+}
+
+/// `busy` and `total` jiffies of all CPUs.
+fn machine() -> (u64, u64) {
+    let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(line) = text.lines().find(|l| l.starts_with("cpu ")) else {
+        return (0, 0);
+    };
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let get = |i: usize| v.get(i).copied().unwrap_or(0);
+    // user nice system idle iowait irq softirq steal
+    let busy = get(0) + get(1) + get(2) + get(5) + get(6) + get(7);
+    (busy, busy + get(3) + get(4))
+}
+
+/// A process's name and its CPU ticks, its waited-for children's included.
+fn process(path: &str) -> Option<(String, u64)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    let comm = text[open + 1..close].to_owned();
+    let fields: Vec<&str> = text[close + 1..].split_whitespace().collect();
+    // fields[0] is the state (field 3): utime, stime, cutime, cstime are fields 14 to 17.
+    let ticks = (11..=14)
+        .filter_map(|i| fields.get(i)?.parse::<i64>().ok())
+        .sum::<i64>();
+    Some((comm, ticks.max(0) as u64))
+}
+
+/// One line: how busy the machine was between two snapshots and who used it, as shares of the
+/// machine's whole capacity (all cores).
+pub fn report(from: &Snapshot, to: &Snapshot) -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let secs = to.at.duration_since(from.at).as_secs_f64().max(0.001);
+    let total = to.total.saturating_sub(from.total).max(1) as f64;
+    let busy = to.busy.saturating_sub(from.busy) as f64;
+    let share = |ticks: u64| ticks as f64 / HZ / secs / cores * 100.0;
+    let bench = share(to.bench.saturating_sub(from.bench));
+    let children = share(to.children.saturating_sub(from.children));
+    let pg = share(to.postgres.saturating_sub(from.postgres));
+    let nats = share(to.nats.saturating_sub(from.nats));
+    let machine = busy / total * 100.0;
+    let other = (machine - bench - children - pg - nats).max(0.0);
+    let children = if children >= 0.5 {
+        format!(" + wrk {children:.0}%")
+    } else {
+        String::new()
+    };
+    format!(
+        "CPU over {secs:.0} s: machine {machine:.0}% busy ({cores:.0} cores) = gadai-bench {bench:.0}%{children} + postgres {pg:.0}% + nats-server {nats:.0}% + other processes {other:.0}%"
+    )
+}
+
+/// Waits (at most `limit`) until the machine is mostly idle before a measurement, so that other
+/// people's work on a shared machine does not end up in our figures. Returns what it saw.
+pub async fn wait_for_quiet(limit: Duration) -> String {
+    let started = Instant::now();
+    let mut said = false;
+    loop {
+        let a = snapshot();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let b = snapshot();
+        let busy = (b.busy.saturating_sub(a.busy)) as f64
+            / (b.total.saturating_sub(a.total)).max(1) as f64
+            * 100.0;
+        if busy < 35.0 {
+            return format!("machine {busy:.0}% busy before the start");
+        }
+        if started.elapsed() >= limit {
+            return format!(
+                "machine still {busy:.0}% busy after waiting {:.0} s: figures include other work",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        if !said {
+            println!(
+                "  waiting up to {} s for the machine to quiet down ({busy:.0}% busy)",
+                limit.as_secs()
+            );
+            said = true;
+        }
+    }
+}

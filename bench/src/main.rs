@@ -1,0 +1,136 @@
+//! gadai-bench: the figures of DESIGN.md section 9, measured on this machine.
+//!
+//! ```text
+//! gadai-bench [all | bridge | visible | catchup | memory]...   run scenarios (default all)
+//! gadai-bench cleanup LEDGER                                   drop what a crashed run left
+//! ```
+//!
+//! Every scenario runs against a database and a stream of its own (`gadai_test_support::TestEnv`)
+//! that it drops at the end, so real data is never touched. Knobs: `BENCH_SECONDS`,
+//! `BENCH_EVENTS`, `BENCH_QUICK`, `BENCH_RATE`, `BENCH_CONNECTIONS` (see `common::Knobs`).
+
+mod bridge;
+mod catchup;
+mod common;
+mod cpu;
+mod memory;
+mod summary;
+mod visible;
+
+use std::time::Instant;
+
+use anyhow::Context;
+use common::{Knobs, thousands};
+use summary::Summary;
+
+const SCENARIOS: [&str; 4] = ["bridge", "visible", "catchup", "memory"];
+
+fn main() -> anyhow::Result<()> {
+    // The services read their settings from the environment; the bench overrides the database,
+    // stream, host and port, and gives them its own bridge key. SAFETY: no other thread exists
+    // yet, so nothing can read the environment concurrently.
+    unsafe { std::env::set_var("APPS_KEY", common::APPS_KEY) };
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("cleanup") {
+        let ledger = args.get(1).context("usage: gadai-bench cleanup LEDGER")?;
+        return cleanup(ledger).await;
+    }
+    let mut chosen: Vec<&str> = Vec::new();
+    for arg in &args {
+        match arg.as_str() {
+            "all" => chosen.extend(SCENARIOS),
+            name if SCENARIOS.contains(&name) => chosen.push(name),
+            other => anyhow::bail!(
+                "unknown scenario {other:?}: choose from all, {}",
+                SCENARIOS.join(", ")
+            ),
+        }
+    }
+    if chosen.is_empty() {
+        chosen.extend(SCENARIOS);
+    }
+    chosen.dedup();
+
+    let knobs = Knobs::from_env()?;
+    println!(
+        "gadai-bench: {} | BENCH_SECONDS={} BENCH_EVENTS={}{} BENCH_RATE={} BENCH_CONNECTIONS={} | {} CPU cores | {}",
+        chosen.join(" "),
+        knobs.seconds,
+        thousands(knobs.events as f64),
+        if knobs.quick { " (BENCH_QUICK)" } else { "" },
+        thousands(knobs.rate as f64),
+        knobs.connections,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+    );
+    println!();
+
+    let started = Instant::now();
+    let mut summary = Summary::default();
+    let quiet_limit = std::time::Duration::from_secs(
+        std::env::var("BENCH_QUIET_WAIT")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(60),
+    );
+    for name in &chosen {
+        println!("[{name}] {}", cpu::wait_for_quiet(quiet_limit).await);
+        let result = match *name {
+            "bridge" => bridge::run(&knobs, &mut summary).await,
+            "visible" => visible::run(&knobs, &mut summary).await,
+            "catchup" => catchup::run(&knobs, &mut summary).await,
+            "memory" => memory::run(&knobs, &mut summary).await,
+            _ => unreachable!("checked above"),
+        };
+        if let Err(err) = result {
+            println!("  {name} FAILED: {err:#}");
+            println!();
+            summary.add(name.to_string(), "failed (see above)", "", Some(false));
+        }
+    }
+    if chosen.len() == SCENARIOS.len() {
+        summary.add(
+            "web dashboard first load",
+            "not measured by gadai-bench",
+            "< 250 KB JS gzipped",
+            None,
+        );
+    }
+    println!(
+        "== summary (DESIGN.md section 9; client, servers, Postgres and NATS share this machine) =="
+    );
+    summary.print();
+    println!();
+    println!("total time {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Drops every database and stream the ledger names (each line: database, tab, stream).
+async fn cleanup(ledger: &str) -> anyhow::Result<()> {
+    let text = match std::fs::read_to_string(ledger) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("reading {ledger}")),
+    };
+    let nats = gadai_test_support::nats_url();
+    let mut failed = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let Some((db, stream)) = line.split_once('\t') else {
+            continue;
+        };
+        if let Err(err) = common::drop_resources(&nats, db.trim(), stream.trim()).await {
+            eprintln!("gadai-bench cleanup: {db} / {stream}: {err:#}");
+            failed += 1;
+        }
+    }
+    anyhow::ensure!(failed == 0, "{failed} entries could not be cleaned up");
+    std::fs::remove_file(ledger).with_context(|| format!("removing {ledger}"))?;
+    Ok(())
+}
