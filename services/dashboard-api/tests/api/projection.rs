@@ -351,9 +351,16 @@ async fn rebuilding_from_the_stream_gives_the_same_tables() {
         ("order_events", "seq"),
         ("counters", "dim, key"),
     ] {
+        // Live batching may leave a counter that went up and back down at (0, 0), which a
+        // rebuild in one batch never creates; both mean the same, so zero rows are ignored.
+        let meaningful = |rows: Vec<Value>| -> Vec<Value> {
+            rows.into_iter()
+                .filter(|r| table != "counters" || r["orders"] != 0 || r["value"] != 0)
+                .collect()
+        };
         assert_eq!(
-            dump(&app.pool, "dashboard", table, order).await,
-            dump(&app.pool, "dashboard_rebuild", table, order).await,
+            meaningful(dump(&app.pool, "dashboard", table, order).await),
+            meaningful(dump(&app.pool, "dashboard_rebuild", table, order).await),
             "{table} differs after rebuild"
         );
     }
