@@ -144,6 +144,19 @@ pub async fn start(knobs: Knobs) -> System {
     };
     tokio::spawn(mailer.run(shutdown.clone()));
     tokio::spawn(sweeper.run(shutdown));
+    // The code checker answers once its queue subscription exists: wait for it over NATS (an
+    // HTTP probe would spend the rate limit the tests measure).
+    let nats = async_nats::connect(&system.env.bus.url).await.unwrap();
+    let subject = format!("{}{}", system.env.bus.prefix, gadai_events::check::SUBJECT);
+    eventually(Duration::from_secs(10), || {
+        let (nats, subject) = (nats.clone(), subject.clone());
+        async move {
+            nats.request(subject, r#"{"kode_unik":"ZZZZZZ"}"#.into())
+                .await
+                .ok()
+        }
+    })
+    .await;
     system
 }
 
