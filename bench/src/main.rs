@@ -56,7 +56,9 @@ async fn run() -> anyhow::Result<()> {
     if chosen.is_empty() {
         chosen.extend(SCENARIOS);
     }
-    chosen.dedup();
+    // Each scenario once, in the order first named.
+    let mut seen = std::collections::HashSet::new();
+    chosen.retain(|name| seen.insert(*name));
 
     let knobs = Knobs::from_env()?;
     println!(
