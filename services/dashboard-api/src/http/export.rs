@@ -1,7 +1,18 @@
-//! `GET /dashboard/orders/export?format=csv&<the list's filters>`: the current filtered view as
-//! a CSV download, streamed page by page (keyset pages of 1,000), so 100,000 rows never sit in
-//! memory. UTF-8 with a byte-order mark so spreadsheet programs read the names right; cells that
-//! a spreadsheet would run as a formula are quoted with a leading apostrophe.
+//! `GET /dashboard/orders/export?format=csv|xlsx&<the list's filters>`: the current filtered
+//! view as a download. Both formats read the view in keyset pages of 1,000 rows (one query per
+//! page), so 100,000 rows never sit in memory.
+//!
+//! - CSV is streamed page by page: UTF-8 with a byte-order mark so spreadsheet programs read the
+//!   names right; cells that a spreadsheet would run as a formula are quoted with a leading
+//!   apostrophe.
+//! - XLSX is a real workbook written by `rust_xlsxwriter` in its constant-memory mode (one row in
+//!   memory, the sheet's XML in an unnamed temporary file) on a blocking thread that is fed the
+//!   pages over a bounded channel. The finished file, also unnamed (unlinked from the start, so it
+//!   goes away when closed however the request ends), is then streamed with its length. The
+//!   workbook is finished before the response starts, so writing it counts against the request
+//!   timeout (about 2 s for 100,000 rows in a debug build).
+
+use std::{fs::File, io::Seek, pin::pin};
 
 use axum::{
     body::{Body, Bytes},
@@ -9,9 +20,14 @@ use axum::{
     http::header,
     response::{IntoResponse, Response},
 };
-use futures::stream;
+use chrono::{DateTime, Utc};
+use futures::{Stream, StreamExt, TryStreamExt, future, stream};
 use gadai_kit::{ApiError, FieldError};
+use rust_xlsxwriter::{ColNum, ExcelDateTime, Format, RowNum, Workbook, Worksheet};
 use serde::Deserialize;
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+use tokio_util::io::ReaderStream;
 
 use super::{
     AppState,
@@ -19,8 +35,25 @@ use super::{
 };
 use crate::{domain::OrderView, read_model::OrderRow};
 
-const PAGE: i64 = 1000;
-const HEADER: &str = "id,status,nama_customer,email,nama_barang,jenis_barang,jumlah_barang,estimasi_nilai_barang,wilayah,id_percakapan,created_at\r\n";
+/// Rows per query.
+const PAGE: usize = 1000;
+
+/// The columns of both formats, with their width in the workbook (in characters).
+const COLUMNS: [(&str, f64); 11] = [
+    ("id", 38.0),
+    ("status", 16.0),
+    ("nama_customer", 24.0),
+    ("email", 28.0),
+    ("nama_barang", 24.0),
+    ("jenis_barang", 16.0),
+    ("jumlah_barang", 14.0),
+    ("estimasi_nilai_barang", 22.0),
+    ("wilayah", 18.0),
+    ("id_percakapan", 20.0),
+    ("created_at", 20.0),
+];
+
+const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// The list's filters and sort, and the file format (paging is the export's own).
 #[derive(Deserialize)]
@@ -33,22 +66,38 @@ pub struct ExportParams {
     order: Option<String>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExportFormat {
+    Csv,
+    Xlsx,
+}
+
+impl ExportFormat {
+    /// CSV unless asked otherwise.
+    fn parse(format: Option<&str>) -> Result<Self, ApiError> {
+        match format.unwrap_or("csv") {
+            "csv" => Ok(ExportFormat::Csv),
+            "xlsx" => Ok(ExportFormat::Xlsx),
+            _ => Err(format_error("must be csv or xlsx")),
+        }
+    }
+}
+
+fn format_error(message: &str) -> ApiError {
+    ApiError::Validation(vec![FieldError::in_part(
+        "query",
+        "format",
+        message,
+        "value_error.format",
+    )])
+}
+
 pub async fn export(
     State(state): State<AppState>,
     params: Result<Query<ExportParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params?;
-    match params.format.as_deref().unwrap_or("csv") {
-        "csv" => {}
-        _ => {
-            return Err(ApiError::Validation(vec![FieldError::in_part(
-                "query",
-                "format",
-                "must be csv",
-                "value_error.format",
-            )]));
-        }
-    }
+    let format = ExportFormat::parse(params.format.as_deref())?;
     let query = ListQuery::parse(ListParams {
         limit: None,
         cursor: None,
@@ -57,64 +106,84 @@ pub async fn export(
         q: params.q,
         sort: params.sort,
         order: params.order,
-    })?
-    .with_page_size(PAGE);
-    let first = Bytes::from(format!("\u{feff}{HEADER}"));
-    let pages = stream::try_unfold(Some(query), move |next| {
-        let pool = state.pool.clone();
+    })?;
+    let pages = pages(state.pool.clone(), query);
+    match format {
+        ExportFormat::Csv => Ok(csv_response(pages)),
+        ExportFormat::Xlsx => xlsx_response(pages).await,
+    }
+}
+
+/// The filtered view in keyset pages of [`PAGE`] rows, read lazily: each page is one query, and
+/// no transaction stays open between them.
+fn pages(
+    pool: PgPool,
+    query: ListQuery,
+) -> impl Stream<Item = Result<Vec<OrderView>, sqlx::Error>> + Send + 'static {
+    let first = query.with_page_size(PAGE as i64);
+    stream::try_unfold(Some(first), move |next| {
+        let pool = pool.clone();
         async move {
             let Some(query) = next else { return Ok(None) };
             let rows: Vec<OrderRow> = query.sql().build_query_as().fetch_all(&pool).await?;
-            let more = rows.len() as i64 > PAGE;
-            let views: Vec<OrderView> = rows
-                .into_iter()
-                .take(PAGE as usize)
-                .map(OrderView::from)
-                .collect();
-            let mut chunk = String::with_capacity(views.len() * 160);
-            for view in &views {
-                csv_row(&mut chunk, view);
-            }
-            let following = match (more, views.last()) {
+            let more = rows.len() > PAGE;
+            let page: Vec<OrderView> = rows.into_iter().take(PAGE).map(OrderView::from).collect();
+            let following = match (more, page.last()) {
                 (true, Some(last)) => Some(query.after(last)),
                 _ => None,
             };
-            Ok::<_, sqlx::Error>(Some((Bytes::from(chunk), following)))
+            Ok(Some((page, following)))
         }
-    });
-    let body = stream::once(async move { Ok::<_, sqlx::Error>(first) }).chain_pages(pages);
+    })
+}
+
+/// A download named `gadai-orders-YYYYMMDD-HHMM.<extension>` (UTC).
+fn attachment(content_type: &str, extension: &str, length: Option<u64>, body: Body) -> Response {
     let filename = format!(
-        "gadai-orders-{}.csv",
-        chrono::Utc::now().format("%Y%m%d-%H%M")
+        "gadai-orders-{}.{extension}",
+        Utc::now().format("%Y%m%d-%H%M")
     );
-    Ok((
+    let mut response = (
         [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_TYPE, content_type.to_owned()),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{filename}\""),
             ),
         ],
+        body,
+    )
+        .into_response();
+    if let Some(length) = length {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, length.into());
+    }
+    response
+}
+
+// ---- CSV ----
+
+fn csv_response(
+    pages: impl Stream<Item = Result<Vec<OrderView>, sqlx::Error>> + Send + 'static,
+) -> Response {
+    let names: Vec<&str> = COLUMNS.iter().map(|(name, _)| *name).collect();
+    let header = Bytes::from(format!("\u{feff}{}\r\n", names.join(",")));
+    let body = stream::once(future::ready(Ok(header))).chain(pages.map_ok(|page| csv_page(&page)));
+    attachment(
+        "text/csv; charset=utf-8",
+        "csv",
+        None,
         Body::from_stream(body),
     )
-        .into_response())
 }
 
-/// Appends the pages after the header line.
-trait ChainPages<S> {
-    fn chain_pages(self, pages: S) -> futures::stream::Chain<Self, S>
-    where
-        Self: Sized;
-}
-
-impl<A, S> ChainPages<S> for A
-where
-    A: futures::Stream,
-    S: futures::Stream<Item = A::Item>,
-{
-    fn chain_pages(self, pages: S) -> futures::stream::Chain<Self, S> {
-        futures::StreamExt::chain(self, pages)
+fn csv_page(page: &[OrderView]) -> Bytes {
+    let mut chunk = String::with_capacity(page.len() * 160);
+    for view in page {
+        csv_row(&mut chunk, view);
     }
+    Bytes::from(chunk)
 }
 
 fn csv_row(out: &mut String, view: &OrderView) {
@@ -156,9 +225,176 @@ pub fn csv_cell(text: &str) -> String {
     }
 }
 
+// ---- XLSX ----
+
+/// What the workbook writer is sent: a page of rows, then the end of the view. A channel that
+/// closes without `Done` means the export was abandoned (the client left, or a query failed).
+enum Feed {
+    Rows(Vec<OrderView>),
+    Done,
+}
+
+/// Pages in flight between the queries and the writer.
+const FEED_PAGES: usize = 2;
+
+async fn xlsx_response(
+    pages: impl Stream<Item = Result<Vec<OrderView>, sqlx::Error>> + Send + 'static,
+) -> Result<Response, ApiError> {
+    let file = xlsx_file(pages).await?;
+    let length = file.metadata().map_err(anyhow::Error::from)?.len();
+    let body = ReaderStream::with_capacity(tokio::fs::File::from_std(file), 64 * 1024);
+    Ok(attachment(
+        XLSX_TYPE,
+        "xlsx",
+        Some(length),
+        Body::from_stream(body),
+    ))
+}
+
+/// The workbook, written on a blocking thread while the pages are read; the file is positioned
+/// at its start.
+async fn xlsx_file(
+    pages: impl Stream<Item = Result<Vec<OrderView>, sqlx::Error>> + Send + 'static,
+) -> Result<File, ApiError> {
+    let (tx, rx) = mpsc::channel(FEED_PAGES);
+    let writer = tokio::task::spawn_blocking(move || write_workbook(rx));
+    let fed = feed(pages, tx).await;
+    let written = writer.await.map_err(anyhow::Error::from)?;
+    // A failed query ends the writer too (no `Done`): the query's error is the one to report.
+    fed?;
+    written
+}
+
+/// Sends every page, then `Done`; stops early when the writer has given up.
+async fn feed(
+    pages: impl Stream<Item = Result<Vec<OrderView>, sqlx::Error>>,
+    tx: mpsc::Sender<Feed>,
+) -> Result<(), ApiError> {
+    let mut pages = pin!(pages);
+    while let Some(page) = pages.try_next().await.map_err(anyhow::Error::from)? {
+        if tx.send(Feed::Rows(page)).await.is_err() {
+            return Ok(());
+        }
+    }
+    let _ = tx.send(Feed::Done).await;
+    Ok(())
+}
+
+/// Writes the rows it is sent, a row at a time, and saves the workbook to an unnamed temporary
+/// file.
+fn write_workbook(mut rx: mpsc::Receiver<Feed>) -> Result<File, ApiError> {
+    let mut sheet = OrdersSheet::new()?;
+    loop {
+        match rx.blocking_recv() {
+            Some(Feed::Rows(page)) => {
+                for view in &page {
+                    if sheet.is_full() {
+                        return Err(format_error(
+                            "too many rows for one xlsx sheet (at most 1048575): narrow the filter or use csv",
+                        ));
+                    }
+                    sheet.append(view)?;
+                }
+            }
+            Some(Feed::Done) => break,
+            None => return Err(anyhow::anyhow!("the export was abandoned").into()),
+        }
+    }
+    Ok(sheet.save()?)
+}
+
+/// Excel's last row number (the header is row 0).
+const LAST_EXCEL_ROW: RowNum = 1_048_575;
+
+/// Jakarta time (WIB) is UTC+7 all year.
+const WIB_SECONDS: i64 = 7 * 3600;
+
+/// The export's one worksheet, "Orders": a bold header row that stays in view (frozen pane) and
+/// carries an autofilter, then one row per order. Text is written as text (never a formula),
+/// `jumlah_barang` and `estimasi_nilai_barang` as numbers (the latter as Rupiah), `created_at`
+/// as an Excel date-time in Jakarta time (WIB, UTC+7; Excel has no time zones), to the second.
+struct OrdersSheet {
+    workbook: Workbook,
+    sheet: Worksheet,
+    next_row: RowNum,
+    rupiah: Format,
+    date_time: Format,
+}
+
+impl OrdersSheet {
+    fn new() -> anyhow::Result<Self> {
+        let mut workbook = Workbook::new();
+        let mut sheet = workbook.new_worksheet_with_constant_memory()?;
+        sheet.set_name("Orders")?;
+        let bold = Format::new().set_bold();
+        for (col, (name, width)) in (0..).zip(COLUMNS) {
+            sheet.set_column_width(col, width)?;
+            sheet.write_string_with_format(0, col, name, &bold)?;
+        }
+        sheet.set_freeze_panes(1, 0)?;
+        Ok(OrdersSheet {
+            workbook,
+            sheet,
+            next_row: 1,
+            rupiah: Format::new().set_num_format("\"Rp\" #,##0"),
+            date_time: Format::new().set_num_format("yyyy-mm-dd hh:mm:ss"),
+        })
+    }
+
+    fn is_full(&self) -> bool {
+        self.next_row > LAST_EXCEL_ROW
+    }
+
+    fn append(&mut self, view: &OrderView) -> anyhow::Result<()> {
+        let row = self.next_row;
+        let sheet = &mut self.sheet;
+        sheet.write_string(row, 0, view.id.to_string())?;
+        sheet.write_string(row, 1, view.status.label())?;
+        if let Some(f) = &view.facts {
+            sheet.write_string(row, 2, &f.nama_customer)?;
+            sheet.write_string(row, 3, &f.email)?;
+            sheet.write_string(row, 4, &f.nama_barang)?;
+            sheet.write_string(row, 5, &f.jenis_barang)?;
+            sheet.write_number(row, 6, f.jumlah_barang as f64)?;
+            sheet.write_number_with_format(row, 7, f.estimasi_nilai_barang as f64, &self.rupiah)?;
+            sheet.write_string(row, 8, &f.wilayah)?;
+            if let Some(id) = &f.id_percakapan {
+                sheet.write_string(row, 9, id)?;
+            }
+            sheet.write_datetime_with_format(row, 10, jakarta(f.created_at)?, &self.date_time)?;
+        }
+        self.next_row += 1;
+        Ok(())
+    }
+
+    /// Adds the autofilter over every written row and saves the workbook; the file is unnamed
+    /// and positioned at its start.
+    fn save(mut self) -> anyhow::Result<File> {
+        let last_col = COLUMNS.len() as ColNum - 1;
+        self.sheet.autofilter(0, 0, self.next_row - 1, last_col)?;
+        self.workbook.push_worksheet(self.sheet);
+        let mut file = tempfile::tempfile()?;
+        self.workbook.save_to_writer(&mut file)?;
+        file.rewind()?;
+        Ok(file)
+    }
+}
+
+/// `at` as Jakarta wall-clock time, to the second.
+fn jakarta(at: DateTime<Utc>) -> Result<ExcelDateTime, rust_xlsxwriter::XlsxError> {
+    ExcelDateTime::from_timestamp(at.timestamp() + WIB_SECONDS)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::csv_cell;
+    use std::io::{Read, Seek};
+
+    use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+    use chrono::TimeZone;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::domain::{OrderFacts, Status};
 
     #[test]
     fn cells_are_quoted_and_formulas_defused() {
@@ -167,5 +403,150 @@ mod tests {
         assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(csv_cell("-5"), "'-5");
+    }
+
+    #[test]
+    fn only_csv_and_xlsx_are_formats() {
+        assert_eq!(ExportFormat::parse(None).unwrap(), ExportFormat::Csv);
+        assert_eq!(
+            ExportFormat::parse(Some("xlsx")).unwrap(),
+            ExportFormat::Xlsx
+        );
+        assert!(matches!(
+            ExportFormat::parse(Some("pdf")),
+            Err(ApiError::Validation(_))
+        ));
+    }
+
+    fn order(name: &str, at: DateTime<Utc>) -> OrderView {
+        let mut view = OrderView::empty(Uuid::now_v7());
+        view.status = Status::Verified;
+        view.facts = Some(OrderFacts {
+            nama_customer: name.into(),
+            email: "budi@example.com".into(),
+            nama_barang: "Laptop ASUS".into(),
+            jenis_barang: "laptop".into(),
+            jumlah_barang: 2,
+            estimasi_nilai_barang: 7_500_000,
+            wilayah: "Bandung".into(),
+            id_percakapan: Some("chat-1".into()),
+            created_at: at,
+        });
+        view
+    }
+
+    fn read_back(mut file: File) -> calamine::Range<Data> {
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).unwrap();
+        let mut book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        book.worksheet_range("Orders").unwrap()
+    }
+
+    #[test]
+    fn the_workbook_has_typed_cells_in_jakarta_time() {
+        // 23:30 UTC is 06:30 the next day in Jakarta.
+        let at = Utc.with_ymd_and_hms(2026, 3, 31, 23, 30, 15).unwrap();
+        let first = order("=1+1", at);
+        let second = order("Citra", at);
+        let (tx, rx) = mpsc::channel(4);
+        tx.try_send(Feed::Rows(vec![first.clone()])).unwrap();
+        tx.try_send(Feed::Rows(vec![second.clone()])).unwrap();
+        tx.try_send(Feed::Done).unwrap();
+        let range = read_back(write_workbook(rx).unwrap());
+
+        assert_eq!(range.get_size(), (3, COLUMNS.len()));
+        let header: Vec<String> = range
+            .rows()
+            .next()
+            .unwrap()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        let names: Vec<&str> = COLUMNS.iter().map(|(name, _)| *name).collect();
+        assert_eq!(header, names);
+        let row = &range.rows().nth(1).unwrap();
+        assert_eq!(row[0], Data::String(first.id.to_string()));
+        assert_eq!(row[1], Data::String("Verified".into()));
+        assert_eq!(row[2], Data::String("=1+1".into()), "text stays text");
+        assert_eq!(row[6], Data::Float(2.0));
+        assert_eq!(row[7], Data::Float(7_500_000.0));
+        assert_eq!(row[9], Data::String("chat-1".into()));
+        let Data::DateTime(when) = &row[10] else {
+            panic!("created_at is a date-time cell: {:?}", row[10]);
+        };
+        assert_eq!(
+            when.as_datetime().unwrap().to_string(),
+            "2026-04-01 06:30:15"
+        );
+        assert_eq!(
+            range.rows().nth(2).unwrap()[2],
+            Data::String("Citra".into())
+        );
+    }
+
+    fn part(file: &mut File, name: &str) -> String {
+        file.rewind().unwrap();
+        let mut zip = zip::ZipArchive::new(file).unwrap();
+        let mut text = String::new();
+        zip.by_name(name)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    }
+
+    #[test]
+    fn the_header_is_bold_frozen_and_filtered() {
+        let (tx, rx) = mpsc::channel(2);
+        tx.try_send(Feed::Rows(vec![order("Budi", Utc::now())]))
+            .unwrap();
+        tx.try_send(Feed::Done).unwrap();
+        let mut file = write_workbook(rx).unwrap();
+        let sheet = part(&mut file, "xl/worksheets/sheet1.xml");
+        let styles = part(&mut file, "xl/styles.xml");
+
+        assert!(
+            sheet.contains(r#"ySplit="1""#) && sheet.contains(r#"state="frozen""#),
+            "{sheet}"
+        );
+        assert!(sheet.contains(r#"<autoFilter ref="A1:K2"/>"#), "{sheet}");
+        assert!(
+            sheet.contains(r#"<col min="1" max="1" width="38.7109375" customWidth="1"/>"#)
+                && sheet.contains(r#"max="11""#),
+            "every column has a width: {sheet}"
+        );
+        let header =
+            &sheet[sheet.find(r#"<row r="1""#).unwrap()..sheet.find(r#"<row r="2""#).unwrap()];
+        assert_eq!(
+            header.matches(" s=\"").count(),
+            COLUMNS.len(),
+            "a styled header: {header}"
+        );
+        assert!(styles.contains("<b/>"), "a bold font: {styles}");
+        assert!(
+            styles.contains(r#"formatCode="&quot;Rp&quot; #,##0""#),
+            "{styles}"
+        );
+        assert!(
+            styles.contains(r#"formatCode="yyyy-mm-dd hh:mm:ss""#),
+            "{styles}"
+        );
+    }
+
+    #[test]
+    fn an_abandoned_export_writes_no_workbook() {
+        let (tx, rx) = mpsc::channel(4);
+        tx.try_send(Feed::Rows(vec![order("Budi", Utc::now())]))
+            .unwrap();
+        drop(tx);
+        assert!(write_workbook(rx).is_err());
+    }
+
+    #[test]
+    fn an_empty_view_is_a_header_only_workbook() {
+        let (tx, rx) = mpsc::channel(1);
+        tx.try_send(Feed::Done).unwrap();
+        let range = read_back(write_workbook(rx).unwrap());
+        assert_eq!(range.get_size(), (1, COLUMNS.len()));
     }
 }

@@ -241,10 +241,10 @@ async fn unknown_dashboard_paths_are_json_404s() {
 async fn the_filtered_view_exports_as_csv_across_pages() {
     let app = spawn_app().await;
     let bus = app.bus.clone();
-    let publishes = (0..1203).map(|i| {
+    let publishes = (0..1300).map(|i| {
         let bus = bus.clone();
         async move {
-            let wilayah = if i % 3 == 0 { "Bogor" } else { "Bandung" };
+            let wilayah = if i % 5 == 0 { "Bogor" } else { "Bandung" };
             let e = gadai_events::Event::new(
                 uuid::Uuid::now_v7(),
                 "n8n",
@@ -295,7 +295,7 @@ async fn the_filtered_view_exports_as_csv_across_pages() {
     let rows: Vec<&str> = lines.collect();
     assert_eq!(
         rows.len(),
-        802 + 1,
+        1040 + 1,
         "every Bandung order, across the 1,000-row pages"
     );
     assert!(rows.iter().all(|r| r.contains(",Bandung,")));
@@ -310,5 +310,130 @@ async fn the_filtered_view_exports_as_csv_across_pages() {
 
     let bad = app.get("/dashboard/orders/export?format=pdf").await;
     assert_eq!(bad.status(), 422);
+    let body: Value = bad.json().await.unwrap();
+    assert_eq!(
+        body["detail"],
+        json!([{"loc": ["query", "format"], "msg": "must be csv or xlsx", "type": "value_error.format"}])
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_filtered_view_exports_as_xlsx_across_pages() {
+    use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+
+    let app = spawn_app().await;
+    let bus = app.bus.clone();
+    // 1,300 orders, 1,040 of them in Bandung (more than one 1,000-row page), valued by their
+    // number so the sort can be checked.
+    let publishes = (0..1300).map(|i| {
+        let bus = bus.clone();
+        async move {
+            let wilayah = if i % 5 == 0 { "Bogor" } else { "Bandung" };
+            let id = Uuid::now_v7();
+            let e =
+                gadai_events::Event::new(id, "n8n", created(&format!("Nasabah {i}"), wilayah, i));
+            bus.publish(&e).await.unwrap();
+            (wilayah == "Bandung").then_some(id)
+        }
+    });
+    let expected: std::collections::HashSet<String> = futures::future::join_all(publishes)
+        .await
+        .into_iter()
+        .flatten()
+        .map(|id| id.to_string())
+        .collect();
+    assert_eq!(expected.len(), 1040);
+    app.caught_up().await;
+
+    let response = app
+        .get("/dashboard/orders/export?format=xlsx&wilayah=Bandung&sort=estimasi_nilai_barang&order=asc")
+        .await;
+    assert_eq!(response.status(), 200);
+    let headers = response.headers().clone();
+    assert_eq!(
+        headers["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let disposition = headers["content-disposition"].to_str().unwrap();
+    let filename = disposition
+        .strip_prefix("attachment; filename=\"gadai-orders-")
+        .and_then(|rest| rest.strip_suffix(".xlsx\""))
+        .unwrap_or_else(|| panic!("{disposition}"));
+    assert!(
+        filename.len() == 13
+            && filename.as_bytes()[8] == b'-'
+            && filename.chars().filter(char::is_ascii_digit).count() == 12,
+        "YYYYMMDD-HHMM: {disposition}"
+    );
+    let bytes = response.bytes().await.unwrap();
+    assert_eq!(
+        headers["content-length"].to_str().unwrap(),
+        bytes.len().to_string()
+    );
+
+    let mut book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    assert!(
+        book.defined_names()
+            .contains(&("_xlnm._FilterDatabase".into(), "Orders!$A$1:$K$1041".into())),
+        "the autofilter covers the header and every row: {:?}",
+        book.defined_names()
+    );
+    let range = book.worksheet_range("Orders").unwrap();
+    let mut rows = range.rows();
+    let header: Vec<String> = rows.next().unwrap().iter().map(|c| c.to_string()).collect();
+    assert_eq!(
+        header,
+        [
+            "id",
+            "status",
+            "nama_customer",
+            "email",
+            "nama_barang",
+            "jenis_barang",
+            "jumlah_barang",
+            "estimasi_nilai_barang",
+            "wilayah",
+            "id_percakapan",
+            "created_at"
+        ]
+    );
+    let rows: Vec<&[Data]> = rows.collect();
+    assert_eq!(
+        rows.len(),
+        1040,
+        "every Bandung order, across the 1,000-row pages"
+    );
+    let ids: std::collections::HashSet<String> = rows.iter().map(|r| r[0].to_string()).collect();
+    assert_eq!(ids, expected, "the filtered orders, each once");
+    for row in &rows {
+        assert_eq!(row[1], Data::String("On Process".into()));
+        assert_eq!(row[8], Data::String("Bandung".into()));
+        assert_eq!(row[6], Data::Float(1.0), "jumlah_barang is a number");
+        assert!(
+            matches!(&row[10], Data::DateTime(at) if at.is_datetime()),
+            "created_at is a date-time: {:?}",
+            row[10]
+        );
+    }
+    // Written in Jakarta time (UTC+7): the orders were created moments ago.
+    let Data::DateTime(at) = &rows[0][10] else {
+        unreachable!()
+    };
+    let jakarta_now = chrono::Utc::now().naive_utc() + chrono::Duration::hours(7);
+    let skew = (jakarta_now - at.as_datetime().unwrap())
+        .num_seconds()
+        .abs();
+    assert!(skew < 300, "{at:?} is Jakarta time, {skew}s from now");
+    let values: Vec<f64> = rows
+        .iter()
+        .map(|r| match r[7] {
+            Data::Float(v) => v,
+            ref other => panic!("estimasi_nilai_barang is a number: {other:?}"),
+        })
+        .collect();
+    assert!(values.is_sorted(), "sorted by value, ascending");
+    assert_eq!(values.first(), Some(&1.0));
+    assert_eq!(values.last(), Some(&1299.0));
     app.stop().await;
 }
