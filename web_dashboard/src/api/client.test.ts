@@ -169,5 +169,8 @@ describe('createApiClient', () => {
     expect(api.exportUrl({ ...QUERY, status: 'On Process', q: 'budi' }, 'csv')).toBe(
       '/dashboard/orders/export?format=csv&status=On+Process&q=budi&sort=created_at&order=desc',
     );
+    expect(api.exportUrl({ ...QUERY, wilayah: 'Bandung', sort: 'estimasi_nilai_barang', order: 'asc' }, 'xlsx')).toBe(
+      '/dashboard/orders/export?format=xlsx&wilayah=Bandung&sort=estimasi_nilai_barang&order=asc',
+    );
   });
 });

@@ -152,8 +152,8 @@ export function filterParams(query: Partial<OrderQuery>): Record<string, string>
   return params;
 }
 
-/** Only CSV exists on the server for now (XLSX is not offered). */
-export type ExportFormat = 'csv';
+/** The server's export formats: CSV (streamed) and an Excel workbook. */
+export type ExportFormat = 'csv' | 'xlsx';
 
 export function createApiClient(options: ApiClientOptions = {}) {
   const base = options.baseUrl ?? API_BASE;

@@ -1,5 +1,6 @@
 import { useId } from 'react';
 
+import type { ExportFormat } from '../api/client';
 import { ACTIVE_STATUSES, type ActiveStatus, type OrderQuery, type SortKey, type SortOrder } from '../api/types';
 import { useI18n } from '../i18n/context';
 
@@ -31,7 +32,7 @@ export function OrderFilters({
   wilayahOptions: string[];
   onReset: () => void;
   onRefresh: () => void;
-  exportUrl: (format: 'csv') => string;
+  exportUrl: (format: ExportFormat) => string;
 }) {
   const { t } = useI18n();
   const ids = { search: useId(), status: useId(), wilayah: useId(), limit: useId(), sort: useId() };
@@ -158,6 +159,9 @@ export function OrderFilters({
           <div role="group" aria-label={t('export.label')} className="flex gap-2">
             <a className="btn-secondary" href={exportUrl('csv')} download>
               {t('export.csv')}
+            </a>
+            <a className="btn-secondary" href={exportUrl('xlsx')} download>
+              {t('export.xlsx')}
             </a>
           </div>
         </div>

@@ -108,6 +108,7 @@ const id = {
 
   'export.label': 'Ekspor tampilan saat ini',
   'export.csv': 'Ekspor CSV',
+  'export.xlsx': 'Ekspor Excel (XLSX)',
 
   'table.caption': 'Daftar pesanan aktif',
   'table.customer': 'Pelanggan',
@@ -315,6 +316,7 @@ const en: Messages = {
 
   'export.label': 'Export the current view',
   'export.csv': 'Export CSV',
+  'export.xlsx': 'Export Excel (XLSX)',
 
   'table.caption': 'Active orders',
   'table.customer': 'Customer',

@@ -223,8 +223,12 @@ describe('Dashboard', () => {
     const qs = calls('/dashboard/orders').map(([input]) => urlOf(input).searchParams.get('q'));
     expect(qs.filter((q) => q !== null)).toEqual(['budi']);
     expect(window.location.search).toContain('q=budi');
-    const csv = screen.getByRole('link', { name: 'Ekspor CSV' });
+    const exports = within(screen.getByRole('group', { name: 'Ekspor tampilan saat ini' }));
+    const csv = exports.getByRole('link', { name: 'Ekspor CSV' });
     expect(csv).toHaveAttribute('href', '/dashboard/orders/export?format=csv&q=budi&sort=created_at&order=desc');
+    const xlsx = exports.getByRole('link', { name: 'Ekspor Excel (XLSX)' });
+    expect(xlsx).toHaveAttribute('href', '/dashboard/orders/export?format=xlsx&q=budi&sort=created_at&order=desc');
+    expect(xlsx).toHaveAttribute('download');
   });
 
   it('polls every 30 s while the feed is down, and reloads on resync', async () => {
