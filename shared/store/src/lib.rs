@@ -24,15 +24,23 @@ impl DbSettings {
     /// `DATABASE_URL` and `DATABASE_MAX_CONNECTIONS` for the service owning `schema`
     /// (`DB_SCHEMA` overrides the schema name).
     pub fn from_env(schema: &str) -> anyhow::Result<Self> {
-        let url = std::env::var("DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/gadai".to_owned());
-        let max_connections = match std::env::var("DATABASE_MAX_CONNECTIONS") {
-            Ok(v) => v
+        Self::from_lookup(schema, |name| std::env::var(name).ok())
+    }
+
+    /// As [`DbSettings::from_env`], reading variables through `var`; a variable set to an
+    /// empty value counts as unset (as `DB_SCHEMA=` in a copied `.env.example`).
+    pub fn from_lookup(schema: &str, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let url = var("DATABASE_URL")
+            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/gadai".to_owned());
+        let max_connections = match var("DATABASE_MAX_CONNECTIONS") {
+            Some(v) => v
+                .trim()
                 .parse()
                 .context("DATABASE_MAX_CONNECTIONS must be a number")?,
-            Err(_) => 10,
+            None => 10,
         };
-        let schema = std::env::var("DB_SCHEMA").unwrap_or_else(|_| schema.to_owned());
+        let schema = var("DB_SCHEMA").unwrap_or_else(|| schema.to_owned());
         check_identifier(&schema)?;
         Ok(DbSettings {
             url,
@@ -222,7 +230,29 @@ pub async fn swap_schemas(
 
 #[cfg(test)]
 mod tests {
-    use super::check_identifier;
+    use super::{DbSettings, check_identifier};
+
+    #[test]
+    fn empty_variables_count_as_unset() {
+        let settings = DbSettings::from_lookup("dashboard", |name| match name {
+            "DB_SCHEMA" | "DATABASE_MAX_CONNECTIONS" | "DATABASE_URL" => Some(String::new()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(settings.schema, "dashboard");
+        assert_eq!(settings.max_connections, 10);
+        assert!(settings.url.ends_with("/gadai"));
+
+        let set = DbSettings::from_lookup("dashboard", |name| match name {
+            "DB_SCHEMA" => Some("dash_two".into()),
+            "DATABASE_MAX_CONNECTIONS" => Some("4".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!((set.schema.as_str(), set.max_connections), ("dash_two", 4));
+        let bad = DbSettings::from_lookup("x", |name| (name == "DB_SCHEMA").then(|| "Bad".into()));
+        assert!(bad.is_err());
+    }
 
     #[test]
     fn only_plain_identifiers_pass() {
