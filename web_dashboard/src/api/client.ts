@@ -36,9 +36,16 @@ export interface NewOperator {
 export type OperatorChange = Partial<{ role: Role; active: boolean; password: string }>;
 
 /** What `POST /dashboard/auth/login` and `GET /dashboard/auth/me` answer. */
+/** The server's verification settings, as the session carries them. */
+export interface ServerLimits {
+  resend_cooldown_seconds: number;
+  max_verification_sends: number;
+}
+
 export interface SessionInfo {
   operator: SessionUser;
   csrf_token: string;
+  limits?: ServerLimits;
 }
 
 export const API_BASE = '/dashboard';

@@ -9,12 +9,13 @@ import { useCallback, useEffect, useMemo, useState, type ReactNode } from 'react
 
 import { createApiClient, isApiError, type SessionInfo } from '../api/client';
 import { AuthContext, type AuthValue } from './context';
+import { resendCooldownMs } from '../lib/actions';
 import { ANONYMOUS, allows, type AuthState, type Permission } from './permissions';
 
 const LOADING: AuthState = { status: 'loading', user: null, csrfToken: null };
 
 function signedIn(info: SessionInfo): AuthState {
-  return { status: 'authenticated', user: info.operator, csrfToken: info.csrf_token };
+  return { status: 'authenticated', user: info.operator, csrfToken: info.csrf_token, limits: info.limits };
 }
 
 export function AuthProvider({
@@ -66,7 +67,14 @@ export function AuthProvider({
   }, [fetch, csrfToken]);
 
   const value = useMemo<AuthValue>(
-    () => ({ ...state, can: (p: Permission) => allows(state, p), login, logout, sessionExpired }),
+    () => ({
+      ...state,
+      can: (p: Permission) => allows(state, p),
+      resendCooldownMs: resendCooldownMs(state.limits),
+      login,
+      logout,
+      sessionExpired,
+    }),
     [state, login, logout, sessionExpired],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;

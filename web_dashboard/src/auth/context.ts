@@ -4,6 +4,8 @@ import type { AuthState, Permission } from './permissions';
 
 export interface AuthValue extends AuthState {
   can: (permission: Permission) => boolean;
+  /** How long after a mail the server allows a resend (its RESEND_COOLDOWN). */
+  resendCooldownMs: number;
   /** Signs in; throws the API's error (401 wrong credentials, 429 with `retryAfter`, ...). */
   login: (username: string, password: string) => Promise<void>;
   /** Ends the session on the server (with the CSRF header) and here. */

@@ -1,3 +1,5 @@
+import type { ServerLimits } from '../api/client';
+
 /**
  * Roles and what they may do, as the login issue defines them: admin does everything and
  * manages operators; operator sees orders and sends or resends verification, but cannot delete.
@@ -32,6 +34,8 @@ export interface AuthState {
   csrfToken: string | null;
   /** Anonymous because a session ended (a 401 mid-session), not because nobody signed in yet. */
   expired?: boolean;
+  /** The server's verification settings (absent: the defaults). */
+  limits?: ServerLimits | undefined;
 }
 
 export const ANONYMOUS: AuthState = { status: 'anonymous', user: null, csrfToken: null };

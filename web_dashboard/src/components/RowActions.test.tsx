@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 
 import type { Order } from '../api/types';
 import type { AuthState } from '../auth/permissions';
-import { makeOrder, renderWithProviders } from '../test/helpers';
+import { ADMIN_SESSION, makeOrder, renderWithProviders } from '../test/helpers';
 import { RowActions } from './RowActions';
 
 function renderActions(order: Order, extra: { busy?: boolean; now?: number; auth?: AuthState; override?: number } = {}) {
@@ -81,6 +81,16 @@ describe('RowActions', () => {
     const order = makeOrder({ status: 'On Verification', last_sent_at: new Date(sentAt).toISOString() });
     renderActions(order, { now: sentAt + 61_000, override: sentAt + 71_000 });
     expect(screen.getByRole('button', { name: 'Kirim Ulang (10 d)' })).toHaveAttribute('aria-disabled', 'true');
+  });
+
+  it("counts the cool-down the server announced in the session's limits", () => {
+    const sentAt = Date.parse('2024-05-01T10:00:00Z');
+    const order = makeOrder({ status: 'On Verification', last_sent_at: new Date(sentAt).toISOString() });
+    renderActions(order, {
+      now: sentAt + 2_000,
+      auth: { ...ADMIN_SESSION, limits: { resend_cooldown_seconds: 5, max_verification_sends: 3 } },
+    });
+    expect(screen.getByRole('button', { name: 'Kirim Ulang (3 d)' })).toHaveAttribute('aria-disabled', 'true');
   });
 
   it('lets an admin delete but not an operator', () => {

@@ -70,7 +70,7 @@ export function RowActions({
   handlers: RowActionHandlers;
 }) {
   const { t } = useI18n();
-  const { can } = useAuth();
+  const { can, resendCooldownMs } = useAuth();
   const canSend = can('verification.send');
   const canDelete = can('orders.delete');
   const name = order.nama_customer ?? t('table.unknown');
@@ -78,7 +78,13 @@ export function RowActions({
 
   let primary: ReactNode;
   if (order.status === 'On Verification') {
-    const resend = resendAvailability(order, { canSend, busy, now, override: cooldownOverride });
+    const resend = resendAvailability(order, {
+      canSend,
+      busy,
+      now,
+      cooldownMs: resendCooldownMs,
+      override: cooldownOverride,
+    });
     let label = t('action.resend');
     if (sending) label = t('action.sending');
     else if (resend.remaining > 0) label = t('action.resendIn', { seconds: resend.remaining });

@@ -1,15 +1,18 @@
 /** When an order's actions are allowed, and if not, why (as a message key). */
+import type { ServerLimits } from '../api/client';
 import type { Order } from '../api/types';
 import type { MessageKey } from '../i18n/messages';
 
-function envSeconds(value: unknown, fallback: number): number {
-  const n = Number(value);
-  return Number.isFinite(n) && n >= 0 ? n : fallback;
-}
+/** dashboard-api's default `RESEND_COOLDOWN`, for a session that did not say. */
+export const DEFAULT_RESEND_COOLDOWN_MS = 60_000;
 
-/** dashboard-api's `RESEND_COOLDOWN` (default 60 s); a 429's `Retry-After` corrects it per order. */
-export const RESEND_COOLDOWN_MS =
-  envSeconds(import.meta.env.VITE_RESEND_COOLDOWN_SECONDS, 60) * 1000;
+/** The resend cool-down the server enforces, from the session's limits. */
+export function resendCooldownMs(limits: ServerLimits | undefined): number {
+  const seconds = limits?.resend_cooldown_seconds;
+  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0
+    ? seconds * 1000
+    : DEFAULT_RESEND_COOLDOWN_MS;
+}
 
 export interface Availability {
   allowed: boolean;
@@ -35,10 +38,13 @@ export function sendAvailability(
   }
 }
 
-/** When the resend cool-down ends, in ms since the epoch (0 when there is none). */
-export function resendReadyAt(order: Order, override: number | undefined): number {
+/**
+ * When the resend cool-down ends, in ms since the epoch (0 when there is none); a 429's
+ * `Retry-After` (`override`) can push it later.
+ */
+export function resendReadyAt(order: Order, override: number | undefined, cooldownMs: number): number {
   const sent = order.last_sent_at ? Date.parse(order.last_sent_at) : NaN;
-  const fromSent = Number.isNaN(sent) ? 0 : sent + RESEND_COOLDOWN_MS;
+  const fromSent = Number.isNaN(sent) ? 0 : sent + cooldownMs;
   return Math.max(fromSent, override ?? 0);
 }
 
@@ -51,10 +57,10 @@ export interface ResendAvailability extends Availability {
 
 export function resendAvailability(
   order: Order,
-  opts: { canSend: boolean; busy: boolean; now: number; override?: number | undefined },
+  opts: { canSend: boolean; busy: boolean; now: number; cooldownMs: number; override?: number | undefined },
 ): ResendAvailability {
   const visible = order.status === 'On Verification';
-  const remaining = Math.max(0, Math.ceil((resendReadyAt(order, opts.override) - opts.now) / 1000));
+  const remaining = Math.max(0, Math.ceil((resendReadyAt(order, opts.override, opts.cooldownMs) - opts.now) / 1000));
   if (!visible) return { visible, remaining: 0, allowed: false, reason: null };
   if (!opts.canSend) return { visible, remaining, allowed: false, reason: 'reason.noPermission' };
   if (order.sending || opts.busy) return { visible, remaining, allowed: false, reason: 'reason.sending' };

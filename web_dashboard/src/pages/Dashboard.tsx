@@ -56,7 +56,8 @@ export function Dashboard({ createEventSource }: { createEventSource?: EventSour
   const api = useApi();
   const { t } = useI18n();
   const toast = useToast();
-  const canManageOperators = useAuth().can('operators.manage');
+  const { can, resendCooldownMs } = useAuth();
+  const canManageOperators = can('operators.manage');
   const [initial] = useState(() => readUrlState(window.location.search));
 
   // ---- What the operator asked to see -------------------------------------------------------
@@ -239,7 +240,7 @@ export function Dashboard({ createEventSource }: { createEventSource?: EventSour
 
   // ---- Actions ---------------------------------------------------------------------------------
   const orders = list.page.orders;
-  const now = useCooldownClock(orders, cooldowns);
+  const now = useCooldownClock(orders, cooldowns, resendCooldownMs);
 
   const removeOrder = useCallback((id: string) => {
     setList((current) => {

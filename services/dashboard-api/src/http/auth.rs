@@ -189,8 +189,7 @@ pub async fn login(
         state.settings.session_ttl.as_secs(),
         if secure { "; Secure" } else { "" }
     );
-    let mut response =
-        Json(json!({ "operator": operator.json(), "csrf_token": csrf })).into_response();
+    let mut response = Json(session_body(&operator, &csrf, &state)).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_str(&cookie).map_err(anyhow::Error::from)?,
@@ -224,6 +223,19 @@ pub async fn logout(
 }
 
 /// Who is logged in, with the CSRF token the UI sends on writes.
-pub async fn me(operator: Operator) -> Json<Value> {
-    Json(json!({ "operator": operator.json(), "csrf_token": operator.csrf_token }))
+pub async fn me(State(state): State<AppState>, operator: Operator) -> Json<Value> {
+    Json(session_body(&operator, &operator.csrf_token, &state))
+}
+
+/// The session as login and `/auth/me` answer it: the operator, the CSRF token, and the
+/// verification limits the UI shows (so its cool-down is the one the server enforces).
+fn session_body(operator: &Operator, csrf: &str, state: &AppState) -> Value {
+    json!({
+        "operator": operator.json(),
+        "csrf_token": csrf,
+        "limits": {
+            "resend_cooldown_seconds": state.settings.resend_cooldown.as_secs(),
+            "max_verification_sends": state.settings.max_sends,
+        },
+    })
 }

@@ -73,6 +73,11 @@ async fn login_sets_a_secure_session_cookie_and_logout_ends_it() {
     let body: Value = ok.json().await.unwrap();
     assert_eq!(body["operator"]["role"], "admin");
     assert!(body["csrf_token"].as_str().unwrap().len() >= 32);
+    // The UI's resend cool-down comes from the server's settings (RESEND_COOLDOWN, 60 s here).
+    assert_eq!(
+        body["limits"],
+        json!({"resend_cooldown_seconds": 60, "max_verification_sends": 3})
+    );
     let behind_tls = login(&app, ADMIN, PASSWORD, &[("X-Forwarded-Proto", "https")]).await;
     assert!(
         behind_tls.headers()["set-cookie"]
@@ -91,6 +96,7 @@ async fn login_sets_a_secure_session_cookie_and_logout_ends_it() {
         .await
         .unwrap();
     assert_eq!(me["operator"]["username"], "admin");
+    assert_eq!(me["limits"]["resend_cooldown_seconds"], 60);
     let out = app
         .client
         .post(format!("{}/dashboard/auth/logout", app.address))
