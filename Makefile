@@ -2,7 +2,7 @@
 # it uses the machine's servers when they answer and starts its own under var/ otherwise.
 CARGO ?= cargo
 
-.PHONY: infra build run test bench lint fmt clean-var up down logs images compose-validate k8s-validate deploy-validate
+.PHONY: infra build run test test-browser bench lint fmt clean-var up down logs images compose-validate k8s-validate deploy-validate
 
 infra:
 	bash scripts/infra.sh up
@@ -21,6 +21,10 @@ run: infra build
 
 test: infra
 	CARGO='$(CARGO)' bash scripts/test.sh
+
+# Only the dashboard's browser tests (Chromium + playwright-core against the whole system).
+test-browser: infra
+	CARGO='$(CARGO)' bash scripts/browser-test.sh
 
 bench: infra
 	@if [ -f scripts/bench.sh ]; then \

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # All checks, in order, stopping at the first failure: formatting, clippy, the workspace tests,
 # the AsyncAPI check (when scripts/check-asyncapi.sh exists) and the web dashboard (when
-# web_dashboard/package.json exists). Postgres and NATS must answer: `make test` runs infra first.
+# web_dashboard/package.json exists): lint, types, unit tests, and the browser tests against
+# the whole system (scripts/browser-test.sh). Postgres and NATS must answer: `make test` runs
+# infra first.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -59,6 +61,7 @@ if [[ -f web_dashboard/package.json ]]; then
   step "web: lint" in_web npm run lint
   step "web: typecheck" in_web npm run typecheck
   step "web: test" in_web npm test
+  step "web: browser e2e" bash scripts/browser-test.sh
 else
   echo "test: web_dashboard/package.json not present, web checks skipped"
 fi

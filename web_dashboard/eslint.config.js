@@ -72,7 +72,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.test.{ts,tsx}', 'src/test/**'],
+    files: ['**/*.test.{ts,tsx}', 'src/test/**', 'e2e/**'],
     rules: {
       'gadai/no-jsx-text': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',

@@ -5,6 +5,7 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`); `NATS_URL` the NATS server.
 
 pub mod openapi;
+pub mod process;
 pub mod smtp;
 
 use std::time::Duration;

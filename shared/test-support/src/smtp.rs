@@ -38,7 +38,7 @@ impl SmtpServer {
         let dir =
             std::env::temp_dir().join(format!("gadai-smtp-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
-        let child = Command::new("python3")
+        let mut child = Command::new("python3")
             .args([
                 "-m",
                 "aiosmtpd",
@@ -59,6 +59,12 @@ impl SmtpServer {
             .await
             .is_err()
         {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "python3 -m aiosmtpd exited ({status}): is it installed? \
+                     (pip install -r tools/requirements-test.txt)"
+                );
+            }
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "aiosmtpd did not start on port {port}"
@@ -68,9 +74,14 @@ impl SmtpServer {
         SmtpServer { port, dir, child }
     }
 
+    /// The Maildir the messages are delivered to (`new/` holds one file per message).
+    pub fn maildir(&self) -> PathBuf {
+        self.dir.join("maildir")
+    }
+
     /// Every message received so far, oldest first.
     pub fn messages(&self) -> Vec<Received> {
-        let new = self.dir.join("maildir").join("new");
+        let new = self.maildir().join("new");
         let mut files: Vec<_> = std::fs::read_dir(&new)
             .map(|d| d.flatten().map(|e| e.path()).collect())
             .unwrap_or_default();

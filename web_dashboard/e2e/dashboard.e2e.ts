@@ -1,0 +1,351 @@
+/**
+ * The operators' dashboard in Debian's Chromium against the whole running system: the bridge,
+ * the projection, the SSE feed, the mailer with a real SMTP server, the verify endpoint. The
+ * steps follow a shift: a stranger is locked out, the admin signs in, orders arrive live, are
+ * filtered, exported, verified by code; an operator account is made and cannot delete.
+ * Screenshots go to `$GADAI_E2E_ARTIFACTS/screenshots/`.
+ */
+import { readFileSync } from 'node:fs';
+
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+
+import {
+  codeIn,
+  eventually,
+  launchChromium,
+  mailsTo,
+  postOrders,
+  screenshot,
+  stack,
+  verifyCode,
+  unzipEntry,
+  type NewOrder,
+} from './support/stack';
+
+const SEED: NewOrder[] = [
+  order('budi santoso', 'Laptop ASUS ROG Strix G16', 'laptop', 18_500_000, 'Jawa Barat'),
+  order('siti santoso', 'iPhone 15 Pro 256GB', 'handphone', 14_000_000, 'DKI Jakarta'),
+  order('agus wijaya', 'Sony Alpha A7 III', 'kamera', 16_000_000, 'Jawa Timur'),
+  order('dewi lestari', 'Samsung Galaxy S24 Ultra', 'handphone', 15_500_000, 'Jawa Timur'),
+  order('rudi hartono', 'LG OLED TV 55 inch', 'televisi', 12_000_000, 'Bali'),
+  order('maya sari', 'MacBook Air M3', 'laptop', 17_000_000, 'Jawa Tengah'),
+  order('joko santoso', 'Canon EOS R6', 'kamera', 21_000_000, 'Jawa Timur'),
+  order('lina marlina', 'Samsung Galaxy Tab S9', 'elektronik', 8_500_000, 'Jawa Barat'),
+];
+const LIVE = order('rina kurniawati', 'Xiaomi 14 Ultra', 'handphone', 11_000_000, 'Banten');
+const OPERATOR = { username: 'kasir.bandung', name: 'Kasir Bandung', password: 'kasir-bandung-2026' };
+
+function order(name: string, item: string, type: string, value: number, wilayah: string): NewOrder {
+  return {
+    nama_customer: name,
+    email: `${name.replace(' ', '.')}@gmail.com`,
+    nama_barang: item,
+    jenis_barang: type,
+    jumlah_barang: 1,
+    estimasi_nilai_barang: value,
+    wilayah,
+  };
+}
+
+/** How the bridge stores a name: title case. */
+function titled(name: string): string {
+  return name.replace(/\b\p{L}/gu, (c) => c.toUpperCase());
+}
+
+let browser: Browser;
+let admin: BrowserContext;
+let page: Page;
+let liveId: string;
+
+const rows = (p: Page = page) => p.locator('tbody tr[data-order-id]');
+const rowOf = (id: string, p: Page = page) => p.locator(`tbody tr[data-order-id="${id}"]`);
+const rowNamed = (name: string, p: Page = page) => rows(p).filter({ hasText: name });
+const statusOf = (row: Locator) => row.locator('[data-status]').getAttribute('data-status');
+const toast = (text: string | RegExp, p: Page = page) =>
+  p.getByTestId('toast').filter({ hasText: text });
+
+async function wait(what: string, check: () => Promise<boolean>, timeoutMs = 15_000) {
+  await eventually(what, async () => ((await check()) ? true : undefined), timeoutMs);
+}
+
+/** The wilayah cells of the rows shown. */
+async function shownWilayah(p: Page = page): Promise<string[]> {
+  return rows(p).locator('td[data-label="Wilayah"]').allInnerTexts();
+}
+
+/** The login form's error line (the page has a toast alert region too). */
+function loginError(p: Page): Promise<string> {
+  return p.locator('#login-error').innerText();
+}
+
+async function logIn(p: Page, username: string, password: string) {
+  await p.goto(stack().dashboard);
+  await p.getByLabel('Username').fill(username);
+  await p.getByLabel('Password').fill(password);
+  await p.getByRole('button', { name: 'Masuk' }).click();
+}
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  admin = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'id-ID' });
+  page = await admin.newPage();
+  await postOrders(SEED);
+});
+
+afterAll(async () => {
+  await browser.close();
+});
+
+describe('sign-in', () => {
+  test('a wrong password is refused, and repeated tries are rate limited', async () => {
+    const stranger = await browser.newContext({ locale: 'id-ID' });
+    const p = await stranger.newPage();
+    for (let i = 0; i < stack().loginRateLimit; i++) {
+      await logIn(p, 'penyusup', `tebakan-${i}`);
+      await expect.poll(() => loginError(p)).toBe('Username atau password salah.');
+    }
+    await screenshot(p, '01-login-refused');
+    await logIn(p, 'penyusup', 'tebakan-terakhir');
+    await expect
+      .poll(() => loginError(p))
+      .toMatch(/^Terlalu banyak percobaan masuk\. Coba lagi dalam \d+ detik\.$/);
+    await expect.poll(() => p.getByRole('button', { name: /^Coba lagi dalam \d+ d$/ }).count()).toBe(1);
+    await screenshot(p, '02-login-rate-limited');
+    // The limit is per client and username: the admin still gets in from the same address.
+    await logIn(p, stack().admin.username, 'not-the-password');
+    await expect.poll(() => loginError(p)).toBe('Username atau password salah.');
+    await stranger.close();
+  });
+
+  test('the admin signs in and sees the orders, the stats and the live feed', async () => {
+    await logIn(page, stack().admin.username, stack().admin.password);
+    await page.getByRole('heading', { name: 'Dashboard Gadai', level: 1 }).waitFor();
+    await expect.poll(() => rows().count()).toBe(SEED.length);
+    await expect.poll(() => page.getByTestId('stat-total').innerText()).toContain(String(SEED.length));
+    await expect.poll(() => page.locator('[data-connection]').getAttribute('data-connection')).toBe('live');
+    // Values in Rupiah, as Indonesian operators write them.
+    await expect.poll(() => rowNamed('Joko Santoso').getByTestId('value').innerText()).toBe('Rp 21.000.000');
+    const pie = page.getByRole('figure', { name: 'Pesanan per Wilayah' });
+    await pie.locator('svg').first().waitFor();
+    await screenshot(page, '03-dashboard');
+  });
+});
+
+describe('orders', () => {
+  test('an order posted to the bridge appears live, highlighted, without a reload', async () => {
+    await page.evaluate(() => {
+      (window as unknown as { stayed?: boolean }).stayed = true;
+    });
+    [liveId] = (await postOrders([LIVE])) as [string];
+    const row = rowOf(liveId);
+    await row.waitFor({ timeout: 5_000 });
+    expect(await row.getAttribute('data-new')).toBe('true');
+    expect(await row.innerText()).toContain('Rina Kurniawati');
+    expect(await statusOf(row)).toBe('On Process');
+    expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
+    await screenshot(page, '04-order-arrived-live');
+  });
+
+  test('the wilayah filter and the search narrow the table', async () => {
+    await page.getByLabel('Wilayah', { exact: true }).selectOption('Jawa Timur');
+    await wait('only Jawa Timur rows', async () => {
+      const shown = await shownWilayah();
+      return shown.length === 3 && shown.every((w) => w === 'Jawa Timur');
+    });
+    expect(page.url()).toContain('wilayah=Jawa+Timur');
+    await page.getByLabel('Cari', { exact: true }).fill('santoso');
+    await wait('Joko Santoso alone', async () => {
+      const names = await rows().allInnerTexts();
+      return names.length === 1 && names[0]!.includes('Joko Santoso');
+    });
+    await screenshot(page, '05-filtered-and-searched');
+    await page.getByLabel('Wilayah', { exact: true }).selectOption('');
+    await wait('every Santoso', async () => (await rows().count()) === 3);
+    expect(await rows().allInnerTexts()).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('Budi Santoso'),
+        expect.stringContaining('Siti Santoso'),
+        expect.stringContaining('Joko Santoso'),
+      ]),
+    );
+    await page.getByRole('button', { name: 'Atur ulang filter' }).click();
+    await wait('the whole list back', async () => (await rows().count()) === SEED.length + 1);
+  });
+
+  test('the export downloads the filtered rows as CSV and as XLSX', async () => {
+    await page.getByLabel('Wilayah', { exact: true }).selectOption('Jawa Timur');
+    await wait('only Jawa Timur rows', async () => (await shownWilayah()).length === 3);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Ekspor CSV' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^gadai-orders-\d{8}-\d{4}\.csv$/);
+    const csv = readFileSync(await download.path(), 'utf8').replace(/^\uFEFF/, '');
+    const [header, ...lines] = csv.trimEnd().split('\r\n');
+    expect(header).toMatch(/^id,status,nama_customer,email,/);
+    expect(lines).toHaveLength(3);
+    for (const name of ['Agus Wijaya', 'Dewi Lestari', 'Joko Santoso']) {
+      expect(lines.filter((l) => l.includes(name) && l.includes('Jawa Timur'))).toHaveLength(1);
+    }
+    await download.saveAs(`${stack().artifacts}/export-jawa-timur.csv`);
+
+    const [xlsx] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Ekspor Excel (XLSX)' }).click(),
+    ]);
+    expect(xlsx.suggestedFilename()).toMatch(/^gadai-orders-\d{8}-\d{4}\.xlsx$/);
+    const workbook = readFileSync(await xlsx.path());
+    const sheet = unzipEntry(workbook, 'xl/worksheets/sheet1.xml').toString('utf8');
+    expect(sheet.match(/<row /g)).toHaveLength(4);
+    for (const name of ['Agus Wijaya', 'Dewi Lestari', 'Joko Santoso']) expect(sheet).toContain(name);
+    expect(sheet).not.toContain('Budi Santoso');
+    await xlsx.saveAs(`${stack().artifacts}/export-jawa-timur.xlsx`);
+    await page.getByRole('button', { name: 'Atur ulang filter' }).click();
+    await wait('the whole list back', async () => (await rows().count()) === SEED.length + 1);
+  });
+});
+
+describe('verification', () => {
+  test('send, read the code from the mail, verify through the API: the badge turns green live', async () => {
+    const row = rowOf(liveId);
+    await row.locator('[data-action="send"]').click();
+    await toast(`Mengirim kode verifikasi ke ${LIVE.email}`).waitFor();
+    await wait('On Verification', async () => (await statusOf(row)) === 'On Verification');
+    await toast(`Kode verifikasi terkirim ke ${LIVE.email}`).waitFor();
+    const mail = await eventually('the mail', () => mailsTo(LIVE.email)[0]);
+    expect(mail).toContain('Halo Rina Kurniawati');
+    const code = codeIn(mail);
+    expect(code).toMatch(/^[A-Z0-9]{6}$/);
+    // The code is in the mail only: never on the operator's screen.
+    expect(await page.content()).not.toContain(code);
+    await screenshot(page, '06-code-sent');
+
+    const verified = await verifyCode(` ${code.toLowerCase()} `, liveId);
+    expect(verified.status).toBe(200);
+    await wait('Verified, live', async () => (await statusOf(row)) === 'Verified', 5_000);
+    expect(await row.locator('[data-status]').innerText()).toBe('Verified');
+    await toast('Order Rina Kurniawati terverifikasi').waitFor();
+    expect(await row.locator('[data-action="send"]').getAttribute('aria-disabled')).toBe('true');
+    // A used code is refused.
+    expect((await verifyCode(code)).status).toBe(404);
+    await screenshot(page, '07-verified');
+  });
+
+  test('the drawer shows the history with who did what', async () => {
+    await page.getByRole('button', { name: 'Lihat detail pesanan Rina Kurniawati' }).click();
+    const drawer = page.getByRole('dialog');
+    await drawer.waitFor();
+    const events = drawer.locator('[data-event]');
+    await wait('four history entries', async () => (await events.count()) === 4);
+    expect(await events.evaluateAll((els) => els.map((e) => e.getAttribute('data-event')))).toEqual([
+      'order.created',
+      'verification.requested',
+      'verification.sent',
+      'order.verified',
+    ]);
+    expect(await drawer.locator('[data-event="verification.requested"]').innerText()).toContain('admin');
+    await screenshot(page, '08-history-drawer');
+    await page.keyboard.press('Escape');
+    await drawer.waitFor({ state: 'detached' });
+  });
+
+  test('resend waits out the cool-down, and the new code replaces the old one', async () => {
+    const target = SEED[4]!;
+    const row = rowNamed(titled(target.nama_customer));
+    await row.locator('[data-action="send"]').click();
+    await wait('On Verification', async () => (await statusOf(row)) === 'On Verification');
+    const first = codeIn((await eventually('the first mail', () => mailsTo(target.email)[0])));
+    const resend = row.locator('[data-action="resend"]');
+    await wait('resend blocked during the cool-down', async () =>
+      /^Kirim Ulang \(\d+ d\)$/.test(await resend.innerText()),
+    );
+    expect(await resend.getAttribute('aria-disabled')).toBe('true');
+    await wait('resend allowed', async () => (await resend.innerText()) === 'Kirim Ulang', 10_000);
+    await resend.click();
+    const second = codeIn((await eventually('the second mail', () => mailsTo(target.email)[1])));
+    expect(second).not.toBe(first);
+    expect((await verifyCode(first)).status).toBe(404);
+    expect((await verifyCode(second)).status).toBe(200);
+    await wait('Verified', async () => (await statusOf(row)) === 'Verified');
+  });
+});
+
+describe('roles', () => {
+  let operator: BrowserContext;
+  let opPage: Page;
+
+  test('the admin adds an operator account', async () => {
+    const panel = page.getByRole('region', { name: 'Kelola operator' });
+    await panel.getByLabel('Username', { exact: true }).fill(OPERATOR.username);
+    await panel.getByLabel('Nama tampilan').fill(OPERATOR.name);
+    await panel.getByLabel(/^Password/).fill(OPERATOR.password);
+    await panel.getByLabel('Peran', { exact: true }).selectOption('operator');
+    await panel.getByRole('button', { name: 'Tambah operator' }).click();
+    await toast(`Operator ${OPERATOR.username} ditambahkan`).waitFor();
+    await panel.getByText(OPERATOR.username).first().waitFor();
+  });
+
+  test('an operator sees the orders and may send, but cannot delete', async () => {
+    operator = await browser.newContext({ viewport: { width: 1280, height: 860 }, locale: 'id-ID' });
+    opPage = await operator.newPage();
+    await logIn(opPage, OPERATOR.username, OPERATOR.password);
+    await expect.poll(() => rows(opPage).count()).toBe(SEED.length + 1);
+    expect(await opPage.locator('[data-action="delete"]').count()).toBe(0);
+    expect(await opPage.locator('[data-action="send"]').count()).toBeGreaterThan(0);
+    expect(await opPage.getByRole('region', { name: 'Kelola operator' }).count()).toBe(0);
+    await screenshot(opPage, '09-operator-view');
+  });
+
+  test('the admin deletes only after confirming, and the operator sees the row go live', async () => {
+    const name = titled(SEED[5]!.nama_customer);
+    const row = rowNamed(name);
+    await row.locator('[data-action="delete"]').click();
+    const dialog = page.getByRole('alertdialog', { name: 'Hapus pesanan?' });
+    await dialog.waitFor();
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Batal');
+    await screenshot(page, '10-delete-confirmation');
+    await dialog.getByRole('button', { name: 'Batal' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    expect(await row.count()).toBe(1);
+
+    await row.locator('[data-action="delete"]').click();
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Ya, hapus' }).click();
+    await toast(`Order ${name} berhasil dihapus`).waitFor();
+    await wait('gone for the admin', async () => (await row.count()) === 0);
+    await wait('gone for the operator, live', async () => (await rowNamed(name, opPage).count()) === 0);
+    await operator.close();
+  });
+});
+
+describe('language and layout', () => {
+  test('the English switch changes the texts, and back', async () => {
+    await page.getByRole('button', { name: 'English' }).click();
+    await page.getByRole('heading', { name: 'Gadai Dashboard', level: 1 }).waitFor();
+    expect(await page.getByLabel('Search', { exact: true }).count()).toBe(1);
+    expect(await page.locator('[data-action="send"]').first().innerText()).toBe('Send Verification');
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
+    await screenshot(page, '11-english');
+    await page.getByRole('button', { name: 'Bahasa Indonesia' }).click();
+    await page.getByRole('heading', { name: 'Dashboard Gadai', level: 1 }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('id');
+  });
+
+  test('at 360 px wide nothing scrolls sideways', async () => {
+    const narrow = await admin.newPage();
+    await narrow.setViewportSize({ width: 360, height: 780 });
+    await narrow.goto(stack().dashboard);
+    await expect.poll(() => rows(narrow).count()).toBe(SEED.length);
+    await narrow.getByRole('figure', { name: 'Pesanan per Wilayah' }).locator('svg').first().waitFor();
+    expect(await narrow.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    await screenshot(narrow, '12-narrow-360');
+    await narrow.close();
+  });
+
+  test('logging out ends the session', async () => {
+    await page.getByRole('button', { name: 'Keluar' }).click();
+    await page.getByRole('heading', { name: 'Masuk ke Dashboard Gadai' }).waitFor();
+    const session = await page.request.get(`${stack().dashboard}/dashboard/auth/me`);
+    expect(session.status()).toBe(401);
+  });
+});
