@@ -69,6 +69,12 @@ async function wait(what: string, check: () => Promise<boolean>, timeoutMs = 15_
   await eventually(what, async () => ((await check()) ? true : undefined), timeoutMs);
 }
 
+/** The number on a stats card. */
+async function statCount(p: Page, card: 'total' | 'On Process' | 'On Verification' | 'Verified'): Promise<number> {
+  const text = await p.getByTestId(`stat-${card}`).innerText();
+  return Number(/\d+/.exec(text)?.[0]);
+}
+
 /** The wilayah cells of the rows shown. */
 async function shownWilayah(p: Page = page): Promise<string[]> {
   return rows(p).locator('td[data-label="Wilayah"]').allInnerTexts();
@@ -122,7 +128,7 @@ describe('sign-in', () => {
     await logIn(page, stack().admin.username, stack().admin.password);
     await page.getByRole('heading', { name: 'Dashboard Gadai', level: 1 }).waitFor();
     await expect.poll(() => rows().count()).toBe(SEED.length);
-    await expect.poll(() => page.getByTestId('stat-total').innerText()).toContain(String(SEED.length));
+    await expect.poll(() => statCount(page, 'total')).toBe(SEED.length);
     await expect.poll(() => page.locator('[data-connection]').getAttribute('data-connection')).toBe('live');
     // Values in Rupiah, as Indonesian operators write them.
     await expect.poll(() => rowNamed('Joko Santoso').getByTestId('value').innerText()).toBe('Rp 21.000.000');
@@ -229,6 +235,9 @@ describe('verification', () => {
     expect(await row.locator('[data-action="send"]').getAttribute('aria-disabled')).toBe('true');
     // A used code is refused.
     expect((await verifyCode(code)).status).toBe(404);
+    // The cards follow the feed too.
+    await expect.poll(() => statCount(page, 'Verified')).toBe(1);
+    expect(await statCount(page, 'On Process')).toBe(SEED.length);
     await screenshot(page, '07-verified');
   });
 
