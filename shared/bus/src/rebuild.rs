@@ -1,8 +1,9 @@
 //! Rebuilding a projection: replay the whole stream into fresh tables, then swap them in.
 //!
-//! Works while the service runs: the replay fills `<schema>_rebuild`; then, holding the schema's
-//! exclusive lock (live batches take it shared), the events that arrived meanwhile are applied
-//! and the two schemas swap names in one transaction. Live replicas carry on in the new tables;
+//! Works while the service runs: the replay fills `<schema>_rebuild` (its secondary indexes are
+//! dropped for the load and built once after it, then the tables are vacuumed and analyzed);
+//! then, holding the schema's exclusive lock (live batches take it shared), the events that
+//! arrived meanwhile are applied and the two schemas swap names in one transaction. Live replicas carry on in the new tables;
 //! any event they had not acked yet is applied again, which changes nothing.
 
 use anyhow::Context;
@@ -50,7 +51,10 @@ where
     let projection = make_projection(fresh_pool.clone(), fresh.clone());
 
     let until = bus.last_sequence().await?;
+    // The replay fills empty tables: without their secondary indexes, built once afterwards.
+    let indexes = gadai_store::drop_secondary_indexes(&fresh_pool, &fresh).await?;
     let mut events = replay(bus, &projection, 1, until, 1000, &mut progress).await?;
+    gadai_store::restore_indexes(&fresh_pool, &fresh, &indexes).await?;
     if !swap {
         return Ok(RebuildReport {
             events,

@@ -228,6 +228,74 @@ pub async fn swap_schemas(
     Ok(())
 }
 
+/// A non-unique index of a schema: its name and the statement that builds it.
+#[derive(Debug, Clone)]
+pub struct IndexDef {
+    pub name: String,
+    pub create: String,
+}
+
+/// Drops the non-unique indexes of `schema`'s tables and returns how to build them again.
+///
+/// For bulk loads into empty tables (a rebuild's replay): building an index once over the loaded
+/// rows is far cheaper than growing it row by row (a trigram GIN index above all). Primary keys
+/// and unique indexes stay: `ON CONFLICT` and the load's own lookups need them.
+pub async fn drop_secondary_indexes(pool: &PgPool, schema: &str) -> anyhow::Result<Vec<IndexDef>> {
+    check_identifier(schema)?;
+    let defs: Vec<(String, String)> = sqlx::query_as(
+        "SELECT i.relname::text, pg_get_indexdef(i.oid)
+         FROM pg_index x
+         JOIN pg_class i ON i.oid = x.indexrelid
+         JOIN pg_namespace n ON n.oid = i.relnamespace
+         WHERE n.nspname = $1 AND NOT x.indisunique AND NOT x.indisprimary
+         ORDER BY i.relname",
+    )
+    .bind(schema)
+    .fetch_all(pool)
+    .await
+    .context("listing the schema's indexes")?;
+    for (name, _) in &defs {
+        sqlx::query(&format!("DROP INDEX {schema}.\"{name}\""))
+            .execute(pool)
+            .await
+            .with_context(|| format!("dropping index {schema}.{name}"))?;
+    }
+    Ok(defs
+        .into_iter()
+        .map(|(name, create)| IndexDef { name, create })
+        .collect())
+}
+
+/// Builds the indexes `drop_secondary_indexes` dropped, then vacuums and analyzes every table
+/// of `schema`, so the planner has statistics before the first query.
+pub async fn restore_indexes(
+    pool: &PgPool,
+    schema: &str,
+    indexes: &[IndexDef],
+) -> anyhow::Result<()> {
+    check_identifier(schema)?;
+    let mut conn = pool.acquire().await?;
+    // Index builds sort in memory when they can; the session's setting only.
+    conn.execute("SET maintenance_work_mem = '256MB'").await?;
+    for index in indexes {
+        conn.execute(index.create.as_str())
+            .await
+            .with_context(|| format!("building index {}", index.name))?;
+    }
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = $1")
+            .bind(schema)
+            .fetch_all(&mut *conn)
+            .await?;
+    for table in tables {
+        conn.execute(format!("VACUUM (ANALYZE) {schema}.\"{table}\"").as_str())
+            .await
+            .with_context(|| format!("vacuum analyze {schema}.{table}"))?;
+    }
+    conn.execute("RESET maintenance_work_mem").await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::{DbSettings, check_identifier};

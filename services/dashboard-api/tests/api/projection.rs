@@ -365,6 +365,42 @@ async fn rebuilding_from_the_stream_gives_the_same_tables() {
         );
     }
 
+    // The replay loads without secondary indexes; afterwards the rebuilt schema has the same
+    // indexes as the live one, and statistics for the planner.
+    let indexes = |schema: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            let defs: Vec<(String, String)> = sqlx::query_as(
+                "SELECT indexname::text, replace(indexdef, schemaname || '.', '')
+                 FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname",
+            )
+            .bind(schema)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            defs
+        }
+    };
+    let live_indexes = indexes("dashboard").await;
+    assert!(
+        live_indexes
+            .iter()
+            .any(|(n, _)| n == "orders_active_search")
+    );
+    assert_eq!(live_indexes, indexes("dashboard_rebuild").await);
+    let analyzed: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT tablename::text FROM pg_stats WHERE schemaname = 'dashboard_rebuild'",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    for table in ["counters", "order_events", "orders"] {
+        assert!(
+            analyzed.iter().any(|t| t == table),
+            "{table} not analyzed: {analyzed:?}"
+        );
+    }
+
     // Swapping it in while the service runs: the service carries on in the new tables.
     sqlx::query("UPDATE dashboard.counters SET orders = 999 WHERE dim = 'total'")
         .execute(&app.pool)
