@@ -237,23 +237,31 @@ async fn unknown_dashboard_paths_are_json_404s() {
     app.stop().await;
 }
 
+/// 1,300 orders, 1,040 of them in Bandung (more than one 1,000-row export page), valued by their
+/// number so a sort can be checked; returns the Bandung ids.
+async fn publish_export_orders(app: &TestApp) -> Vec<Uuid> {
+    let publishes = (0..1300).map(|i| {
+        let bus = app.bus.clone();
+        async move {
+            let wilayah = if i % 5 == 0 { "Bogor" } else { "Bandung" };
+            let id = Uuid::now_v7();
+            let e =
+                gadai_events::Event::new(id, "n8n", created(&format!("Nasabah {i}"), wilayah, i));
+            bus.publish(&e).await.unwrap();
+            (wilayah == "Bandung").then_some(id)
+        }
+    });
+    futures::future::join_all(publishes)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
 #[tokio::test]
 async fn the_filtered_view_exports_as_csv_across_pages() {
     let app = spawn_app().await;
-    let bus = app.bus.clone();
-    let publishes = (0..1300).map(|i| {
-        let bus = bus.clone();
-        async move {
-            let wilayah = if i % 5 == 0 { "Bogor" } else { "Bandung" };
-            let e = gadai_events::Event::new(
-                uuid::Uuid::now_v7(),
-                "n8n",
-                created(&format!("Nasabah {i}"), wilayah, i),
-            );
-            bus.publish(&e).await.unwrap();
-        }
-    });
-    futures::future::join_all(publishes).await;
+    publish_export_orders(&app).await;
     let tricky = gadai_events::Event::new(
         Uuid::now_v7(),
         "n8n",
@@ -323,24 +331,9 @@ async fn the_filtered_view_exports_as_xlsx_across_pages() {
     use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
 
     let app = spawn_app().await;
-    let bus = app.bus.clone();
-    // 1,300 orders, 1,040 of them in Bandung (more than one 1,000-row page), valued by their
-    // number so the sort can be checked.
-    let publishes = (0..1300).map(|i| {
-        let bus = bus.clone();
-        async move {
-            let wilayah = if i % 5 == 0 { "Bogor" } else { "Bandung" };
-            let id = Uuid::now_v7();
-            let e =
-                gadai_events::Event::new(id, "n8n", created(&format!("Nasabah {i}"), wilayah, i));
-            bus.publish(&e).await.unwrap();
-            (wilayah == "Bandung").then_some(id)
-        }
-    });
-    let expected: std::collections::HashSet<String> = futures::future::join_all(publishes)
+    let expected: std::collections::HashSet<String> = publish_export_orders(&app)
         .await
-        .into_iter()
-        .flatten()
+        .iter()
         .map(|id| id.to_string())
         .collect();
     assert_eq!(expected.len(), 1040);
