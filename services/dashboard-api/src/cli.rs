@@ -17,7 +17,18 @@ use crate::{
     startup::MIGRATOR,
 };
 
-pub async fn run(settings: Settings, command: &str, args: &[String]) -> anyhow::Result<()> {
+/// The commands dashboard-api has beside serve, migrate and rebuild.
+pub async fn command(settings: Settings, cmd: String, args: Vec<String>) -> anyhow::Result<()> {
+    match cmd.as_str() {
+        "create-admin" | "create-operator" | "reset-password" => run(settings, &cmd, &args).await,
+        _ => bail!(
+            "unknown command {cmd:?} (serve, migrate, rebuild [--dry-run], \
+             create-admin, create-operator, reset-password)"
+        ),
+    }
+}
+
+async fn run(settings: Settings, command: &str, args: &[String]) -> anyhow::Result<()> {
     let Some(username) = args.first() else {
         bail!("usage: dashboard-api {command} USERNAME (password from OPERATOR_PASSWORD or stdin)");
     };

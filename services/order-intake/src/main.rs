@@ -1,32 +1,3 @@
-use gadai_bus::service::{dispatch, no_other_commands};
-use gadai_kit::{cli::Command, telemetry};
-use order_intake::{
-    Application,
-    config::Settings,
-    startup::{self, MIGRATOR},
-};
+//! `order-intake [serve | migrate | rebuild [--dry-run]]`: see `gadai_bus::service_main`.
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let _telemetry = telemetry::init(
-        "order-intake",
-        telemetry::LogFormat::from_env(),
-        std::io::stdout,
-    );
-    let settings = Settings::from_env()?;
-    let db = settings.db.clone();
-    dispatch(
-        Command::from_args(std::env::args().skip(1)),
-        &db,
-        &MIGRATOR,
-        async |shutdown| {
-            Application::build(settings.clone())
-                .await?
-                .run(shutdown)
-                .await
-        },
-        async |swap| startup::rebuild(settings.clone(), swap).await,
-        no_other_commands,
-    )
-    .await
-}
+gadai_bus::service_main!(order_intake, "order-intake");

@@ -168,7 +168,54 @@ pub async fn dispatch(
     }
 }
 
-/// The `other` of [`dispatch`] for services without commands of their own.
-pub async fn no_other_commands(cmd: String, _args: Vec<String>) -> anyhow::Result<()> {
+/// The extra commands of a service without commands of its own: none.
+pub async fn no_other_commands<S>(
+    _settings: S,
+    cmd: String,
+    _args: Vec<String>,
+) -> anyhow::Result<()> {
     anyhow::bail!("unknown command {cmd:?} (serve, migrate, rebuild [--dry-run])")
+}
+
+/// The `main` of a service binary, for a crate with the services' common shape
+/// (`Application::build(Settings)`, `config::Settings::from_env`, `startup::{MIGRATOR, rebuild}`):
+/// telemetry, settings from the environment, then the subcommand. `other` is an
+/// `async fn(Settings, String, Vec<String>)` for the service's own commands.
+///
+/// ```ignore
+/// gadai_bus::service_main!(order_intake, "order-intake");
+/// gadai_bus::service_main!(dashboard_api, "dashboard-api", dashboard_api::cli::command);
+/// ```
+#[macro_export]
+macro_rules! service_main {
+    ($krate:ident, $name:literal) => {
+        $crate::service_main!($krate, $name, $crate::service::no_other_commands);
+    };
+    ($krate:ident, $name:literal, $other:path) => {
+        #[tokio::main]
+        async fn main() -> anyhow::Result<()> {
+            use $krate::{Application, config::Settings, startup};
+            let _telemetry = ::gadai_kit::telemetry::init(
+                $name,
+                ::gadai_kit::telemetry::LogFormat::from_env(),
+                std::io::stdout,
+            );
+            let settings = Settings::from_env()?;
+            let db = settings.db.clone();
+            $crate::service::dispatch(
+                ::gadai_kit::cli::Command::from_args(std::env::args().skip(1)),
+                &db,
+                &startup::MIGRATOR,
+                async |shutdown| {
+                    Application::build(settings.clone())
+                        .await?
+                        .run(shutdown)
+                        .await
+                },
+                async |swap| startup::rebuild(settings.clone(), swap).await,
+                async |cmd, args| $other(settings.clone(), cmd, args).await,
+            )
+            .await
+        }
+    };
 }
