@@ -1,11 +1,13 @@
 //! The dashboard projection: every event into `orders`, `order_events` and `counters`.
 //!
-//! One batch is one transaction: the batch's orders are locked (in id order, so replicas cannot
-//! deadlock) and loaded; the events are recorded in `order_events`, whose primary key (the
-//! stream sequence) drops events applied before; each order's new events are folded onto its
-//! row, or, when an older event arrives after a newer one (replicas share the consumer), the
-//! order is folded again from its whole history, in sequence order. Counters move by the
-//! difference between each row before and after. The checkpoint is written in the same
+//! One batch is one transaction. Each order of the batch is first folded from nothing over the
+//! batch's events; those rows are inserted in id order, and an order that already has a row gets
+//! that row locked instead (replicas lock in the same order, so they cannot deadlock). A new
+//! order thus costs one insert. The events are recorded in `order_events`, whose primary key
+//! (the stream sequence) drops events applied before; an existing order's new events are folded
+//! onto its row, or, when an older event arrives after a newer one (replicas share the
+//! consumer), the order is folded again from its whole history, in sequence order. Counters move
+//! by the difference between each row before and after. The checkpoint is written in the same
 //! transaction; after the commit the changes are announced for the live feeds.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -52,7 +54,8 @@ impl Projection for Dashboard {
             return Ok(());
         };
         let mut tx = gadai_store::begin_apply(&self.pool, &self.schema).await?;
-        let mut rows = lock_orders(&mut tx, batch).await?;
+        let candidates = fold_new(batch);
+        let (mut existing, mut changed) = insert_or_lock(&mut tx, candidates).await?;
         let fresh = record_events(&mut tx, batch).await?;
 
         let mut by_order: BTreeMap<Uuid, Vec<&Delivered>> = BTreeMap::new();
@@ -60,9 +63,11 @@ impl Projection for Dashboard {
             by_order.entry(d.event.order_id).or_default().push(d);
         }
         let mut late = Vec::new();
-        let mut changed: Vec<(OrderView, OrderView)> = Vec::new();
+        let mut updated: Vec<(OrderView, OrderView)> = Vec::new();
         for (id, events) in &by_order {
-            let before = rows.remove(id).unwrap_or_else(|| OrderView::empty(*id));
+            let Some(before) = existing.remove(id) else {
+                continue; // inserted above, already folded
+            };
             if events.iter().any(|d| d.seq as i64 <= before.last_seq) {
                 late.push((*id, before));
                 continue;
@@ -73,12 +78,13 @@ impl Projection for Dashboard {
             for d in ordered {
                 after.apply(d.seq as i64, &d.event);
             }
-            changed.push((before, after));
+            updated.push((before, after));
         }
         if !late.is_empty() {
-            changed.extend(refold(&mut tx, late).await?);
+            updated.extend(refold(&mut tx, late).await?);
         }
-        write_rows(&mut tx, &changed).await?;
+        write_rows(&mut tx, &updated).await?;
+        changed.extend(updated);
         write_counters(&mut tx, &changed).await?;
         gadai_store::advance_checkpoint(&mut tx, NAME, max_seq).await?;
         tx.commit().await?;
@@ -94,26 +100,72 @@ impl Projection for Dashboard {
     }
 }
 
-/// Creates missing rows and locks every row of the batch's orders, in id order.
-async fn lock_orders(
+/// Each order of the batch folded from nothing over the batch's events (each sequence once, in
+/// stream order), in id order: the row to insert if the order has none yet.
+fn fold_new(batch: &[Delivered]) -> Vec<OrderView> {
+    let mut by_order: BTreeMap<Uuid, BTreeMap<u64, &Delivered>> = BTreeMap::new();
+    for d in batch {
+        by_order
+            .entry(d.event.order_id)
+            .or_default()
+            .insert(d.seq, d);
+    }
+    by_order
+        .into_iter()
+        .map(|(id, events)| {
+            let mut view = OrderView::empty(id);
+            for (seq, d) in events {
+                view.apply(seq as i64, &d.event);
+            }
+            view
+        })
+        .collect()
+}
+
+/// A row `insert_or_lock` returned, and whether this transaction inserted it.
+#[derive(sqlx::FromRow)]
+struct Upserted {
+    #[sqlx(flatten)]
+    row: OrderRow,
+    inserted: bool,
+}
+
+/// Inserts the candidates of orders that have no row yet, and locks the rows of the others, in
+/// id order. Returns the existing rows as they were, and the inserted ones as changes from
+/// nothing (no event of theirs can have been applied before: a row comes with its first event).
+async fn insert_or_lock(
     tx: &mut Transaction<'_, Postgres>,
-    batch: &[Delivered],
-) -> sqlx::Result<HashMap<Uuid, OrderView>> {
-    let mut ids: Vec<Uuid> = batch.iter().map(|d| d.event.order_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
-        "INSERT INTO orders (id) SELECT * FROM UNNEST($1::uuid[])
-         ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id
-         RETURNING {COLUMNS}"
-    ))
-    .bind(&ids)
+    candidates: Vec<OrderView>,
+) -> sqlx::Result<(HashMap<Uuid, OrderView>, Vec<(OrderView, OrderView)>)> {
+    let rows: Vec<&OrderView> = candidates.iter().collect();
+    // xmax is 0 on a row version this statement inserted, and set on one it locked.
+    let upserted: Vec<Upserted> = bind_rows(
+        sqlx::query_as(&format!(
+            "INSERT INTO orders ({ROW_COLUMNS})
+             SELECT * FROM {ROW_ARRAYS} ORDER BY 1
+             ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id
+             RETURNING {COLUMNS}, (xmax = 0) AS inserted"
+        )),
+        &rows,
+    )
     .fetch_all(&mut **tx)
     .await?;
-    Ok(rows
+    let inserted: HashSet<Uuid> = upserted
+        .iter()
+        .filter(|u| u.inserted)
+        .map(|u| u.row.id)
+        .collect();
+    let existing = upserted
         .into_iter()
-        .map(|r| (r.id, OrderView::from(r)))
-        .collect())
+        .filter(|u| !u.inserted)
+        .map(|u| (u.row.id, OrderView::from(u.row)))
+        .collect();
+    let changed = candidates
+        .into_iter()
+        .filter(|c| inserted.contains(&c.id))
+        .map(|c| (OrderView::empty(c.id), c))
+        .collect();
+    Ok((existing, changed))
 }
 
 /// Records the events in the history; returns the sequences that were new.
@@ -204,6 +256,66 @@ where
         .collect()
 }
 
+/// The columns of `orders` the projection writes, in the order `bind_rows` binds them.
+const ROW_COLUMNS: &str = "id, created, nama_customer, email, nama_barang, jenis_barang, \
+    jumlah_barang, estimasi_nilai_barang, wilayah, id_percakapan, created_at, state, active, \
+    sending, send_count, last_error, verification_id, expires_at, updated_at, last_seq, last_sent_at";
+/// The rows `bind_rows` binds, as a table of `ROW_COLUMNS`.
+const ROW_ARRAYS: &str = "UNNEST($1::uuid[], $2::bool[], $3::text[], $4::text[], $5::text[], \
+    $6::text[], $7::bigint[], $8::bigint[], $9::text[], $10::text[], $11::timestamptz[], \
+    $12::text[], $13::bool[], $14::bool[], $15::int[], $16::text[], $17::uuid[], \
+    $18::timestamptz[], $19::timestamptz[], $20::bigint[], $21::timestamptz[])";
+
+type RowsQuery<'q, O> = sqlx::query::QueryAs<'q, Postgres, O, sqlx::postgres::PgArguments>;
+
+/// Binds `rows` as the 21 column arrays of `ROW_ARRAYS`.
+fn bind_rows<'q, O>(query: RowsQuery<'q, O>, rows: &[&OrderView]) -> RowsQuery<'q, O> {
+    let facts: Vec<Option<&OrderFacts>> = rows.iter().map(|v| v.facts.as_ref()).collect();
+    let text = |get: fn(&OrderFacts) -> &String| -> Vec<Option<String>> {
+        facts.iter().map(|f| f.map(|f| get(f).clone())).collect()
+    };
+    let number = |get: fn(&OrderFacts) -> i64| -> Vec<Option<i64>> {
+        facts.iter().map(|f| f.map(get)).collect()
+    };
+    query
+        .bind(rows.iter().map(|v| v.id).collect::<Vec<_>>())
+        .bind(facts.iter().map(Option::is_some).collect::<Vec<_>>())
+        .bind(text(|f| &f.nama_customer))
+        .bind(text(|f| &f.email))
+        .bind(text(|f| &f.nama_barang))
+        .bind(text(|f| &f.jenis_barang))
+        .bind(number(|f| f.jumlah_barang))
+        .bind(number(|f| f.estimasi_nilai_barang))
+        .bind(text(|f| &f.wilayah))
+        .bind(
+            facts
+                .iter()
+                .map(|f| f.and_then(|f| f.id_percakapan.clone()))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            facts
+                .iter()
+                .map(|f| f.map(|f| f.created_at))
+                .collect::<Vec<_>>(),
+        )
+        .bind(rows.iter().map(|v| v.status.code()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|v| v.is_active()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|v| v.sending).collect::<Vec<_>>())
+        .bind(rows.iter().map(|v| v.send_count).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|v| v.last_error.clone())
+                .collect::<Vec<_>>(),
+        )
+        .bind(rows.iter().map(|v| v.verification_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|v| v.expires_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|v| v.updated_at).collect::<Vec<_>>())
+        .bind(rows.iter().map(|v| v.last_seq).collect::<Vec<_>>())
+        .bind(rows.iter().map(|v| v.last_sent_at).collect::<Vec<_>>())
+}
+
+/// Writes the new state of rows that existed before the batch.
 async fn write_rows(
     tx: &mut Transaction<'_, Postgres>,
     changed: &[(OrderView, OrderView)],
@@ -212,98 +324,21 @@ async fn write_rows(
     if rows.is_empty() {
         return Ok(());
     }
-    let facts: Vec<Option<&OrderFacts>> = rows.iter().map(|v| v.facts.as_ref()).collect();
-    sqlx::query(
-        "UPDATE orders o SET
-            created = u.created, nama_customer = u.nama_customer, email = u.email,
-            nama_barang = u.nama_barang, jenis_barang = u.jenis_barang,
-            jumlah_barang = u.jumlah_barang, estimasi_nilai_barang = u.estimasi_nilai_barang,
-            wilayah = u.wilayah, id_percakapan = u.id_percakapan, created_at = u.created_at,
-            state = u.state, active = u.active, sending = u.sending, send_count = u.send_count,
-            last_error = u.last_error, verification_id = u.verification_id,
-            expires_at = u.expires_at, updated_at = u.updated_at, last_seq = u.last_seq,
-            last_sent_at = u.last_sent_at
-         FROM UNNEST($1::uuid[], $2::bool[], $3::text[], $4::text[], $5::text[], $6::text[],
-                     $7::bigint[], $8::bigint[], $9::text[], $10::text[], $11::timestamptz[],
-                     $12::text[], $13::bool[], $14::bool[], $15::int[], $16::text[], $17::uuid[],
-                     $18::timestamptz[], $19::timestamptz[], $20::bigint[], $21::timestamptz[])
-           AS u(id, created, nama_customer, email, nama_barang, jenis_barang, jumlah_barang,
-                estimasi_nilai_barang, wilayah, id_percakapan, created_at, state, active, sending,
-                send_count, last_error, verification_id, expires_at, updated_at, last_seq,
-                last_sent_at)
-         WHERE o.id = u.id",
+    let set: Vec<String> = ROW_COLUMNS
+        .split(',')
+        .map(str::trim)
+        .filter(|c| *c != "id")
+        .map(|c| format!("{c} = u.{c}"))
+        .collect();
+    let _: Vec<(Uuid,)> = bind_rows(
+        sqlx::query_as(&format!(
+            "UPDATE orders o SET {} FROM {ROW_ARRAYS} AS u({ROW_COLUMNS})
+             WHERE o.id = u.id RETURNING o.id",
+            set.join(", ")
+        )),
+        &rows,
     )
-    .bind(rows.iter().map(|v| v.id).collect::<Vec<_>>())
-    .bind(facts.iter().map(Option::is_some).collect::<Vec<_>>())
-    .bind(
-        facts
-            .iter()
-            .map(|f| f.map(|f| f.nama_customer.clone()))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        facts
-            .iter()
-            .map(|f| f.map(|f| f.email.clone()))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        facts
-            .iter()
-            .map(|f| f.map(|f| f.nama_barang.clone()))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        facts
-            .iter()
-            .map(|f| f.map(|f| f.jenis_barang.clone()))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        facts
-            .iter()
-            .map(|f| f.map(|f| f.jumlah_barang))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        facts
-            .iter()
-            .map(|f| f.map(|f| f.estimasi_nilai_barang))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        facts
-            .iter()
-            .map(|f| f.map(|f| f.wilayah.clone()))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        facts
-            .iter()
-            .map(|f| f.and_then(|f| f.id_percakapan.clone()))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        facts
-            .iter()
-            .map(|f| f.map(|f| f.created_at))
-            .collect::<Vec<_>>(),
-    )
-    .bind(rows.iter().map(|v| v.status.code()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|v| v.is_active()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|v| v.sending).collect::<Vec<_>>())
-    .bind(rows.iter().map(|v| v.send_count).collect::<Vec<_>>())
-    .bind(
-        rows.iter()
-            .map(|v| v.last_error.clone())
-            .collect::<Vec<_>>(),
-    )
-    .bind(rows.iter().map(|v| v.verification_id).collect::<Vec<_>>())
-    .bind(rows.iter().map(|v| v.expires_at).collect::<Vec<_>>())
-    .bind(rows.iter().map(|v| v.updated_at).collect::<Vec<_>>())
-    .bind(rows.iter().map(|v| v.last_seq).collect::<Vec<_>>())
-    .bind(rows.iter().map(|v| v.last_sent_at).collect::<Vec<_>>())
-    .execute(&mut **tx)
+    .fetch_all(&mut **tx)
     .await?;
     Ok(())
 }
