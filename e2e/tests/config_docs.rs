@@ -27,6 +27,8 @@ fn read_by_code(root: &Path) -> BTreeSet<String> {
         "config::optional(",
         "std::env::var(",
         "optional(",
+        // gadai_store::DbSettings::from_lookup's `var("DATABASE_URL")`
+        "var(",
     ];
     let mut names = BTreeSet::new();
     for file in files {
