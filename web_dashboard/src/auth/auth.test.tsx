@@ -138,6 +138,17 @@ describe('login', () => {
     expect(button).toBeDisabled();
   });
 
+  it('tells a long wait in minutes', async () => {
+    setup({
+      me: null,
+      login: () => jsonResponse({ detail: 'Terlalu banyak percobaan' }, { status: 429, headers: { 'Retry-After': '898' } }),
+    });
+    await screen.findByLabelText('Username');
+    await fillAndSubmit('sari', 'rahasia-sekali');
+    await loginAlert('Terlalu banyak percobaan masuk. Coba lagi dalam 15 menit.');
+    expect(screen.getByRole('button', { name: 'Coba lagi dalam 15 menit' })).toBeDisabled();
+  });
+
   it('goes back to the login page on a 401 mid-session', async () => {
     const server: Server = { me: session() };
     setup(server);

@@ -82,9 +82,11 @@ const id = {
   'login.submit': 'Masuk',
   'login.submitting': 'Memproses...',
   'login.waiting': 'Coba lagi dalam {seconds} d',
+  'login.waiting.minutes': 'Coba lagi dalam {minutes} menit',
   'login.error.required': 'Isi username dan password.',
   'login.error.invalid': 'Username atau password salah.',
   'login.error.rateLimited': 'Terlalu banyak percobaan masuk. Coba lagi dalam {seconds} detik.',
+  'login.error.rateLimited.minutes': 'Terlalu banyak percobaan masuk. Coba lagi dalam {minutes} menit.',
   'login.error.rateLimited.noWait': 'Terlalu banyak percobaan masuk. Coba lagi beberapa saat lagi.',
 
   'filters.heading': 'Filter pesanan',
@@ -290,9 +292,11 @@ const en: Messages = {
   'login.submit': 'Sign in',
   'login.submitting': 'Signing in...',
   'login.waiting': 'Try again in {seconds} s',
+  'login.waiting.minutes': 'Try again in {minutes} min',
   'login.error.required': 'Enter your username and password.',
   'login.error.invalid': 'Wrong username or password.',
   'login.error.rateLimited': 'Too many sign-in attempts. Try again in {seconds} seconds.',
+  'login.error.rateLimited.minutes': 'Too many sign-in attempts. Try again in {minutes} minutes.',
   'login.error.rateLimited.noWait': 'Too many sign-in attempts. Try again in a moment.',
 
   'filters.heading': 'Filter orders',

@@ -12,6 +12,9 @@ type LoginError =
   | { kind: 'network' }
   | { kind: 'other'; status: number };
 
+/** From this many seconds on, a wait is told in minutes ("15 menit", not "898 detik"). */
+const MINUTES_FROM = 120;
+
 /**
  * The operator login: labelled fields, the first one focused, errors announced (`role="alert"`),
  * and after a 429 the button waits out `Retry-After`.
@@ -63,10 +66,12 @@ export function LoginPage() {
   let message = '';
   if (error?.kind === 'required') message = t('login.error.required');
   else if (error?.kind === 'invalid') message = t('login.error.invalid');
-  else if (error?.kind === 'rateLimited')
-    message = error.seconds
-      ? t('login.error.rateLimited', { seconds: error.seconds })
-      : t('login.error.rateLimited.noWait');
+  else if (error?.kind === 'rateLimited') {
+    const seconds = error.seconds ?? 0;
+    if (seconds >= MINUTES_FROM) message = t('login.error.rateLimited.minutes', { minutes: Math.ceil(seconds / 60) });
+    else if (seconds > 0) message = t('login.error.rateLimited', { seconds });
+    else message = t('login.error.rateLimited.noWait');
+  }
   else if (error?.kind === 'network') message = t('toast.network');
   else if (error?.kind === 'other') message = t('toast.unknownError', { status: error.status });
 
@@ -74,6 +79,7 @@ export function LoginPage() {
   const passwordInvalid = error?.kind === 'invalid' || (error?.kind === 'required' && !password);
   let submitLabel = t('login.submit');
   if (submitting) submitLabel = t('login.submitting');
+  else if (wait >= MINUTES_FROM) submitLabel = t('login.waiting.minutes', { minutes: Math.ceil(wait / 60) });
   else if (wait > 0) submitLabel = t('login.waiting', { seconds: wait });
 
   return (
