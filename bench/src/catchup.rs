@@ -118,57 +118,21 @@ async fn measure(knobs: &Knobs, env: &BenchEnv, summary: &mut Summary) -> anyhow
         "dashboard-api did not become ready"
     );
     let cookie = common::login(&client, &dashboard).await?;
-    println!(
-        "  GET latency, sequential, {WARMUP_REQUESTS} warm-up then up to {REQUESTS} requests (at most {} s) each, {orders}:",
-        REQUEST_PHASE_LIMIT.as_secs()
-    );
-    let routes = [
-        ("orders first page", "/dashboard/orders?limit=50", true),
-        (
-            "orders ?status=On Process",
-            "/dashboard/orders?status=On%20Process",
-            false,
-        ),
-        (
-            "orders ?wilayah=Bali",
-            "/dashboard/orders?wilayah=Bali",
-            false,
-        ),
-        ("orders ?q=santoso", "/dashboard/orders?q=santoso", false),
-        (
-            "orders ?sort=estimasi_nilai_barang",
-            "/dashboard/orders?sort=estimasi_nilai_barang",
-            false,
-        ),
-        ("stats", "/dashboard/stats", true),
-    ];
-    let cpu = crate::cpu::snapshot();
-    for (name, path, budgeted) in routes {
-        let r = time_route(&client, &dashboard, &cookie, path).await;
-        println!(
-            "    {:<50} p50 {:>6}  p99 {:>6}  max {:>6} ms  ({} requests, {} failed{})",
-            format!("GET {path}"),
-            ms(r.sample.pct(50.0)),
-            ms(r.sample.pct(99.0)),
-            ms(r.sample.max()),
-            r.sample.len(),
-            r.failed,
-            r.note
-        );
-        let p99 = r.sample.pct(99.0);
-        summary.add(
-            format!("GET {name}, {orders}"),
-            format!("p99 {} ms", ms(p99)),
-            if budgeted {
-                "p99 < 10 ms (at 1,000,000)"
-            } else {
-                "p99 < 10 ms (implied *)"
-            },
-            Some(r.failed == 0 && r.sample.len() > 0 && p99 < Duration::from_millis(10)),
-        );
+    let analyzed = has_statistics(&dashboard.pool).await?;
+    let pass = if analyzed {
+        Pass::Steady
+    } else {
+        Pass::FreshLoad
+    };
+    time_routes(&client, &dashboard, &cookie, &orders, pass, summary).await;
+    if !analyzed {
+        // Autovacuum analyzes a table this size a minute or two after a load; a running system
+        // has statistics. Measure again with them, as operators would see it.
+        sqlx::query("ANALYZE orders")
+            .execute(&dashboard.pool)
+            .await?;
+        time_routes(&client, &dashboard, &cookie, &orders, Pass::Steady, summary).await;
     }
-
-    println!("    {}", crate::cpu::report(&cpu, &crate::cpu::snapshot()));
 
     // 4. The plans behind those routes.
     if let Err(err) = explain_all(&dashboard.pool).await {
@@ -406,6 +370,96 @@ struct Timed {
     sample: Sample,
     failed: usize,
     note: String,
+}
+
+/// Whether the routes are timed right after the load, before the table has planner statistics,
+/// or with them (the steady state the budget is about).
+#[derive(Clone, Copy, PartialEq)]
+enum Pass {
+    FreshLoad,
+    Steady,
+}
+
+/// Whether `orders` has been analyzed (by autovacuum or by hand).
+async fn has_statistics(pool: &PgPool) -> anyhow::Result<bool> {
+    let analyzed: Option<bool> = sqlx::query_scalar(
+        "SELECT last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL
+         FROM pg_stat_user_tables WHERE relname = 'orders' AND schemaname = current_schema()",
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(analyzed.unwrap_or(false))
+}
+
+/// Times every list and stats route; the steady pass is held to the budget, a fresh-load pass
+/// is reported beside it.
+async fn time_routes(
+    client: &reqwest::Client,
+    dashboard: &Running,
+    cookie: &str,
+    orders: &str,
+    pass: Pass,
+    summary: &mut Summary,
+) {
+    let when = match pass {
+        Pass::FreshLoad => "right after the load, no planner statistics yet",
+        Pass::Steady => "with planner statistics",
+    };
+    println!(
+        "  GET latency ({when}), sequential, {WARMUP_REQUESTS} warm-up then up to {REQUESTS} requests (at most {} s) each, {orders}:",
+        REQUEST_PHASE_LIMIT.as_secs()
+    );
+    let routes = [
+        ("orders first page", "/dashboard/orders?limit=50", true),
+        (
+            "orders ?status=On Process",
+            "/dashboard/orders?status=On%20Process",
+            false,
+        ),
+        (
+            "orders ?wilayah=Bali",
+            "/dashboard/orders?wilayah=Bali",
+            false,
+        ),
+        ("orders ?q=santoso", "/dashboard/orders?q=santoso", false),
+        (
+            "orders ?sort=estimasi_nilai_barang",
+            "/dashboard/orders?sort=estimasi_nilai_barang",
+            false,
+        ),
+        ("stats", "/dashboard/stats", true),
+    ];
+    let cpu = crate::cpu::snapshot();
+    for (name, path, budgeted) in routes {
+        let r = time_route(client, dashboard, cookie, path).await;
+        println!(
+            "    {:<50} p50 {:>6}  p99 {:>6}  max {:>6} ms  ({} requests, {} failed{})",
+            format!("GET {path}"),
+            ms(r.sample.pct(50.0)),
+            ms(r.sample.pct(99.0)),
+            ms(r.sample.max()),
+            r.sample.len(),
+            r.failed,
+            r.note
+        );
+        let p99 = r.sample.pct(99.0);
+        let within = r.failed == 0 && r.sample.len() > 0 && p99 < Duration::from_millis(10);
+        let (label, verdict) = match pass {
+            Pass::Steady => (format!("GET {name}, {orders}"), Some(within)),
+            Pass::FreshLoad => (format!("GET {name}, {orders}, before ANALYZE"), None),
+        };
+        summary.add(
+            label,
+            format!("p99 {} ms", ms(p99)),
+            if budgeted {
+                "p99 < 10 ms (at 1,000,000)"
+            } else {
+                "p99 < 10 ms (implied *)"
+            },
+            verdict,
+        );
+    }
+    println!("    {}", crate::cpu::report(&cpu, &crate::cpu::snapshot()));
 }
 
 async fn time_route(
