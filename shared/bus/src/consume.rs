@@ -1,8 +1,9 @@
 //! Running a projection on a durable pull consumer.
 //!
-//! Messages arrive in batches of whatever is ready (up to `spec.batch`). The projection applies a
-//! batch in one Postgres transaction that also advances its checkpoint; only after the commit are
-//! the messages acked (the last one with a double ack, so the server confirms). A message that
+//! Messages arrive in batches of whatever is ready (up to `spec.batch`); the next batch is
+//! received and decoded while the previous one is applied. The projection applies a batch in one
+//! Postgres transaction that also advances its checkpoint; only after the commit are the messages
+//! acked (the last one with a double ack, so the server confirms). A message that
 //! cannot be decoded, or that the database refuses as bad data, is parked: terminated, logged with
 //! its sequence, kept in `parked_events`. Transient failures are NAKed with a growing delay.
 
@@ -119,31 +120,40 @@ async fn consume<P: Projection>(
         .messages()
         .await?;
     let mut chunks = messages.ready_chunks(spec.batch);
+    let mut in_hand: Option<Prepared> = None;
     loop {
-        let chunk = tokio::select! {
-            _ = shutdown.cancelled() => {
+        // The next batch is received and decoded while the one in hand is applied: the
+        // projection's database works while this process decodes.
+        let next = async {
+            let chunk = tokio::select! {
+                _ = shutdown.cancelled() => return Next::Shutdown,
+                chunk = chunks.next() => chunk,
+            };
+            match chunk {
+                Some(chunk) => Next::Batch(prepare(bus, spec, projection, chunk).await),
+                None => Next::Ended,
+            }
+        };
+        let next = match in_hand.take() {
+            Some(batch) => tokio::join!(settle(spec, projection, batch), next).1,
+            None => next.await,
+        };
+        match next {
+            Next::Batch(batch) => in_hand = (!batch.decoded.is_empty()).then_some(batch),
+            Next::Shutdown => {
                 hand_back(&mut chunks).await;
                 return Ok(());
             }
-            chunk = chunks.next() => chunk,
-        };
-        let Some(chunk) = chunk else {
-            anyhow::bail!("message stream ended");
-        };
-        let mut messages = Vec::with_capacity(chunk.len());
-        for item in chunk {
-            match item {
-                Ok(message) => messages.push(message),
-                // Missing heartbeats and the like are not fatal: the stream recovers.
-                Err(err) => {
-                    tracing::warn!(consumer = %spec.name, error = %err, "consumer stream error")
-                }
-            }
-        }
-        if !messages.is_empty() {
-            handle_batch(bus, spec, projection, messages).await;
+            Next::Ended => anyhow::bail!("message stream ended"),
         }
     }
+}
+
+/// What the consumer loop waits for besides the batch it applies.
+enum Next {
+    Batch(Prepared),
+    Shutdown,
+    Ended,
 }
 
 /// At shutdown, NAKs the messages already received but not applied, so another replica gets
@@ -168,16 +178,29 @@ struct Received {
     delivered: i64,
 }
 
-async fn handle_batch<P: Projection>(
+/// A received batch, decoded; what did not decode is parked already.
+struct Prepared {
+    received: Vec<Received>,
+    decoded: Vec<Delivered>,
+}
+
+async fn prepare<P: Projection>(
     bus: &Bus,
     spec: &ConsumerSpec,
     projection: &P,
-    messages: Vec<Message>,
-) {
-    let started = std::time::Instant::now();
-    let mut received = Vec::with_capacity(messages.len());
-    let mut decoded = Vec::with_capacity(messages.len());
-    for message in messages {
+    chunk: Vec<Result<Message, async_nats::jetstream::consumer::pull::MessagesError>>,
+) -> Prepared {
+    let mut received = Vec::with_capacity(chunk.len());
+    let mut decoded = Vec::with_capacity(chunk.len());
+    for item in chunk {
+        let message = match item {
+            Ok(message) => message,
+            // Missing heartbeats and the like are not fatal: the stream recovers.
+            Err(err) => {
+                tracing::warn!(consumer = %spec.name, error = %err, "consumer stream error");
+                continue;
+            }
+        };
         let (seq, delivered) = match message.info() {
             Ok(info) => (info.stream_sequence, info.delivered),
             Err(err) => {
@@ -197,9 +220,14 @@ async fn handle_batch<P: Projection>(
             Err(reason) => park(spec, projection, &message, seq, &reason).await,
         }
     }
-    if decoded.is_empty() {
-        return;
-    }
+    Prepared { received, decoded }
+}
+
+/// Applies a batch and acks it; when the batch fails, applies its events one by one so that
+/// good events are not held back by a bad one.
+async fn settle<P: Projection>(spec: &ConsumerSpec, projection: &P, batch: Prepared) {
+    let started = std::time::Instant::now();
+    let Prepared { received, decoded } = batch;
     let count = decoded.len();
     match projection.apply(&decoded).await {
         Ok(()) => {
@@ -214,7 +242,6 @@ async fn handle_batch<P: Projection>(
             }
         }
         Err(_) if count > 1 => {
-            // Find the one at fault: apply one by one, so good events are not held back.
             for (d, r) in decoded.into_iter().zip(received) {
                 let result = projection.apply(std::slice::from_ref(&d)).await;
                 settle_single(spec, projection, r, result).await;
