@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use gadai_store::DbSettings;
-use gadai_test_support::{TestEnv, eventually, smtp::SmtpServer};
+use gadai_test_support::{TestEnv, eventually, logged_in, smtp::SmtpServer};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -137,7 +137,7 @@ pub async fn start(knobs: Knobs) -> System {
     tokio::spawn(dashboard.run(shutdown.clone()));
     let system = System {
         intake: intake_url,
-        client: operator_client(&dashboard_url).await,
+        client: logged_in(&dashboard_url, "admin", "admin-password-123").await,
         dashboard: dashboard_url,
         shutdown: shutdown.clone(),
         env,
@@ -158,34 +158,6 @@ pub async fn start(knobs: Knobs) -> System {
     })
     .await;
     system
-}
-
-/// A client logged in as the first admin (cookie jar + CSRF header).
-async fn operator_client(dashboard: &str) -> reqwest::Client {
-    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-    let anon = reqwest::Client::builder()
-        .cookie_provider(jar.clone())
-        .build()
-        .unwrap();
-    let body: Value = anon
-        .post(format!("{dashboard}/dashboard/auth/login"))
-        .json(&json!({"username": "admin", "password": "admin-password-123"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        "x-csrf-token",
-        body["csrf_token"].as_str().unwrap().parse().unwrap(),
-    );
-    reqwest::Client::builder()
-        .cookie_provider(jar)
-        .default_headers(headers)
-        .build()
-        .unwrap()
 }
 
 pub fn order(email: &str) -> Value {

@@ -123,6 +123,34 @@ pub fn init_telemetry() {
     });
 }
 
+/// A client logged in to dashboard-api at `address` as `username`: the session cookie in its
+/// jar, the session's CSRF token sent on every request.
+pub async fn logged_in(address: &str, username: &str, password: &str) -> reqwest::Client {
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let anon = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .build()
+        .unwrap();
+    let response = anon
+        .post(format!("{address}/dashboard/auth/login"))
+        .json(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "login as {username}");
+    let body: serde_json::Value = response.json().await.unwrap();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-csrf-token",
+        body["csrf_token"].as_str().unwrap().parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .cookie_provider(jar)
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
 /// Polls `check` every 20 ms until it returns `Some`, or fails after `timeout`.
 pub async fn eventually<T, F, Fut>(timeout: Duration, mut check: F) -> T
 where

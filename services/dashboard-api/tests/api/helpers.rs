@@ -4,6 +4,7 @@ use dashboard_api::{Application, config::Settings};
 use gadai_bus::Bus;
 use gadai_events::*;
 use gadai_store::DbSettings;
+pub use gadai_test_support::logged_in;
 use gadai_test_support::{TestEnv, eventually};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -11,33 +12,6 @@ use uuid::Uuid;
 
 pub const ADMIN: &str = "admin";
 pub const PASSWORD: &str = "admin-password-123";
-
-/// A client logged in as `username`: the session cookie in its jar, the CSRF token on writes.
-pub async fn logged_in(address: &str, username: &str, password: &str) -> reqwest::Client {
-    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-    let anon = reqwest::Client::builder()
-        .cookie_provider(jar.clone())
-        .build()
-        .unwrap();
-    let response = anon
-        .post(format!("{address}/dashboard/auth/login"))
-        .json(&serde_json::json!({"username": username, "password": password}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "login as {username}");
-    let body: Value = response.json().await.unwrap();
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        "x-csrf-token",
-        body["csrf_token"].as_str().unwrap().parse().unwrap(),
-    );
-    reqwest::Client::builder()
-        .cookie_provider(jar)
-        .default_headers(headers)
-        .build()
-        .unwrap()
-}
 
 pub struct TestApp {
     pub address: String,
