@@ -6,6 +6,7 @@
 
 pub mod consume;
 mod headers;
+pub mod permissions;
 pub mod rebuild;
 pub mod replay;
 pub mod service;
@@ -26,9 +27,12 @@ use gadai_events::Event;
 
 pub use headers::NatsHeaders;
 
-/// Where the stream lives and how it is shaped (all from the environment).
-#[derive(Debug, Clone)]
+/// Where NATS and the stream live, who we are to NATS, and how the stream is shaped (all from
+/// the environment). `Debug` shows no password, also none written into a URL.
+#[derive(Clone)]
 pub struct BusSettings {
+    /// One server or several of a cluster, comma separated (`nats://a:4222,nats://b:4222`);
+    /// may carry credentials (`nats://user:password@host:4222`).
     pub url: String,
     pub stream: String,
     /// Prepended to every subject, e.g. `test123.` (empty in production).
@@ -38,20 +42,174 @@ pub struct BusSettings {
     pub replicas: usize,
     /// How long JetStream remembers `Nats-Msg-Id`s.
     pub duplicate_window: Duration,
+    /// This service's NATS user (`NATS_USER`), when the server asks for one.
+    pub user: Option<String>,
+    /// Its password (`NATS_PASSWORD`).
+    pub password: Option<Secret>,
+    pub tls: TlsSettings,
+}
+
+/// TLS to NATS.
+#[derive(Debug, Clone, Default)]
+pub struct TlsSettings {
+    /// PEM file of the CA(s) the server's certificate must chain to (`NATS_TLS_CA`).
+    pub ca: Option<std::path::PathBuf>,
+    /// Client certificate and key, PEM (`NATS_TLS_CERT`, `NATS_TLS_KEY`), for servers that
+    /// verify clients.
+    pub cert: Option<std::path::PathBuf>,
+    pub key: Option<std::path::PathBuf>,
+    /// Refuse a connection without TLS (`NATS_TLS_REQUIRED`; a `tls://` URL implies it).
+    pub required: bool,
+}
+
+/// A secret string whose `Debug` and `Display` print `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::fmt::Debug for BusSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BusSettings")
+            .field("url", &redact_url(&self.url))
+            .field("stream", &self.stream)
+            .field("prefix", &self.prefix)
+            .field("max_age", &self.max_age)
+            .field("replicas", &self.replicas)
+            .field("duplicate_window", &self.duplicate_window)
+            .field("user", &self.user)
+            .field("password", &self.password)
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+impl Default for BusSettings {
+    /// The local development server, anonymous, stream `GADAI`, no prefix.
+    fn default() -> Self {
+        BusSettings {
+            url: "nats://127.0.0.1:4222".into(),
+            stream: "GADAI".into(),
+            prefix: String::new(),
+            max_age: Duration::ZERO,
+            replicas: 1,
+            duplicate_window: Duration::from_secs(120),
+            user: None,
+            password: None,
+            tls: TlsSettings::default(),
+        }
+    }
 }
 
 impl BusSettings {
     pub fn from_env() -> anyhow::Result<Self> {
         use gadai_kit::config;
-        Ok(BusSettings {
+        let path = |name: &str| config::optional(name).map(std::path::PathBuf::from);
+        let tls = TlsSettings {
+            ca: path("NATS_TLS_CA"),
+            cert: path("NATS_TLS_CERT"),
+            key: path("NATS_TLS_KEY"),
+            required: config::parse("NATS_TLS_REQUIRED", false)?,
+        };
+        anyhow::ensure!(
+            tls.cert.is_some() == tls.key.is_some(),
+            "NATS_TLS_CERT and NATS_TLS_KEY go together"
+        );
+        let settings = BusSettings {
             url: config::string("NATS_URL", "nats://127.0.0.1:4222"),
             stream: config::string("NATS_STREAM", "GADAI"),
             prefix: config::string("NATS_SUBJECT_PREFIX", ""),
             max_age: config::duration("NATS_STREAM_MAX_AGE", Duration::ZERO)?,
             replicas: config::parse("NATS_STREAM_REPLICAS", 1)?,
             duplicate_window: config::duration("NATS_DUPLICATE_WINDOW", Duration::from_secs(120))?,
-        })
+            user: config::optional("NATS_USER"),
+            password: config::optional("NATS_PASSWORD").map(Secret),
+            tls,
+        };
+        settings.servers()?;
+        anyhow::ensure!(
+            settings.password.is_none() || settings.user.is_some(),
+            "NATS_PASSWORD is set without NATS_USER"
+        );
+        Ok(settings)
     }
+
+    /// The servers of `url`, parsed (a list separated by commas, blanks ignored).
+    pub fn servers(&self) -> anyhow::Result<Vec<async_nats::ServerAddr>> {
+        let servers = self
+            .url
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<async_nats::ServerAddr>()
+                    .with_context(|| format!("NATS_URL: invalid server address {}", redact_url(s)))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        anyhow::ensure!(!servers.is_empty(), "NATS_URL names no server");
+        Ok(servers)
+    }
+}
+
+/// Decodes `%XX` escapes (credentials in a URL).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `url` with any password replaced by `***` (each server of a comma-separated list).
+pub fn redact_url(url: &str) -> String {
+    url.split(',')
+        .map(|server| {
+            let (scheme, rest) = match server.find("://") {
+                Some(i) => server.split_at(i + 3),
+                None => ("", server),
+            };
+            let host_start = rest.find('/').unwrap_or(rest.len());
+            match rest[..host_start].rfind('@') {
+                Some(at) => {
+                    let user = rest[..at].split(':').next().unwrap_or_default();
+                    format!("{scheme}{user}:***{}", &rest[at..])
+                }
+                None => server.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The result of a publish the server stored (or recognized as a duplicate).
@@ -67,27 +225,83 @@ pub struct Bus {
     client: async_nats::Client,
     js: jetstream::Context,
     settings: BusSettings,
+    service: String,
 }
 
 /// How many times a publish whose outcome is unknown is retried with the same `Nats-Msg-Id`.
 const PUBLISH_ATTEMPTS: u32 = 4;
 
 impl Bus {
-    pub async fn connect(settings: BusSettings, name: &str) -> anyhow::Result<Self> {
-        let client = async_nats::ConnectOptions::new()
-            .name(name)
+    /// Connects as `service` (its inbox prefix and replay consumer follow from the name; see
+    /// [`permissions`]).
+    pub async fn connect(settings: BusSettings, service: &str) -> anyhow::Result<Self> {
+        Self::connect_named(settings, service, service).await
+    }
+
+    /// Connects as `service`, showing `connection_name` to the server (`order-intake-rebuild`).
+    pub async fn connect_named(
+        settings: BusSettings,
+        service: &str,
+        connection_name: &str,
+    ) -> anyhow::Result<Self> {
+        let servers = settings.servers()?;
+        let mut options = async_nats::ConnectOptions::new()
+            .name(connection_name)
+            .custom_inbox_prefix(permissions::inbox_prefix(&settings.prefix, service))
             .retry_on_initial_connect()
             .connection_timeout(Duration::from_secs(5))
-            .connect(&settings.url)
+            .event_callback(|event| async move { log_event(event) });
+        // NATS_USER/NATS_PASSWORD, else credentials written into the (first) URL: async-nats
+        // parses those but does not send them.
+        let from_url = servers.iter().find_map(|s| {
+            s.username().map(|u| {
+                (
+                    percent_decode(u),
+                    percent_decode(s.password().unwrap_or("")),
+                )
+            })
+        });
+        let credentials = match &settings.user {
+            Some(user) => Some((
+                user.clone(),
+                settings
+                    .password
+                    .as_ref()
+                    .map(|p| p.expose().to_owned())
+                    .unwrap_or_default(),
+            )),
+            None => from_url,
+        };
+        if let Some((user, password)) = credentials {
+            options = options.user_and_password(user, password);
+        }
+        let tls = &settings.tls;
+        if let Some(ca) = &tls.ca {
+            options = options.add_root_certificates(ca.clone());
+        }
+        if let (Some(cert), Some(key)) = (&tls.cert, &tls.key) {
+            options = options.add_client_certificate(cert.clone(), key.clone());
+        }
+        if tls.required {
+            options = options.require_tls(true);
+        }
+        let client = options
+            .connect(servers)
             .await
-            .with_context(|| format!("connecting to NATS at {}", settings.url))?;
+            .with_context(|| format!("connecting to NATS at {}", redact_url(&settings.url)))?;
         let mut js = jetstream::new(client.clone());
         js.set_timeout(Duration::from_secs(5));
         Ok(Bus {
             client,
             js,
             settings,
+            service: service.to_owned(),
         })
+    }
+
+    /// The service this connection belongs to.
+    pub fn service(&self) -> &str {
+        &self.service
     }
 
     pub fn client(&self) -> &async_nats::Client {
@@ -204,6 +418,22 @@ impl Bus {
     }
 }
 
+/// Logs what the connection reports. A permission violation comes back as a server error (the
+/// publish or request itself then times out), so it is logged as an error naming the subject.
+fn log_event(event: async_nats::Event) {
+    use async_nats::{Event, ServerError};
+    match event {
+        Event::Connected => tracing::info!("NATS connected"),
+        Event::Disconnected => tracing::warn!("NATS disconnected, reconnecting"),
+        Event::ServerError(ServerError::AuthorizationViolation) => {
+            tracing::error!("NATS refused our credentials (authorization violation)")
+        }
+        Event::ServerError(err) => tracing::error!(error = %err, "NATS server error"),
+        Event::ClientError(err) => tracing::warn!(error = %err, "NATS client error"),
+        other => tracing::info!(event = %other, "NATS"),
+    }
+}
+
 fn retryable(kind: PublishErrorKind) -> bool {
     matches!(
         kind,
@@ -236,5 +466,34 @@ impl ConsumerSpec {
             max_ack_pending: 20_000,
             batch: 500,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_shown_without_passwords() {
+        assert_eq!(
+            redact_url("nats://svc:s3cret@a:4222,nats://b:4222, tls://u:p%40ss@c"),
+            "nats://svc:***@a:4222,nats://b:4222, tls://u:***@c"
+        );
+        assert_eq!(redact_url("nats://a:4222"), "nats://a:4222");
+        assert_eq!(percent_decode("p%40ss%2Fx"), "p@ss/x");
+    }
+
+    #[test]
+    fn several_servers_parse_and_the_password_stays_hidden() {
+        let settings = BusSettings {
+            url: "nats://a:4222,nats://b:4222, nats://c:4222".into(),
+            user: Some("order-intake".into()),
+            password: Some(Secret::new("hunter2-secret")),
+            ..BusSettings::default()
+        };
+        assert_eq!(settings.servers().unwrap().len(), 3);
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("order-intake"));
     }
 }

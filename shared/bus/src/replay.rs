@@ -27,16 +27,34 @@ pub async fn replay<P: Projection>(
         return Ok(0);
     }
     let stream = bus.ensure_stream().await?;
+    // A named ordered consumer, so the service's NATS permissions can name it (see
+    // `permissions`); one left by an earlier replay goes first (it would differ in its start).
+    let name = crate::permissions::replay_consumer(bus.service());
+    let _ = stream.delete_consumer(&name).await;
     let consumer = stream
         .create_consumer(OrderedConfig {
+            name: Some(name.clone()),
             deliver_policy: DeliverPolicy::ByStartSequence {
                 start_sequence: from.max(1),
             },
             ..Default::default()
         })
         .await
-        .context("creating the replay consumer")?;
+        .with_context(|| format!("creating the replay consumer {name}"))?;
     let messages = consumer.messages().await?;
+    let applied = feed(bus, projection, messages, until, batch, &mut progress).await;
+    let _ = stream.delete_consumer(&name).await;
+    applied
+}
+
+async fn feed<P: Projection>(
+    bus: &Bus,
+    projection: &P,
+    messages: async_nats::jetstream::consumer::pull::Ordered,
+    until: u64,
+    batch: usize,
+    progress: &mut impl FnMut(u64, u64),
+) -> anyhow::Result<u64> {
     let mut chunks = messages.ready_chunks(batch);
     let mut applied = 0u64;
     let mut last_report = Instant::now();

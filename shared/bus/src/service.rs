@@ -119,7 +119,7 @@ where
     P: Projection,
     F: Fn(PgPool, String) -> P,
 {
-    let bus = Bus::connect(bus.clone(), &format!("{name}-rebuild")).await?;
+    let bus = Bus::connect_named(bus.clone(), name, &format!("{name}-rebuild")).await?;
     let started = std::time::Instant::now();
     let report = crate::rebuild::rebuild(
         &bus,

@@ -4,6 +4,7 @@
 //! `DATABASE_URL` names a server and a database the tests may use to create others (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`); `NATS_URL` the NATS server.
 
+pub mod nats;
 pub mod openapi;
 pub mod process;
 pub mod smtp;
@@ -49,6 +50,7 @@ impl TestEnv {
             max_age: Duration::from_secs(3600),
             replicas: 1,
             duplicate_window: Duration::from_secs(120),
+            ..BusSettings::default()
         };
         Ok(TestEnv {
             database_url,
