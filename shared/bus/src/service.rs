@@ -195,6 +195,7 @@ macro_rules! service_main {
         #[tokio::main]
         async fn main() -> anyhow::Result<()> {
             use $krate::{Application, config::Settings, startup};
+            ::gadai_kit::memory::release_large_allocations();
             let _telemetry = ::gadai_kit::telemetry::init(
                 $name,
                 ::gadai_kit::telemetry::LogFormat::from_env(),

@@ -74,6 +74,53 @@ pub fn list(name: &str, default: &[&str]) -> Vec<String> {
     }
 }
 
+/// Whether this is a development run (`APP_ENV=development`, as `make run` sets it): only then
+/// are placeholder and short secrets accepted. Anything else is production.
+pub fn development() -> bool {
+    string("APP_ENV", "production").eq_ignore_ascii_case("development")
+}
+
+/// Values shipped in example files and development defaults; none of them is a secret.
+const PLACEHOLDERS: &[&str] = &[
+    "change-me",
+    "changeme",
+    "replace-with",
+    "replace-me",
+    "placeholder",
+    "example",
+    "dev-apps-key",
+    "gadai-admin-dev",
+];
+
+/// Refuses a secret that is a known placeholder, too short, or one character repeated, unless
+/// this is a development run ([`development`]). The message names the variable, never the value.
+pub fn check_secret(name: &str, value: &str, min_chars: usize) -> anyhow::Result<()> {
+    if development() {
+        return Ok(());
+    }
+    let lower = value.to_lowercase();
+    if let Some(p) = PLACEHOLDERS.iter().find(|p| lower.contains(*p)) {
+        bail!(
+            "{name} still holds a placeholder (it contains {p:?}): set a real secret, e.g. \
+             `openssl rand -hex 32` (APP_ENV=development accepts placeholders)"
+        );
+    }
+    let chars = value.chars().count();
+    if chars < min_chars {
+        bail!(
+            "{name} is {chars} characters long; at least {min_chars} are required \
+             (APP_ENV=development accepts shorter ones)"
+        );
+    }
+    let mut distinct = value.chars().collect::<Vec<_>>();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < 4 {
+        bail!("{name} uses fewer than 4 distinct characters: it is not a secret");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +133,22 @@ mod tests {
         assert_eq!(parse_duration("24h").unwrap(), Duration::from_secs(86_400));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("5 days").is_err());
+    }
+
+    #[test]
+    fn placeholders_and_short_secrets_are_refused() {
+        // APP_ENV is not set in unit tests: production rules.
+        assert!(check_secret("APPS_KEY", "change-me-apps-key-0123456789abcdef", 32).is_err());
+        assert!(check_secret("APPS_KEY", "replace-with-openssl-rand-hex-32", 32).is_err());
+        assert!(check_secret("APPS_KEY", "dev-apps-key", 32).is_err());
+        assert!(check_secret("APPS_KEY", "0123456789abcdef", 32).is_err());
+        assert!(check_secret("APPS_KEY", &"a".repeat(40), 32).is_err());
+        let err = check_secret("CODE_HMAC_KEY", "tiny-k3y", 32).unwrap_err();
+        assert!(err.to_string().contains("CODE_HMAC_KEY"));
+        assert!(
+            !err.to_string().contains("tiny-k3y"),
+            "the value is never echoed"
+        );
+        assert!(check_secret("APPS_KEY", "9f86d081884c7d659a2feaa0c55ad015", 32).is_ok());
     }
 }

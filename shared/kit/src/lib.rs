@@ -2,10 +2,11 @@
 
 pub mod api_key;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod error;
+pub mod memory;
 pub mod ops;
-pub mod rate;
 pub mod server;
 pub mod telemetry;
 
