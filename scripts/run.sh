@@ -39,6 +39,9 @@ export DASHBOARD_API_PORT="${DASHBOARD_API_PORT:-2026}"
 export ORDER_INTAKE_PORT="${ORDER_INTAKE_PORT:-2027}"
 export VERIFICATION_MAILER_PORT="${VERIFICATION_MAILER_PORT:-2028}"
 export EXPIRY_SWEEPER_PORT="${EXPIRY_SWEEPER_PORT:-2029}"
+# A local run is a development run: the services accept the development secrets below (in
+# production, APP_ENV unset, they refuse placeholders and short keys).
+export APP_ENV="${APP_ENV:-development}"
 # The bridge refuses to start without an API key: a local run gets a development one.
 if [[ -z ${APPS_KEY:-} ]]; then
   export APPS_KEY=dev-apps-key

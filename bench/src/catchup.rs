@@ -554,7 +554,7 @@ async fn explain_all(pool: &PgPool) -> anyhow::Result<()> {
         ),
         (
             "stats",
-            "SELECT dim, key, orders, value FROM counters WHERE orders <> 0 OR dim = 'total'"
+            "SELECT dim, key, orders, LEAST(value, 9223372036854775807)::bigint FROM counters WHERE orders <> 0 OR dim = 'total'"
                 .to_owned(),
         ),
     ];

@@ -19,7 +19,8 @@ use gadai_test_support::{
     smtp::{SmtpServer, free_port},
 };
 
-const APPS_KEY: &str = "browser-e2e-key";
+// Production rules apply to these binaries (no APP_ENV): the key is as long as a real one.
+const APPS_KEY: &str = "browser-e2e-key-9c1f4a7d2b6e8035";
 const ADMIN: (&str, &str) = ("admin", "admin-password-123");
 /// Short enough that a test sees the cool-down end; long enough to be seen.
 const RESEND_COOLDOWN: &str = "4s";

@@ -109,10 +109,15 @@ pub async fn start(knobs: Knobs) -> System {
         resend_cooldown: knobs.resend_cooldown,
         max_sends: 3,
         verify_rate_limit: knobs.verify_rate_limit,
+        allow_code_only: false,
+        trusted_proxies: Default::default(),
         check_timeout: Duration::from_secs(5),
         session_ttl: Duration::from_secs(3600),
         cookie_secure: dashboard_api::config::CookieSecure::Never,
         login_rate_limit: 20,
+        login_client_rate_limit: 200,
+        hash_wait: Duration::from_secs(10),
+        feeds_per_operator: 5,
         bootstrap_admin: Some(("admin".into(), "admin-password-123".into())),
     })
     .await
@@ -151,9 +156,8 @@ pub async fn start(knobs: Knobs) -> System {
     eventually(Duration::from_secs(10), || {
         let (nats, subject) = (nats.clone(), subject.clone());
         async move {
-            nats.request(subject, r#"{"kode_unik":"ZZZZZZ"}"#.into())
-                .await
-                .ok()
+            let probe = r#"{"kode_unik":"ZZZZZZ","order":{"reference":"00000000"}}"#;
+            nats.request(subject, probe.into()).await.ok()
         }
     })
     .await;
@@ -246,6 +250,11 @@ impl System {
         self.shutdown.cancel();
         self.env.cleanup().await;
     }
+}
+
+/// The order reference printed in the mail: the id's first 8 hex digits, upper case.
+pub fn reference_of(id: &str) -> String {
+    id.replace('-', "")[..8].to_uppercase()
 }
 
 /// The code in a verification mail's plain-text part: the indented line after "Kode verifikasi".

@@ -70,7 +70,7 @@ async fn a_code_mailed_in_indonesian_verifies_the_order_once_and_appears_nowhere
     let mail = smtp.wait_for(1, Duration::from_secs(15)).await.remove(0);
     assert_eq!(mail.subject, "Kode Verifikasi Peminjaman Anda");
     assert_eq!(mail.to, "siti@example.com");
-    let reference = id.replace('-', "")[..8].to_uppercase();
+    let reference = reference_of(&id);
     for part in [&mail.text, &mail.html] {
         assert!(part.contains("Halo Siti Rahma"), "{part}");
         assert!(part.contains(&reference));
@@ -88,9 +88,11 @@ async fn a_code_mailed_in_indonesian_verifies_the_order_once_and_appears_nowhere
     let order = system.wait_status(&id, "On Verification").await;
     assert!(order["expires_at"].is_string());
 
-    // The customer types it back with other case and spaces, through n8n.
+    // The customer types it back with other case and spaces, with the reference from the mail,
+    // through n8n.
     let response = system
-        .verify(json!({"kode_unik": format!("  {}  ", code.to_lowercase())}))
+        .verify(json!({"kode_unik": format!("  {}  ", code.to_lowercase()),
+                       "referensi": reference.to_lowercase()}))
         .await;
     assert_eq!(response.status(), 200);
     let verified: Value = response.json().await.unwrap();
@@ -102,12 +104,14 @@ async fn a_code_mailed_in_indonesian_verifies_the_order_once_and_appears_nowhere
 
     // Single use: once the verification is applied, the code no longer works.
     eventually(Duration::from_secs(10), || async {
-        let r = system.verify(json!({"kode_unik": code})).await;
+        let r = system
+            .verify(json!({"kode_unik": code, "referensi": reference}))
+            .await;
         (r.status() == 404).then_some(())
     })
     .await;
     let again: Value = system
-        .verify(json!({"kode_unik": code}))
+        .verify(json!({"kode_unik": code, "referensi": reference}))
         .await
         .json()
         .await
@@ -198,6 +202,11 @@ async fn a_double_click_sends_one_mail_and_the_seed_errors_hold() {
         .map(|d| d["loc"][1].clone())
         .collect();
     assert_eq!(names, [json!("kode_unik"), json!("order_id")]);
+    // A code alone names no order: refused, and nothing is checked.
+    let alone = system.verify(json!({"kode_unik": "ABCDEF"})).await;
+    assert_eq!(alone.status(), 422);
+    let detail = alone.json::<Value>().await.unwrap()["detail"].clone();
+    assert_eq!(detail[0]["loc"], json!(["body", "referensi"]), "{detail}");
     let no_key = system
         .client
         .post(format!("{}/dashboard/verify", system.dashboard))
@@ -219,25 +228,36 @@ async fn wrong_codes_fail_and_a_named_order_locks_after_five() {
     let code = code_in(&smtp.wait_for(1, Duration::from_secs(15)).await[0].text);
     system.wait_status(&id, "On Verification").await;
     let wrong = if code == "ABCDEF" { "ABCDEG" } else { "ABCDEF" };
+    let reference = reference_of(&id);
 
-    let response = system.verify(json!({"kode_unik": wrong})).await;
-    assert_eq!(response.status(), 404);
-    for _ in 0..5 {
-        let response = system
-            .verify(json!({"kode_unik": wrong, "order_id": id}))
-            .await;
+    // Wrong codes count against the order's code, whether it is named by reference or by id.
+    for attempt in 0..5 {
+        let named = if attempt % 2 == 0 {
+            json!({"kode_unik": wrong, "referensi": reference})
+        } else {
+            json!({"kode_unik": wrong, "order_id": id})
+        };
+        let response = system.verify(named).await;
         assert_eq!(response.status(), 404);
     }
     let sixth = system
-        .verify(json!({"kode_unik": code, "order_id": id}))
+        .verify(json!({"kode_unik": code, "referensi": reference}))
         .await;
     assert_eq!(
         sixth.status(),
         404,
         "the right code fails after five wrong ones"
     );
+    let detail = sixth.json::<Value>().await.unwrap()["detail"].clone();
+    assert!(
+        detail
+            .as_str()
+            .unwrap()
+            .contains("minta petugas mengirim kode baru"),
+        "{detail}"
+    );
     let unnamed = system.verify(json!({"kode_unik": code})).await;
-    assert_eq!(unnamed.status(), 404);
+    assert_eq!(unnamed.status(), 422, "a code alone is refused");
     assert_eq!(
         system.order(&id).await.unwrap()["status"],
         "On Verification"
@@ -252,13 +272,11 @@ async fn verify_is_rate_limited_per_client() {
     let mut knobs = Knobs::with_smtp(&smtp);
     knobs.verify_rate_limit = 3;
     let system = start(knobs).await;
+    let guess = json!({"kode_unik": "ABCDEF", "referensi": "0000ABCD"});
     for _ in 0..3 {
-        assert_eq!(
-            system.verify(json!({"kode_unik": "ABCDEF"})).await.status(),
-            404
-        );
+        assert_eq!(system.verify(guess.clone()).await.status(), 404);
     }
-    let limited = system.verify(json!({"kode_unik": "ABCDEF"})).await;
+    let limited = system.verify(guess).await;
     assert_eq!(limited.status(), 429);
     assert!(
         limited.headers()["retry-after"]
@@ -330,7 +348,10 @@ async fn an_unused_code_expires_its_order_and_stops_working() {
         "expired orders leave the active list"
     );
     assert_eq!(
-        system.verify(json!({"kode_unik": code})).await.status(),
+        system
+            .verify(json!({"kode_unik": code, "referensi": reference_of(&id)}))
+            .await
+            .status(),
         404
     );
     system.stop().await;
@@ -364,13 +385,20 @@ async fn a_resend_replaces_the_old_code() {
         (o["send_count"] == 2 && o["sending"] == false).then_some(())
     })
     .await;
+    let reference = reference_of(&id);
     assert_eq!(
-        system.verify(json!({"kode_unik": first})).await.status(),
+        system
+            .verify(json!({"kode_unik": first, "referensi": reference}))
+            .await
+            .status(),
         404,
         "the old code was replaced"
     );
     assert_eq!(
-        system.verify(json!({"kode_unik": second})).await.status(),
+        system
+            .verify(json!({"kode_unik": second, "referensi": reference}))
+            .await
+            .status(),
         200
     );
     system.wait_status(&id, "Verified").await;

@@ -4,7 +4,7 @@ use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context;
 use gadai_bus::BusSettings;
-use gadai_kit::config;
+use gadai_kit::{client::TrustedProxies, config};
 use gadai_store::DbSettings;
 
 #[derive(Debug, Clone)]
@@ -22,16 +22,31 @@ pub struct Settings {
     pub resend_cooldown: Duration,
     /// The most codes mailed for one order (`MAX_VERIFICATION_SENDS`).
     pub max_sends: i32,
-    /// `/dashboard/verify` requests per client per minute (`VERIFY_RATE_LIMIT`).
+    /// `/dashboard/verify` requests per client address per minute, across all replicas
+    /// (`VERIFY_RATE_LIMIT`).
     pub verify_rate_limit: u32,
+    /// Accept the seed's code-only body of `/dashboard/verify` (`VERIFY_ALLOW_CODE_ONLY`; off:
+    /// a check must name its order).
+    pub allow_code_only: bool,
+    /// Proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`).
+    pub trusted_proxies: TrustedProxies,
     /// How long to wait for the mailer's answer to a code check.
     pub check_timeout: Duration,
     /// How long a login lasts (`SESSION_TTL`).
     pub session_ttl: Duration,
     /// When the session cookie is marked `Secure` (`COOKIE_SECURE`).
     pub cookie_secure: CookieSecure,
-    /// Login attempts per client and username per 15 minutes (`LOGIN_RATE_LIMIT`).
+    /// Login attempts per client address and username per 15 minutes, across all replicas
+    /// (`LOGIN_RATE_LIMIT`).
     pub login_rate_limit: u32,
+    /// Login attempts per client address per 15 minutes, whatever the usernames
+    /// (`LOGIN_CLIENT_RATE_LIMIT`).
+    pub login_client_rate_limit: u32,
+    /// How long a login waits for one of the replica's two password-hashing slots before it is
+    /// answered 503 (`PASSWORD_HASH_WAIT`).
+    pub hash_wait: Duration,
+    /// Live feeds one operator may hold open on one replica (`LIVE_FEEDS_PER_OPERATOR`).
+    pub feeds_per_operator: usize,
     /// The first admin, created at start when there is no operator yet
     /// (`ADMIN_USERNAME`, `ADMIN_PASSWORD`).
     pub bootstrap_admin: Option<(String, String)>,
@@ -68,11 +83,12 @@ impl Settings {
             port: config::parse("DASHBOARD_API_PORT", 2026)?,
             web_dist: PathBuf::from(config::string("WEB_DIST_DIR", "web_dashboard/dist")),
             request_timeout: config::duration("REQUEST_TIMEOUT", Duration::from_secs(15))?,
-            apps_key: config::optional("APPS_KEY")
-                .context("APPS_KEY must be set: n8n sends it in X-API-Key to /dashboard/verify")?,
+            apps_key: apps_key()?,
             resend_cooldown: config::duration("RESEND_COOLDOWN", Duration::from_secs(60))?,
             max_sends: config::parse("MAX_VERIFICATION_SENDS", 3)?,
             verify_rate_limit: config::parse("VERIFY_RATE_LIMIT", 30)?,
+            allow_code_only: config::parse("VERIFY_ALLOW_CODE_ONLY", false)?,
+            trusted_proxies: TrustedProxies::from_env()?,
             check_timeout: config::duration("CHECK_TIMEOUT", Duration::from_secs(5))?,
             session_ttl: config::duration("SESSION_TTL", Duration::from_secs(12 * 3600))?,
             cookie_secure: match config::string("COOKIE_SECURE", "auto").as_str() {
@@ -82,8 +98,26 @@ impl Settings {
                 other => anyhow::bail!("COOKIE_SECURE={other:?} is not auto, true or false"),
             },
             login_rate_limit: config::parse("LOGIN_RATE_LIMIT", 10)?,
-            bootstrap_admin: config::optional("ADMIN_USERNAME")
-                .zip(config::optional("ADMIN_PASSWORD")),
+            login_client_rate_limit: config::parse("LOGIN_CLIENT_RATE_LIMIT", 50)?,
+            hash_wait: config::duration("PASSWORD_HASH_WAIT", Duration::from_secs(3))?,
+            feeds_per_operator: config::parse("LIVE_FEEDS_PER_OPERATOR", 5)?,
+            bootstrap_admin: bootstrap_admin()?,
         })
     }
+}
+
+/// The API key n8n sends: required, and not a placeholder outside development.
+fn apps_key() -> anyhow::Result<String> {
+    let key = config::optional("APPS_KEY")
+        .context("APPS_KEY must be set: n8n sends it in X-API-Key to /dashboard/verify")?;
+    config::check_secret("APPS_KEY", &key, 32)?;
+    Ok(key)
+}
+
+fn bootstrap_admin() -> anyhow::Result<Option<(String, String)>> {
+    let admin = config::optional("ADMIN_USERNAME").zip(config::optional("ADMIN_PASSWORD"));
+    if let Some((_, password)) = &admin {
+        config::check_secret("ADMIN_PASSWORD", password, 12)?;
+    }
+    Ok(admin)
 }

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     config::Settings,
     http::{self, AppState, events},
+    limits,
     projection::{self, Dashboard},
 };
 
@@ -64,24 +65,33 @@ impl Application {
             },
             &shutdown,
         );
-        // Live feeds never end on their own: they end when shutdown starts.
+        // Live feeds end with their session, or when shutdown starts.
+        let feeds = http::feeds::Feeds::default();
+        let watch = tokio::spawn(http::feeds::watch(
+            feeds.clone(),
+            base.pool.clone(),
+            shutdown.clone(),
+        ));
+        let prune = tokio::spawn(limits::prune(
+            base.pool.clone(),
+            std::time::Duration::from_secs(15 * 60),
+            shutdown.clone(),
+        ));
         let routes = http::router(AppState {
             pool: base.pool.clone(),
             bus: base.bus.clone(),
             hub,
             settings: settings.clone(),
-            verify_limiter: Arc::new(gadai_kit::rate::RateLimiter::new(
-                settings.verify_rate_limit,
-                std::time::Duration::from_secs(60),
-            )),
-            login_limiter: Arc::new(gadai_kit::rate::RateLimiter::new(
-                settings.login_rate_limit,
-                std::time::Duration::from_secs(15 * 60),
-            )),
+            feeds,
             closing: shutdown.clone(),
         });
         let result = base
-            .serve(routes, settings.request_timeout, vec![consumer], shutdown)
+            .serve(
+                routes,
+                settings.request_timeout,
+                vec![consumer, watch, prune],
+                shutdown,
+            )
             .await;
         relay.abort();
         result
@@ -128,7 +138,7 @@ pub async fn rebuild(settings: Settings, swap: bool) -> anyhow::Result<RebuildRe
             schema,
             announce: None,
         },
-        &["operators", "sessions"],
+        &["operators", "sessions", "rate_limits"],
         swap,
     )
     .await

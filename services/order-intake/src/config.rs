@@ -41,6 +41,7 @@ impl Settings {
     pub fn from_env() -> anyhow::Result<Self> {
         let apps_key = config::optional("APPS_KEY")
             .context("APPS_KEY must be set: it is the API key n8n sends in X-API-Key")?;
+        config::check_secret("APPS_KEY", &apps_key, 32)?;
         Ok(Settings {
             db: DbSettings::from_env("intake")?,
             bus: BusSettings::from_env()?,

@@ -100,13 +100,16 @@ export async function postOrders(orders: NewOrder[]): Promise<string[]> {
   return body.order_ids;
 }
 
-/** Hands a code back as the agent does (`POST /dashboard/verify` with the API key). */
-export async function verifyCode(code: string, orderId?: string): Promise<Response> {
+/**
+ * Hands a code back as the agent does (`POST /dashboard/verify` with the API key), with the
+ * order reference printed in the mail.
+ */
+export async function verifyCode(code: string, referensi: string): Promise<Response> {
   const s = stack();
   return fetch(`${s.dashboard}/dashboard/verify`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', 'X-API-Key': s.appsKey },
-    body: JSON.stringify({ kode_unik: code, order_id: orderId ?? null }),
+    body: JSON.stringify({ kode_unik: code, referensi }),
   });
 }
 
@@ -141,6 +144,13 @@ export function mailsTo(to: string): string[] {
 }
 
 /** The one-time code in a verification mail's text: the first line after "Kode verifikasi Anda:". */
+/** The order reference in a verification mail's plain-text part. */
+export function referenceIn(text: string): string {
+  const found = /Nomor referensi pengajuan:\s*([0-9A-F]{8})/.exec(text);
+  if (!found?.[1]) throw new Error(`no order reference in the mail:\n${text}`);
+  return found[1];
+}
+
 export function codeIn(text: string): string {
   const after = text.split('Kode verifikasi Anda:')[1];
   const line = after

@@ -48,7 +48,10 @@ pub fn parse_username(raw: &str) -> Result<String, &'static str> {
     }
 }
 
-/// A new password: at least 10 characters, at most 128.
+/// The longest password accepted anywhere (checked before any hashing).
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
+/// A new password: at least 10 characters, at most [`MAX_PASSWORD_CHARS`].
 pub fn check_password(password: &str) -> Result<(), &'static str> {
     match password.chars().count() {
         0..10 => Err("at least 10 characters"),
@@ -64,6 +67,38 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))
+}
+
+/// Argon2id computations that may run at once in this process. Each takes 19 MiB, so two keep
+/// a replica near 60 MB at the worst moment of a login flood, well inside its 128 MiB limit.
+pub const HASHING_SLOTS: usize = 2;
+static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(HASHING_SLOTS);
+
+/// All hashing slots were busy for longer than the caller would wait.
+#[derive(Debug, thiserror::Error)]
+#[error("every password hashing slot stayed busy")]
+pub struct Busy;
+
+/// [`hash_password`] in one of the [`HASHING_SLOTS`], off the async threads; waits for a slot.
+pub async fn hash_password_capped(password: &str) -> anyhow::Result<String> {
+    let _slot = SLOTS.acquire().await?;
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || hash_password(&password)).await?
+}
+
+/// [`verify_password`] in one of the [`HASHING_SLOTS`], waiting at most `wait` for a slot.
+pub async fn verify_password_capped(
+    password: String,
+    phc: String,
+    wait: std::time::Duration,
+) -> Result<bool, Busy> {
+    let _slot = tokio::time::timeout(wait, SLOTS.acquire())
+        .await
+        .map_err(|_| Busy)?
+        .map_err(|_| Busy)?;
+    tokio::task::spawn_blocking(move || verify_password(&password, &phc))
+        .await
+        .map_err(|_| Busy)
 }
 
 pub fn verify_password(password: &str, phc: &str) -> bool {

@@ -4,9 +4,9 @@
 //! `gadai_session` cookie (HttpOnly, SameSite=Strict, Secure over HTTPS). Every other
 //! `/dashboard/*` route but `/dashboard/verify` (n8n's API key) runs behind
 //! [`require_session`], which also demands the session's CSRF token in `X-CSRF-Token` on every
-//! write. Login attempts are rate limited per client and username.
+//! write. Login attempts are rate limited per client address and username, across replicas.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use axum::{
     Json,
@@ -22,7 +22,12 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::AppState;
-use crate::domain::operator::{Role, new_token, token_hash, verify_password};
+use crate::{
+    domain::operator::{
+        MAX_PASSWORD_CHARS, Role, new_token, parse_username, token_hash, verify_password_capped,
+    },
+    limits::Limit,
+};
 
 pub const COOKIE: &str = "gadai_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -35,6 +40,8 @@ pub struct Operator {
     pub display_name: String,
     pub role: Role,
     csrf_token: String,
+    /// The session's token hash (its key in `sessions`).
+    session: Vec<u8>,
 }
 
 impl Operator {
@@ -46,6 +53,10 @@ impl Operator {
                 "Hanya admin yang boleh melakukan ini".into(),
             )),
         }
+    }
+
+    pub fn session(&self) -> &[u8] {
+        &self.session
     }
 
     fn json(&self) -> Value {
@@ -80,12 +91,13 @@ fn session_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 async fn load_session(state: &AppState, token: &str) -> Result<Option<Operator>, ApiError> {
+    let session = token_hash(token);
     let row: Option<(Uuid, String, String, String, String)> = sqlx::query_as(
         "SELECT o.id, o.username, o.display_name, o.role, s.csrf_token
          FROM sessions s JOIN operators o ON o.id = s.operator_id
          WHERE s.token_hash = $1 AND s.expires_at > now() AND o.active",
     )
-    .bind(token_hash(token))
+    .bind(&session)
     .fetch_optional(&state.pool)
     .await
     .map_err(anyhow::Error::from)?;
@@ -96,6 +108,7 @@ async fn load_session(state: &AppState, token: &str) -> Result<Option<Operator>,
             display_name,
             role: Role::parse(&role).unwrap_or(Role::Operator),
             csrf_token,
+            session,
         },
     ))
 }
@@ -137,6 +150,17 @@ pub struct LoginBody {
     password: String,
 }
 
+/// The largest login body read at all (a username and a password with room to spare).
+pub const LOGIN_BODY_LIMIT: usize = 4 * 1024;
+
+/// The same answer for every refused login, so nothing tells which part was wrong.
+const REFUSED: &str = "Username atau password salah";
+
+/// `POST /dashboard/auth/login`. What costs memory is capped before it is spent: the body is at
+/// most [`LOGIN_BODY_LIMIT`], a username or password that no account can have is refused before
+/// any hashing, attempts are counted per client address and per address and username in the
+/// shared limits, and the Argon2id check runs in one of the replica's two hashing slots (a login
+/// that waits longer than `PASSWORD_HASH_WAIT` for one is answered 503).
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -144,11 +168,29 @@ pub async fn login(
     body: Result<Json<LoginBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body?;
-    let username = body.username.trim().to_lowercase();
-    state
-        .login_limiter
-        .check(&format!("{}|{username}", peer.ip()))
-        .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
+    let client = super::client_key(&state, peer, &headers);
+    let window = Duration::from_secs(15 * 60);
+    Limit {
+        bucket: "login-client",
+        limit: state.settings.login_client_rate_limit,
+        window,
+    }
+    .hit(&state.pool, &client)
+    .await?;
+    let plausible = parse_username(&body.username)
+        .ok()
+        .filter(|_| body.password.chars().count() <= MAX_PASSWORD_CHARS);
+    let Some(username) = plausible else {
+        tracing::info!(%client, "login refused: no account can have this username or password");
+        return Err(ApiError::Unauthorized(REFUSED.into()));
+    };
+    Limit {
+        bucket: "login",
+        limit: state.settings.login_rate_limit,
+        window,
+    }
+    .hit(&state.pool, &format!("{client}|{username}"))
+    .await?;
     let row: Option<(Uuid, String)> =
         sqlx::query_as("SELECT id, password_hash FROM operators WHERE username = $1 AND active")
             .bind(&username)
@@ -157,15 +199,12 @@ pub async fn login(
             .map_err(anyhow::Error::from)?;
     // Verify against a throwaway hash when the user is unknown, so timing does not tell.
     let (operator_id, phc) = row.unwrap_or_else(|| (Uuid::nil(), dummy_hash().to_owned()));
-    let password = body.password;
-    let valid = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
+    let valid = verify_password_capped(body.password, phc, state.settings.hash_wait)
         .await
-        .map_err(anyhow::Error::from)?;
+        .map_err(|_| ApiError::Unavailable("every password hashing slot is busy".into()))?;
     if !valid || operator_id.is_nil() {
         tracing::info!(%username, "login refused");
-        return Err(ApiError::Unauthorized(
-            "Username atau password salah".into(),
-        ));
+        return Err(ApiError::Unauthorized(REFUSED.into()));
     }
     let token = new_token();
     let csrf = new_token();
@@ -208,11 +247,14 @@ pub async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     if let Some(token) = session_token(&headers) {
+        let session = token_hash(token);
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(token_hash(token))
+            .bind(&session)
             .execute(&state.pool)
             .await
             .map_err(anyhow::Error::from)?;
+        // Its feeds on this replica end now; other replicas' within feeds::CHECK_EVERY.
+        state.feeds.end_session(&session);
     }
     let mut response = Json(json!({ "message": "Berhasil keluar" })).into_response();
     response.headers_mut().insert(

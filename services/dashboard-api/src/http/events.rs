@@ -13,19 +13,22 @@ use axum::{
     response::sse::{Event as SseEvent, KeepAlive, Sse},
 };
 use futures::{Stream, StreamExt, stream};
+use gadai_kit::ApiError;
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
 use tokio_util::sync::CancellationToken;
 
-use super::AppState;
+use super::{AppState, auth::Operator, feeds};
 use crate::{
     domain::OrderView,
     projection::{CHANGES_SUBJECT, Change},
     read_model::{COLUMNS, OrderRow, order_json},
 };
 
-/// The most changes sent to a reconnecting client before telling it to reload instead.
+/// The most orders sent to a reconnecting client before telling it to reload instead.
 const MAX_REPLAY: i64 = 500;
+/// The most events read to find them.
+const MAX_REPLAY_EVENTS: i64 = 2_000;
 
 /// Orders to replay: (newest sequence, its event type, the row).
 type Replay = Vec<(i64, String, OrderRow)>;
@@ -57,10 +60,24 @@ pub async fn relay(
     }
 }
 
+/// `GET /dashboard/events`: the live feed of the logged-in operator. It ends when the session
+/// ends (see [`super::feeds`]); an operator holding too many feeds on this replica gets 429.
 pub async fn events(
     State(state): State<AppState>,
+    operator: Operator,
     headers: HeaderMap,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let feed = state
+        .feeds
+        .open(
+            operator.operator_id,
+            operator.session(),
+            state.settings.feeds_per_operator,
+            &state.closing,
+        )
+        .ok_or(ApiError::TooManyRequests {
+            retry_after_secs: feeds::CHECK_EVERY.as_secs(),
+        })?;
     // Subscribe before reading the backlog, so nothing falls between the two.
     let live = BroadcastStream::new(state.hub.subscribe());
     let last_id = headers
@@ -80,11 +97,16 @@ pub async fn events(
         };
         stream::iter(events)
     });
+    let stop = feed.stop.clone().cancelled_owned();
     let all = stream::iter(backlog)
         .chain(live)
-        .take_until(state.closing.clone().cancelled_owned())
-        .map(Ok);
-    Sse::new(all).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .take_until(stop)
+        // The feed stays registered for as long as the stream lives.
+        .map(move |event| {
+            let _open = &feed;
+            Ok(event)
+        });
+    Ok(Sse::new(all).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 fn change_event(change: &Change) -> SseEvent {
@@ -95,18 +117,30 @@ fn change_event(change: &Change) -> SseEvent {
 }
 
 /// The current state of every order changed after `since`, oldest change first; or a
-/// `resync` when more changed than is worth sending one by one.
+/// `resync` when more changed than is worth sending one by one. Reads at most
+/// [`MAX_REPLAY_EVENTS`] + 1 events and [`MAX_REPLAY`] orders, whatever `since` says.
 async fn replay_since(state: &AppState, since: i64) -> Vec<SseEvent> {
     let rows: Result<Option<Replay>, sqlx::Error> = async {
-        let latest: Vec<(uuid::Uuid, i64, String)> = sqlx::query_as(
-            "SELECT DISTINCT ON (order_id) order_id, seq, type FROM order_events
-             WHERE seq > $1 ORDER BY order_id, seq DESC",
+        let events: Vec<(uuid::Uuid, i64, String)> = sqlx::query_as(
+            "SELECT order_id, seq, type FROM order_events WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
         .bind(since)
+        .bind(MAX_REPLAY_EVENTS + 1)
         .fetch_all(&state.pool)
         .await?;
-        if latest.len() as i64 > MAX_REPLAY {
+        if events.len() as i64 > MAX_REPLAY_EVENTS {
             return Ok(None);
+        }
+        // The newest event of each order (events come in sequence order).
+        let mut latest: Vec<(uuid::Uuid, i64, String)> = Vec::new();
+        for event in events {
+            match latest.iter_mut().find(|l| l.0 == event.0) {
+                Some(l) => *l = event,
+                None => latest.push(event),
+            }
+            if latest.len() as i64 > MAX_REPLAY {
+                return Ok(None);
+            }
         }
         let ids: Vec<uuid::Uuid> = latest.iter().map(|l| l.0).collect();
         let orders: Vec<OrderRow> =

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod events;
 mod export;
+pub mod feeds;
 mod operators;
 mod orders;
 
@@ -11,15 +12,22 @@ pub use operators::{create_operator, set_password};
 mod stats;
 pub mod verification;
 
-use std::{path::Path, sync::Arc};
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::Path,
+    sync::Arc,
+};
 
 use axum::{
-    Router, middleware,
-    response::IntoResponse,
+    Router,
+    extract::{DefaultBodyLimit, Request, State},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
     routing::{delete, get, patch, post},
 };
 use gadai_bus::Bus;
 use gadai_kit::api_key::{self, ApiKey};
+use http::{HeaderMap, HeaderValue, header};
 use sqlx::PgPool;
 use tower_http::services::{ServeDir, ServeFile};
 
@@ -31,10 +39,16 @@ pub struct AppState {
     pub bus: Bus,
     pub hub: events::Hub,
     pub settings: Arc<Settings>,
-    pub verify_limiter: Arc<gadai_kit::rate::RateLimiter>,
-    pub login_limiter: Arc<gadai_kit::rate::RateLimiter>,
+    /// The live feeds open on this replica, each tied to its session.
+    pub feeds: feeds::Feeds,
     /// Cancelled when shutdown starts: live feeds end so the server can drain.
     pub closing: tokio_util::sync::CancellationToken,
+}
+
+/// The rate-limit key of the client behind `peer` (see [`gadai_kit::client`]).
+pub fn client_key(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> String {
+    let ip: IpAddr = state.settings.trusted_proxies.client(peer.ip(), headers);
+    gadai_kit::client::bucket(ip)
 }
 
 /// The OpenAPI document of this service, served at `/openapi.json`.
@@ -61,7 +75,10 @@ pub fn router(state: AppState) -> Router {
         ));
     // n8n's route takes the API key; login is open (and rate limited).
     let api = Router::new()
-        .route("/auth/login", post(auth::login))
+        .route(
+            "/auth/login",
+            post(auth::login).layer(DefaultBodyLimit::max(auth::LOGIN_BODY_LIMIT)),
+        )
         .route(
             "/verify",
             post(verification::verify).layer(middleware::from_fn_with_state(
@@ -76,6 +93,42 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi))
         .with_state(state.clone());
     with_web_app(router, &state.settings.web_dist)
+        .layer(middleware::from_fn_with_state(state, security_headers))
+}
+
+/// What the web app may load: only its own scripts, styles, images and API (the SSE feed
+/// included); no frames, plugins or inline script.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
+     object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+/// Security headers on every answer: the CSP, no framing, no MIME sniffing, no referrer, and
+/// HSTS when the request came over HTTPS (directly or as a trusted proxy says).
+async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let https = state.settings.cookie_secure.resolve(req.headers());
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    let set = |headers: &mut HeaderMap, name, value: &'static str| {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    };
+    set(
+        headers,
+        header::CONTENT_SECURITY_POLICY,
+        CONTENT_SECURITY_POLICY,
+    );
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    set(headers, header::REFERRER_POLICY, "no-referrer");
+    if https {
+        set(
+            headers,
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        );
+    }
+    response
 }
 
 /// Serves the built dashboard when it is there; unknown paths get `index.html` so deep links

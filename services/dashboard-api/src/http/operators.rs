@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{AppState, auth::Operator};
-use crate::domain::operator::{Role, check_password, hash_password, parse_username};
+use crate::domain::operator::{Role, check_password, hash_password_capped, parse_username};
 
 pub async fn list(
     State(state): State<AppState>,
@@ -106,8 +106,7 @@ pub async fn create_operator(
     role: Role,
 ) -> anyhow::Result<Uuid> {
     let id = Uuid::now_v7();
-    let password = password.to_owned();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await??;
+    let hash = hash_password_capped(password).await?;
     sqlx::query("INSERT INTO operators (id, username, display_name, password_hash, role) VALUES ($1, $2, $3, $4, $5)")
         .bind(id)
         .bind(username)
@@ -121,8 +120,7 @@ pub async fn create_operator(
 
 /// Sets a new password and ends the operator's sessions (also used by the CLI).
 pub async fn set_password(pool: &sqlx::PgPool, id: Uuid, password: &str) -> anyhow::Result<()> {
-    let password = password.to_owned();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password)).await??;
+    let hash = hash_password_capped(password).await?;
     let mut tx = pool.begin().await?;
     sqlx::query("UPDATE operators SET password_hash = $2 WHERE id = $1")
         .bind(id)

@@ -14,7 +14,7 @@ const DAYS: usize = 30;
 
 pub async fn stats(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
-        "SELECT dim, key, orders, value FROM counters WHERE orders <> 0 OR dim = 'total'",
+        "SELECT dim, key, orders, LEAST(value, 9223372036854775807)::bigint FROM counters WHERE orders <> 0 OR dim = 'total'",
     )
     .fetch_all(&state.pool)
     .await

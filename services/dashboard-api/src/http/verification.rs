@@ -5,20 +5,22 @@
 //!   the code.
 //! - `POST /dashboard/verification/{id}/resend`: a new code for an order On Verification, after
 //!   the cool-down; it replaces the old one.
-//! - `POST /dashboard/verify`: n8n hands back the customer's code (API key, rate limited per
-//!   client); the mailer checks it over NATS request/reply; a match publishes `order.verified`.
+//! - `POST /dashboard/verify`: n8n hands back the customer's code with the order reference from
+//!   the mail (API key; rate limited per client address across replicas); the mailer checks it
+//!   over NATS request/reply against that order's code and, on a match, publishes
+//!   `order.verified`.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use axum::{
     Json,
     extract::{ConnectInfo, Path, State, rejection::JsonRejection, rejection::PathRejection},
-    http::StatusCode,
+    http::{HeaderMap, StatusCode},
 };
 use chrono::Utc;
 use gadai_events::{
-    BRIDGE_ACTOR, Event, EventKind, OrderVerified, VerificationRequested,
-    check::{CheckReply, CheckRequest, Outcome, SUBJECT},
+    Event, EventKind, VerificationRequested,
+    check::{CheckReply, CheckRequest, OrderRef, Outcome, Reference, SUBJECT},
 };
 use gadai_kit::{ApiError, FieldError};
 use serde::Deserialize;
@@ -26,12 +28,18 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{AppState, auth::Operator, orders};
-use crate::domain::{OrderView, Status};
+use crate::{
+    domain::{OrderView, Status},
+    limits::Limit,
+};
 
 /// The seed's answer when a code cannot be sent (already sent or verified).
 pub const ALREADY: &str = "Order sudah verified atau sedang dalam proses verifikasi";
 /// The seed's answer for a code that does not verify anything.
 pub const INVALID_CODE: &str = "Kode tidak valid";
+/// The answer once a code took too many wrong attempts: only a new code helps.
+pub const LOCKED_CODE: &str =
+    "Kode tidak valid: terlalu banyak percobaan yang salah, minta petugas mengirim kode baru";
 
 pub async fn send(
     State(state): State<AppState>,
@@ -126,22 +134,32 @@ async fn request(
 #[derive(Deserialize)]
 pub struct VerifyBody {
     kode_unik: Option<Value>,
+    /// The order reference printed in the mail (8 hex digits).
+    #[serde(default)]
+    referensi: Option<Value>,
     #[serde(default)]
     order_id: Option<Value>,
 }
 
+/// `POST /dashboard/verify`: the customer's code for a named order. The mailer checks it, and on
+/// a match it has published `order.verified` before it answers.
 #[tracing::instrument(skip_all, fields(outcome))]
 pub async fn verify(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     body: Result<Json<VerifyBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    state
-        .verify_limiter
-        .check(&peer.ip().to_string())
-        .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
+    let client = super::client_key(&state, peer, &headers);
+    Limit {
+        bucket: "verify",
+        limit: state.settings.verify_rate_limit,
+        window: Duration::from_secs(60),
+    }
+    .hit(&state.pool, &client)
+    .await?;
     let Json(body) = body?;
-    let request = parse_verify(body)?;
+    let request = parse_verify(body, state.settings.allow_code_only)?;
     let payload = serde_json::to_vec(&request).expect("requests serialize");
     let answer = tokio::time::timeout(
         state.settings.check_timeout,
@@ -155,84 +173,195 @@ pub async fn verify(
     .map_err(|e| ApiError::Unavailable(format!("code checker: {e}")))?;
     let reply: CheckReply = serde_json::from_slice(&answer.payload)
         .map_err(|e| anyhow::anyhow!("malformed check reply: {e}"))?;
-    let (Outcome::Matched, Some(order_id), Some(verification_id)) =
-        (reply.outcome, reply.order_id, reply.verification_id)
-    else {
-        tracing::Span::current().record("outcome", "invalid");
-        return Err(ApiError::NotFound(INVALID_CODE.into()));
-    };
-    tracing::Span::current().record("outcome", "matched");
-    let event = Event::new(
-        order_id,
-        BRIDGE_ACTOR,
-        EventKind::OrderVerified(OrderVerified { verification_id }),
-    );
-    state
-        .bus
-        .publish(&event)
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("{e:#}")))?;
-    Ok(Json(
-        json!({ "message": "Order berhasil diverifikasi", "order_id": order_id }),
-    ))
+    let span = tracing::Span::current();
+    match (reply.outcome, reply.order_id) {
+        (Outcome::Matched, Some(order_id)) => {
+            span.record("outcome", "matched");
+            Ok(Json(
+                json!({ "message": "Order berhasil diverifikasi", "order_id": order_id }),
+            ))
+        }
+        (Outcome::Locked, _) => {
+            span.record("outcome", "locked");
+            Err(ApiError::NotFound(LOCKED_CODE.into()))
+        }
+        (Outcome::Throttled, _) => {
+            span.record("outcome", "throttled");
+            Err(ApiError::TooManyRequests {
+                retry_after_secs: reply.retry_after_secs.unwrap_or(60).max(1),
+            })
+        }
+        _ => {
+            span.record("outcome", "invalid");
+            Err(ApiError::NotFound(INVALID_CODE.into()))
+        }
+    }
 }
 
-fn parse_verify(body: VerifyBody) -> Result<CheckRequest, ApiError> {
+/// The body as a check request: the code, and the order it names (reference or id; they must
+/// agree when both are given). Without either, 422 unless code-only checks are allowed.
+fn parse_verify(body: VerifyBody, allow_code_only: bool) -> Result<CheckRequest, ApiError> {
     let mut errors = Vec::new();
     let kode_unik = match body.kode_unik {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 64 => Some(s),
         Some(Value::String(s)) if s.len() > 64 => {
-            errors.push(FieldError::at(
-                &["kode_unik".into()],
+            push(
+                &mut errors,
+                "kode_unik",
                 "at most 64 characters",
                 "value_error.too_long",
-            ));
+            );
             None
         }
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s),
         None | Some(Value::Null) => {
-            errors.push(FieldError::at(
-                &["kode_unik".into()],
+            push(
+                &mut errors,
+                "kode_unik",
                 "field required",
                 "value_error.missing",
-            ));
+            );
             None
         }
         Some(_) => {
-            errors.push(FieldError::at(
-                &["kode_unik".into()],
+            push(
+                &mut errors,
+                "kode_unik",
                 "must be a non-empty string",
                 "type_error.str",
-            ));
+            );
+            None
+        }
+    };
+    let reference = match body.referensi {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.trim().is_empty() => None,
+        Some(Value::String(s)) if s.len() <= 32 && Reference::parse(&s).is_some() => {
+            Reference::parse(&s)
+        }
+        Some(_) => {
+            push(
+                &mut errors,
+                "referensi",
+                "must be the order reference from the e-mail: 8 characters 0-9 and A-F",
+                "value_error.reference",
+            );
             None
         }
     };
     let order_id = match body.order_id {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => match Uuid::parse_str(s.trim()) {
-            Ok(id) => Some(id),
-            Err(_) => {
-                errors.push(FieldError::at(
-                    &["order_id".into()],
-                    "must be an order id (UUID)",
-                    "type_error.uuid",
-                ));
-                None
-            }
-        },
+        Some(Value::String(s)) if s.trim().is_empty() => None,
+        Some(Value::String(s)) if Uuid::parse_str(s.trim()).is_ok() => {
+            Uuid::parse_str(s.trim()).ok()
+        }
         Some(_) => {
-            errors.push(FieldError::at(
-                &["order_id".into()],
+            push(
+                &mut errors,
+                "order_id",
                 "must be an order id (UUID)",
                 "type_error.uuid",
-            ));
+            );
             None
         }
     };
-    match (kode_unik, errors.is_empty()) {
-        (Some(kode_unik), true) => Ok(CheckRequest {
-            kode_unik,
-            order_id,
-        }),
+    let order = match (order_id, reference) {
+        (Some(id), Some(r)) if !r.matches(id) => {
+            push(
+                &mut errors,
+                "referensi",
+                "does not belong to the order named by order_id",
+                "value_error.reference_mismatch",
+            );
+            None
+        }
+        (Some(id), _) => Some(OrderRef::Id(id)),
+        (None, Some(r)) => Some(OrderRef::Reference(r)),
+        (None, None) => None,
+    };
+    let names_order = order.is_some();
+    let named_badly = errors.iter().any(|e| e.field_path() != "kode_unik");
+    if !names_order && !named_badly && !allow_code_only {
+        push(
+            &mut errors,
+            "referensi",
+            "field required: the order reference printed in the e-mail (or order_id) must \
+             accompany the code",
+            "value_error.missing",
+        );
+    }
+    match kode_unik {
+        Some(kode_unik) if errors.is_empty() => Ok(CheckRequest { kode_unik, order }),
         _ => Err(ApiError::Validation(errors)),
+    }
+}
+
+fn push(errors: &mut Vec<FieldError>, field: &str, msg: &str, kind: &str) {
+    errors.push(FieldError::at(&[field.into()], msg, kind));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(body: Value, allow_code_only: bool) -> Result<CheckRequest, Vec<String>> {
+        let body: VerifyBody = serde_json::from_value(body).unwrap();
+        parse_verify(body, allow_code_only).map_err(|e| match e {
+            ApiError::Validation(errors) => errors.iter().map(FieldError::field_path).collect(),
+            other => panic!("unexpected {other:?}"),
+        })
+    }
+
+    #[test]
+    fn a_check_names_its_order_by_reference_or_id() {
+        let id = Uuid::parse_str("3f9a0c12-7b44-5d6e-8f00-0123456789ab").unwrap();
+        let by_ref = parse(
+            json!({"kode_unik": "ABC234", "referensi": "3f9a 0c12"}),
+            false,
+        )
+        .unwrap();
+        assert_eq!(by_ref.order, Some(OrderRef::Reference(Reference::of(id))));
+        let by_id = parse(json!({"kode_unik": "ABC234", "order_id": id}), false).unwrap();
+        assert_eq!(by_id.order, Some(OrderRef::Id(id)));
+        let both = parse(
+            json!({"kode_unik": "ABC234", "order_id": id, "referensi": "3F9A0C12"}),
+            false,
+        )
+        .unwrap();
+        assert_eq!(both.order, Some(OrderRef::Id(id)));
+    }
+
+    #[test]
+    fn a_code_alone_is_refused_unless_opted_in() {
+        assert_eq!(
+            parse(json!({"kode_unik": "ABC234"}), false).unwrap_err(),
+            ["referensi"]
+        );
+        let opted = parse(json!({"kode_unik": "ABC234", "referensi": ""}), true).unwrap();
+        assert_eq!(opted.order, None);
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let id = Uuid::parse_str("3f9a0c12-7b44-5d6e-8f00-0123456789ab").unwrap();
+        assert_eq!(
+            parse(json!({"referensi": "XYZ", "order_id": 7}), false).unwrap_err(),
+            ["kode_unik", "referensi", "order_id"]
+        );
+        assert_eq!(
+            parse(
+                json!({"kode_unik": "A", "order_id": id, "referensi": "00000000"}),
+                false
+            )
+            .unwrap_err(),
+            ["referensi"]
+        );
+        assert_eq!(
+            parse(
+                json!({"kode_unik": "A".repeat(65), "referensi": "3F9A0C12"}),
+                false
+            )
+            .unwrap_err(),
+            ["kode_unik"]
+        );
     }
 }

@@ -323,7 +323,7 @@ async fn the_cli_creates_admins_and_resets_passwords() {
             .args(args)
             .env("DATABASE_URL", &app.env.database_url)
             .env("NATS_URL", &app.env.bus.url)
-            .env("APPS_KEY", "k")
+            .env("APPS_KEY", "cli-test-apps-key-0123456789abcdef")
             .env("OPERATOR_PASSWORD", password)
             .output()
             .unwrap()

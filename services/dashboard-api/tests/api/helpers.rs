@@ -39,10 +39,15 @@ pub fn settings(env: &TestEnv) -> Settings {
         resend_cooldown: Duration::from_secs(60),
         max_sends: 3,
         verify_rate_limit: 30,
+        allow_code_only: false,
+        trusted_proxies: Default::default(),
         check_timeout: Duration::from_secs(2),
         session_ttl: Duration::from_secs(3600),
         cookie_secure: dashboard_api::config::CookieSecure::Auto,
         login_rate_limit: 20,
+        login_client_rate_limit: 200,
+        hash_wait: Duration::from_secs(10),
+        feeds_per_operator: 5,
         bootstrap_admin: Some((ADMIN.into(), PASSWORD.into())),
     }
 }
@@ -52,9 +57,12 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_in(env: TestEnv) -> TestApp {
-    let app = Application::build(settings(&env))
-        .await
-        .expect("app builds");
+    let s = settings(&env);
+    spawn_in_with(env, s).await
+}
+
+pub async fn spawn_in_with(env: TestEnv, settings: Settings) -> TestApp {
+    let app = Application::build(settings).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool().clone();
     let shutdown = CancellationToken::new();

@@ -7,3 +7,4 @@ mod helpers;
 mod live;
 mod openapi;
 mod projection;
+mod trust;

@@ -1,0 +1,69 @@
+//! Rate limits counted in Postgres, so they hold across every replica of dashboard-api.
+//!
+//! Fixed windows aligned to multiples of the window length (by the database's clock, the one
+//! clock all replicas share): at most `limit` requests of one key are let through per window,
+//! whatever the number of replicas. One round trip per counted request (an upsert returning the
+//! new count). Nothing is kept in the process, so memory does not grow with the number of keys;
+//! the table is pruned every minute.
+
+use std::time::Duration;
+
+use gadai_kit::ApiError;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+/// One limit: `limit` requests per key in each `window`.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    /// Names the limit in the table (`login`, `verify`, ...).
+    pub bucket: &'static str,
+    pub limit: u32,
+    pub window: Duration,
+}
+
+impl Limit {
+    /// Counts one request of `key`: 429 with the seconds left in the window when over the limit.
+    pub async fn hit(&self, pool: &PgPool, key: &str) -> Result<(), ApiError> {
+        let window = self.window.as_secs().max(1) as f64;
+        let (hits, left): (i64, f64) = sqlx::query_as(
+            "INSERT INTO rate_limits (bucket, key, window_start, hits)
+             VALUES ($1, $2, to_timestamp(floor(extract(epoch FROM now()) / $3) * $3), 1)
+             ON CONFLICT (bucket, key, window_start) DO UPDATE SET hits = rate_limits.hits + 1
+             RETURNING hits,
+                       extract(epoch FROM window_start + make_interval(secs => $3) - now())::float8",
+        )
+        .bind(self.bucket)
+        .bind(key)
+        .bind(window)
+        .fetch_one(pool)
+        .await
+        .map_err(anyhow::Error::from)?;
+        if hits > i64::from(self.limit) {
+            metrics::counter!("rate_limited_total", "limit" => self.bucket).increment(1);
+            return Err(ApiError::TooManyRequests {
+                retry_after_secs: left.ceil().max(1.0) as u64,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Deletes windows that have ended, every minute until shutdown.
+pub async fn prune(pool: PgPool, longest: Duration, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let pruned = sqlx::query(
+            "DELETE FROM rate_limits WHERE window_start < now() - make_interval(secs => $1)",
+        )
+        .bind(longest.as_secs() as f64)
+        .execute(&pool)
+        .await;
+        if let Err(err) = pruned {
+            tracing::warn!(error = %err, "could not prune the rate limits");
+        }
+    }
+}
