@@ -960,6 +960,8 @@ fn the_system_prompt_keeps_the_rules() {
         "provinsi",
         "tanyakan apakah sudah benar",
         "6 karakter",
+        "nomor referensi pengajuan",
+        "DUA data dari email yang sama",
         "24 jam",
         "di chat ini",
         "cari_pengetahuan",
@@ -1015,6 +1017,29 @@ fn the_order_tool_is_idempotent_per_session_and_order() {
 }
 
 // ---- the checks catch what they should ---------------------------------------------------
+
+#[test]
+fn the_code_check_names_its_order_by_the_reference_from_the_mail() {
+    let wf = agent_workflow();
+    let p = &node(&wf, "cek_kode_verifikasi")["parameters"];
+    let body = p["jsonBody"].as_str().unwrap();
+    let fields: Vec<String> = from_ai_calls(body).into_iter().map(|c| c.key).collect();
+    assert_eq!(fields, ["kode_unik", "referensi"], "{body}");
+    assert!(body.contains("\"referensi\":"), "{body}");
+    let description = p["toolDescription"].as_str().unwrap();
+    assert!(
+        description.contains("nomor referensi pengajuan"),
+        "{description}"
+    );
+    // dashboard-api refuses a code alone by default: the documented body names the reference.
+    let doc: Value = serde_json::from_str(include_str!(
+        "../../../services/dashboard-api/openapi.json"
+    ))
+    .unwrap();
+    let schema = &doc["paths"]["/dashboard/verify"]["post"]["requestBody"]["content"]
+        ["application/json"]["schema"];
+    assert!(schema["properties"]["referensi"].is_object());
+}
 
 fn with_tool(wf: &mut Value, name: &str, change: impl FnOnce(&mut Value)) {
     let n = wf["nodes"]
