@@ -99,6 +99,10 @@ pub struct Quote {
     pub total_nilai_pinjaman: i64,
 }
 
+/// One item's value (quantity x unit price) must stay below this: Rp 10^13, the largest
+/// estimate an order may carry.
+const MAX_ITEM_VALUE_EXCLUSIVE: i64 = 10_000_000_000_001;
+
 /// Parses a quote request: `{"wilayah": "...", "items": [{"nama_barang", "jumlah_barang",
 /// "harga_satuan"}]}`; every failing field is named. Amounts are whole Rupiah, rounded down.
 pub fn quote(body: &Value, rates: &LoanRates) -> Result<Quote, Vec<FieldError>> {
@@ -159,7 +163,16 @@ pub fn quote(body: &Value, rates: &LoanRates) -> Result<Quote, Vec<FieldError>> 
                 "value_error.number",
             ));
         }
-        if let (Some(name), Some(count), Some(price)) = (name, count, price) {
+        // Each item's value is bounded like an order's estimate, so no product or total of up
+        // to 100 items can overflow (100 x 10^13 is far below i64::MAX).
+        let value = count.zip(price).map(|(c, p)| c.checked_mul(p));
+        if let Some(None) | Some(Some(MAX_ITEM_VALUE_EXCLUSIVE..)) = value {
+            errors.push(FieldError::at(
+                &loc("harga_satuan"),
+                "jumlah_barang x harga_satuan must be at most Rp 10.000.000.000.000",
+                "value_error.number.too_large",
+            ));
+        } else if let (Some(name), Some(count), Some(price)) = (name, count, price) {
             quoted.push((name.to_owned(), count, price));
         }
     }
@@ -170,7 +183,7 @@ pub fn quote(body: &Value, rates: &LoanRates) -> Result<Quote, Vec<FieldError>> 
     let items: Vec<QuotedItem> = quoted
         .into_iter()
         .map(|(nama_barang, jumlah_barang, harga_satuan)| {
-            let nilai_barang = harga_satuan.saturating_mul(jumlah_barang);
+            let nilai_barang = harga_satuan * jumlah_barang;
             QuotedItem {
                 nama_barang,
                 jumlah_barang,
@@ -235,6 +248,21 @@ mod tests {
         assert_eq!(q.items[1].nilai_pinjaman, 10_500_000);
         assert_eq!(q.total_nilai_pinjaman, 20_300_001);
         assert_eq!(q.total_nilai_barang, 29_000_002);
+    }
+
+    #[test]
+    fn values_that_could_overflow_a_total_are_refused_and_the_largest_add_up() {
+        let too_much = json!({"wilayah": "Bali", "items": [
+            {"nama_barang": "Emas Antam", "jumlah_barang": 1_000_000, "harga_satuan": 10_000_000_000_000_i64}
+        ]});
+        let errors = quote(&too_much, &rates()).unwrap_err();
+        let paths: Vec<String> = errors.iter().map(FieldError::field_path).collect();
+        assert_eq!(paths, ["items.0.harga_satuan"]);
+        let item = json!({"nama_barang": "Emas Antam", "jumlah_barang": 1_000, "harga_satuan": 10_000_000_000_i64});
+        let largest = json!({"wilayah": "Bali", "items": vec![item; 100]});
+        let q = quote(&largest, &rates()).unwrap();
+        assert_eq!(q.total_nilai_barang, 100 * 10_000_000_000_000);
+        assert_eq!(q.total_nilai_pinjaman, 50 * 10_000_000_000_000);
     }
 
     #[test]
