@@ -320,9 +320,20 @@ for name, ing in by_kind.get("Ingress", {}).items():
                 errors.append(f"Ingress {name}: {svc['name']} has no port {svc['port']}")
     paths = {(p["path"], p["pathType"], p["backend"]["service"]["name"])
              for r in ing["spec"]["rules"] for p in r["http"]["paths"]}
-    for want in [("/api", "Prefix", "order-intake"), ("/order", "Exact", "order-intake"), ("/", "Prefix", "dashboard-api")]:
+    for want in [("/api", "Prefix", "order-intake"), ("/order", "Exact", "order-intake"),
+                 ("/dashboard", "Prefix", "dashboard-api"), ("/assets", "Prefix", "dashboard-api"),
+                 ("/", "Exact", "dashboard-api")]:
         if want not in paths:
             errors.append(f"Ingress {name}: route {want} missing")
+    # The ops routes and API documents must not be reachable from outside.
+    def routed(path, rule, kind):
+        if kind == "Exact":
+            return path == rule
+        return rule == "/" or path == rule or path.startswith(rule.rstrip("/") + "/")
+    for private in ["/metrics", "/readyz", "/healthz", "/openapi.json"]:
+        for rule, kind, backend in paths:
+            if routed(private, rule, kind):
+                errors.append(f"Ingress {name}: {private} reaches {backend} through {kind} {rule}")
 if overlay == "prod":
     for cm in configmaps.values():
         if cm["metadata"]["name"].startswith("gadai-config") and cm["data"].get("NATS_STREAM_REPLICAS") != "3":
@@ -382,8 +393,18 @@ PYEOF
   expect_failure "an HPA with a string for minReplicas" k8s_validate "$bad"
   sed 's/^  ingressClassName: nginx$/  ingressClass: nginx/' "$WORK/prod.yaml" >"$bad"
   expect_failure "an Ingress with a misspelled field (ingressClass)" k8s_validate "$bad"
-  sed 's/pathType: Exact/pathType: Prefix/' "$WORK/prod.yaml" >"$bad"
+  sed '0,/pathType: Exact/s//pathType: Prefix/' "$WORK/prod.yaml" >"$bad"
   expect_failure "an Ingress routing /order as a prefix by our rules" k8s_rules "$bad" prod
+  "$PY" - "$WORK/prod.yaml" "$bad" <<'PYEOF'
+import sys, yaml
+docs = list(yaml.safe_load_all(open(sys.argv[1])))
+for d in docs:
+    if d and d.get("kind") == "Ingress":
+        d["spec"]["rules"][0]["http"]["paths"].append({"path": "/", "pathType": "Prefix",
+            "backend": {"service": {"name": "dashboard-api", "port": {"name": "http"}}}})
+yaml.safe_dump_all(docs, open(sys.argv[2], "w"))
+PYEOF
+  expect_failure "an Ingress that exposes /metrics (a / prefix) by our rules" k8s_rules "$bad" prod
   sed 's/path: \/readyz/path: \/ready/' "$WORK/prod.yaml" >"$bad"
   expect_failure "a readinessProbe not on /readyz by our rules" k8s_rules "$bad" prod
   "$PY" -c 'import sys; sys.stdout.write(open(sys.argv[1]).read().replace("NATS_STREAM_REPLICAS: \"3\"", "NATS_STREAM_REPLICAS: \"1\""))' \
