@@ -6,6 +6,9 @@
 //! acked (the last one with a double ack, so the server confirms). A message that
 //! cannot be decoded, or that the database refuses as bad data, is parked: terminated, logged with
 //! its sequence, kept in `parked_events`. Transient failures are NAKed with a growing delay.
+//! While a batch is being applied, its messages get a progress ack every third of AckWait, so
+//! long work (a slow SMTP send) is not redelivered to another replica; a replica that dies stops
+//! sending them, and its messages are redelivered one AckWait later.
 
 use std::{future::Future, time::Duration};
 
@@ -229,7 +232,7 @@ async fn settle<P: Projection>(spec: &ConsumerSpec, projection: &P, batch: Prepa
     let started = std::time::Instant::now();
     let Prepared { received, decoded } = batch;
     let count = decoded.len();
-    match projection.apply(&decoded).await {
+    match keep_alive(spec, &received, projection.apply(&decoded)).await {
         Ok(()) => {
             ack_all(&received).await;
             metrics::counter!("projection_events_applied_total", "projection" => spec.name.clone())
@@ -243,7 +246,12 @@ async fn settle<P: Projection>(spec: &ConsumerSpec, projection: &P, batch: Prepa
         }
         Err(_) if count > 1 => {
             for (d, r) in decoded.into_iter().zip(received) {
-                let result = projection.apply(std::slice::from_ref(&d)).await;
+                let result = keep_alive(
+                    spec,
+                    std::slice::from_ref(&r),
+                    projection.apply(std::slice::from_ref(&d)),
+                )
+                .await;
                 settle_single(spec, projection, r, result).await;
             }
         }
@@ -253,6 +261,30 @@ async fn settle<P: Projection>(spec: &ConsumerSpec, projection: &P, batch: Prepa
                 .next()
                 .expect("one received per decoded");
             settle_single(spec, projection, r, Err(err)).await;
+        }
+    }
+}
+
+/// Runs `work` on `received`, sending a progress ack for each of them every third of AckWait
+/// until it is done.
+async fn keep_alive<T>(
+    spec: &ConsumerSpec,
+    received: &[Received],
+    work: impl Future<Output = T>,
+) -> T {
+    let period = (spec.ack_wait / 3).max(Duration::from_millis(100));
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            _ = ticks.tick() => {
+                for r in received {
+                    if let Err(e) = r.message.ack_with(AckKind::Progress).await {
+                        tracing::warn!(seq = r.seq, error = %e, "progress ack failed");
+                    }
+                }
+            }
         }
     }
 }
