@@ -1,6 +1,7 @@
 //! The verification e-mail, in Bahasa Indonesia: HTML with a plain-text alternative.
 
 use chrono::{DateTime, FixedOffset, Utc};
+use gadai_events::check::Reference;
 use uuid::Uuid;
 
 use super::Code;
@@ -13,11 +14,6 @@ pub struct VerificationMail {
     pub subject: &'static str,
     pub text: String,
     pub html: String,
-}
-
-/// A short, readable order reference for the customer (the first 8 hex digits, upper case).
-pub fn order_reference(order_id: Uuid) -> String {
-    order_id.simple().to_string()[..8].to_uppercase()
 }
 
 /// `24 November 2026 pukul 21.05 WIB`: Jakarta time, Indonesian month names.
@@ -63,7 +59,7 @@ pub fn compose(
     code: &Code,
     expires_at: DateTime<Utc>,
 ) -> VerificationMail {
-    let reference = order_reference(order_id);
+    let reference = Reference::of(order_id).to_string();
     let until = format_wib(expires_at);
     let code = code.reveal();
     let text = format!(
@@ -71,8 +67,9 @@ pub fn compose(
          Terima kasih telah mengajukan gadai elektronik di Pegadaian.\n\n\
          Nomor referensi pengajuan: {reference}\n\n\
          Kode verifikasi Anda:\n\n    {code}\n\n\
-         Cara menggunakan: kembali ke percakapan dengan asisten virtual Pegadaian, lalu kirimkan \
-         kode di atas. Asisten akan memverifikasi pengajuan Anda.\n\n\
+         Cara menggunakan: kembali ke percakapan dengan asisten virtual Pegadaian, lalu berikan \
+         KEDUANYA kepada asisten: nomor referensi pengajuan ({reference}) dan kode verifikasi \
+         di atas. Kode saja tidak cukup. Asisten akan memverifikasi pengajuan Anda.\n\n\
          Kode berlaku hingga {until} dan hanya dapat digunakan satu kali.\n\n\
          Jangan berikan kode ini kepada siapa pun selain asisten resmi Pegadaian. Petugas kami \
          tidak pernah meminta kode ini melalui telepon.\n\n\
@@ -92,7 +89,7 @@ pub fn compose(
     <p>Nomor referensi pengajuan: <strong>{reference_html}</strong></p>
     <p style="margin:24px 0 8px">Kode verifikasi Anda:</p>
     <p style="margin:0 0 24px;font-size:36px;font-weight:bold;letter-spacing:8px;font-family:'Courier New',monospace;color:#00693e">{code}</p>
-    <p><strong>Cara menggunakan:</strong> kembali ke percakapan dengan asisten virtual Pegadaian, lalu kirimkan kode di atas. Asisten akan memverifikasi pengajuan Anda.</p>
+    <p><strong>Cara menggunakan:</strong> kembali ke percakapan dengan asisten virtual Pegadaian, lalu berikan <strong>keduanya</strong> kepada asisten: nomor referensi pengajuan (<strong>{reference_html}</strong>) dan kode verifikasi di atas. Kode saja tidak cukup. Asisten akan memverifikasi pengajuan Anda.</p>
     <p>Kode berlaku hingga <strong>{until}</strong> dan hanya dapat digunakan satu kali.</p>
     <p style="color:#52606d;font-size:13px">Jangan berikan kode ini kepada siapa pun selain asisten resmi Pegadaian. Petugas kami tidak pernah meminta kode ini melalui telepon.</p>
     <hr style="border:none;border-top:1px solid #e4e7eb;margin:24px 0">
@@ -129,9 +126,38 @@ mod tests {
             assert!(part.contains("Kode berlaku hingga"));
         }
         assert!(
+            mail.text
+                .contains("berikan KEDUANYA kepada asisten: nomor referensi pengajuan (0193A1B2) dan kode verifikasi"),
+            "{}",
+            mail.text
+        );
+        assert!(mail.html.contains(
+            "berikan <strong>keduanya</strong> kepada asisten: nomor referensi pengajuan (<strong>0193A1B2</strong>) dan kode verifikasi"
+        ));
+        for part in [&mail.text, &mail.html] {
+            assert!(part.contains("Kode saja tidak cukup"));
+        }
+        assert!(
             mail.html.contains("Siti &lt;Rahma&gt;"),
             "names are escaped in HTML"
         );
         assert!(mail.html.contains(r#"lang="id""#));
+    }
+
+    #[test]
+    fn the_printed_reference_is_the_one_checks_accept() {
+        let code = Code::parse("AB3D5F").unwrap();
+        for _ in 0..50 {
+            let order = Uuid::now_v7();
+            let mail = compose("Rina", order, &code, Utc::now());
+            let printed = mail
+                .text
+                .lines()
+                .find_map(|l| l.strip_prefix("Nomor referensi pengajuan: "))
+                .expect("the reference line");
+            let typed = printed.to_lowercase();
+            assert_eq!(Reference::parse(&typed), Some(Reference::of(order)));
+            assert!(Reference::of(order).matches(order));
+        }
     }
 }
