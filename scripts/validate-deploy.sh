@@ -174,6 +174,15 @@ for name in gadai:
         errors.append(f"{name}: publishes host ports, which prevents --scale")
     if s.get("command", [None])[0] != name:
         errors.append(f"{name}: command must start with the binary {name}")
+# Each service connects to NATS as its own user; the server gets every password auth.conf reads.
+for name in gadai:
+    env = (services.get(name) or {}).get("environment") or {}
+    if env.get("NATS_USER") != name or not env.get("NATS_PASSWORD"):
+        errors.append(f"{name}: must connect to NATS as its own user (NATS_USER: {name}, NATS_PASSWORD)")
+nats_env = (services.get("nats") or {}).get("environment") or {}
+for var in re.findall(r"password: \$([A-Z0-9_]+)", open("compose/nats/auth.conf").read()):
+    if var not in nats_env:
+        errors.append(f"nats: {var} (read by compose/nats/auth.conf) is not in its environment")
 for name, s in services.items():
     one_shot = s.get("restart") == "no"
     if not one_shot and "healthcheck" not in s and name != "ngrok":
@@ -240,6 +249,8 @@ validate_compose() {
   expect_failure "a variable missing from compose/.env.example by our rules" compose_rules "$bad"
   sed 's/^    GADAI_INTAKE_URL: /    GADAI_INTAKE_ADDRESS: /' compose/docker-compose.yml >"$bad"
   expect_failure "n8n without a variable its workflow reads by our rules" compose_rules "$bad"
+  sed 's/^      NATS_USER: dashboard-api$/      NATS_USER: order-intake/' compose/docker-compose.yml >"$bad"
+  expect_failure "a service on another service's NATS user by our rules" compose_rules "$bad"
 }
 
 # --- k8s --------------------------------------------------------------------------------------
@@ -294,6 +305,12 @@ for name, d in deployments.items():
             if cm and cm not in configmaps:
                 errors.append(f"{where}: envFrom names ConfigMap {cm}, not in the render")
         ports = {p.get("name") for p in c.get("ports", [])}
+        refs = {e["name"]: e.get("valueFrom", {}).get("secretKeyRef", {}) for e in c.get("env", [])}
+        nats_user, nats_password = refs.get("NATS_USER", {}), refs.get("NATS_PASSWORD", {})
+        own = "gadai-nats-" + {"order-intake": "intake", "dashboard-api": "dashboard",
+                               "verification-mailer": "mailer", "expiry-sweeper": "sweeper"}.get(name, name)
+        if nats_user != {"name": own, "key": "username"} or nats_password != {"name": own, "key": "password"}:
+            errors.append(f"{where}: NATS_USER and NATS_PASSWORD must come from its own Secret {own}")
     svc = services.get(name)
     if not svc:
         errors.append(f"{where}: no Service {name}")
@@ -382,7 +399,20 @@ values = yaml.safe_load(open("k8s/reference/nats-values.yaml"))
 js = values["config"]["jetstream"]
 assert js["enabled"] and js["fileStore"]["enabled"], "JetStream file storage must be on"
 assert values["config"]["cluster"]["enabled"] and values["config"]["cluster"]["replicas"] == 3
-print("    ok: nats-values.yaml parses: cluster of 3, JetStream on file storage")
+# The NATS users: one per service, its password from the Secret the service's Deployment reads.
+import re
+users = {u["user"]: u for u in values["config"]["merge"]["authorization"]["users"]}
+env = values["container"]["env"]
+nats_secrets = {s["stringData"]["username"]: name for name, s in secrets.items() if name.startswith("gadai-nats-")}
+for service in ["order-intake", "dashboard-api", "verification-mailer", "expiry-sweeper"]:
+    assert service in users, f"nats-values.yaml: no NATS user {service}"
+    assert service in nats_secrets, f"secret.example.yaml: no gadai-nats-* Secret with username {service}"
+    var = re.fullmatch(r"<< \$([A-Z0-9_]+) >>", users[service]["password"]).group(1)
+    ref = env[var]["valueFrom"]["secretKeyRef"]
+    assert ref == {"name": nats_secrets[service], "key": "password"}, f"{var}: {ref}"
+assert set(users) == set(nats_secrets), f"NATS users {sorted(users)} != Secrets {sorted(nats_secrets)}"
+print("    ok: nats-values.yaml parses: cluster of 3, JetStream on file storage, "
+      f"{len(users)} NATS users whose passwords come from the Secrets their services read")
 PYEOF
 
   say "k8s: self-test (broken copies must be rejected)"
@@ -407,6 +437,8 @@ PYEOF
   expect_failure "an Ingress that exposes /metrics (a / prefix) by our rules" k8s_rules "$bad" prod
   sed 's/path: \/readyz/path: \/ready/' "$WORK/prod.yaml" >"$bad"
   expect_failure "a readinessProbe not on /readyz by our rules" k8s_rules "$bad" prod
+  sed 's/name: gadai-nats-dashboard$/name: gadai-nats-intake/' "$WORK/prod.yaml" >"$bad"
+  expect_failure "a Deployment on another service's NATS Secret by our rules" k8s_rules "$bad" prod
   "$PY" -c 'import sys; sys.stdout.write(open(sys.argv[1]).read().replace("NATS_STREAM_REPLICAS: \"3\"", "NATS_STREAM_REPLICAS: \"1\""))' \
     "$WORK/prod.yaml" >"$bad"
   expect_failure "prod with NATS_STREAM_REPLICAS=1 by our rules" k8s_rules "$bad" prod

@@ -150,6 +150,10 @@ impl BusSettings {
             settings.password.is_none() || settings.user.is_some(),
             "NATS_PASSWORD is set without NATS_USER"
         );
+        if let Some(password) = &settings.password {
+            // Placeholders from the example files are refused outside development.
+            config::check_secret("NATS_PASSWORD", password.expose(), 16)?;
+        }
         Ok(settings)
     }
 
