@@ -52,6 +52,8 @@ else
   echo "test: scripts/check-asyncapi.sh not present, skipped"
 fi
 
+step "alert rules" bash scripts/check-alerts.sh
+
 if [[ -f scripts/validate-deploy.sh ]]; then
   step "deploy files" bash scripts/validate-deploy.sh all
 fi
