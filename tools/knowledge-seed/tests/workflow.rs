@@ -1032,12 +1032,10 @@ fn the_code_check_names_its_order_by_the_reference_from_the_mail() {
         "{description}"
     );
     // dashboard-api refuses a code alone by default: the documented body names the reference.
-    let doc: Value = serde_json::from_str(include_str!(
-        "../../../services/dashboard-api/openapi.json"
-    ))
-    .unwrap();
-    let schema = &doc["paths"]["/dashboard/verify"]["post"]["requestBody"]["content"]
-        ["application/json"]["schema"];
+    let doc: Value =
+        serde_json::from_str(include_str!("../../../services/dashboard-api/openapi.json")).unwrap();
+    let schema = &doc["paths"]["/dashboard/verify"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"];
     assert!(schema["properties"]["referensi"].is_object());
 }
 
