@@ -1,19 +1,50 @@
-//! Answers `verification.check` requests (queue group: one replica answers each).
+//! Answers `rpc.verification.check` (queue group: one replica answers each request).
+//!
+//! A check names its order (`order: Some(..)`, by id or by the reference printed in the mail):
+//! the code is tested against that order's live code only (`sent` or `matched`, not expired),
+//! and a wrong code counts one failed attempt against it; at `max_failed_attempts` the code is
+//! dead for good (`Locked`), even for the right code. A reference is a range of order ids; if
+//! several live orders share it, each is tested and each counts the attempt. A check without an
+//! order (the code-only opt-in) is looked up by the code's HMAC among all live codes.
+//!
+//! Before anything is evaluated, the check passes the service's shared budgets (the
+//! `check_budget` table, one row per window, serialized by an advisory lock): it reserves one
+//! failure, given back if it matches; when the window's failures are spent every check is
+//! `Throttled` until the window ends. Code-only checks also count against a budget of their own.
+//!
+//! On a match, `order.verified` is published (waiting for the PubAck) while the code's row is
+//! locked, and only then is the row marked `matched`: a crash in between leaves the event on the
+//! stream, and the mailer's projection closes the code when it applies it. A publish that fails
+//! changes nothing and answers `Unavailable`.
 
-use chrono::Utc;
 use futures::StreamExt;
 use gadai_bus::Bus;
-use gadai_events::check::{CheckReply, CheckRequest, Outcome, QUEUE_GROUP, SUBJECT};
+use gadai_events::{
+    BRIDGE_ACTOR, Event, EventKind, OrderVerified,
+    check::{CheckReply, CheckRequest, OrderRef, Outcome, QUEUE_GROUP, SUBJECT},
+};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::domain::{Code, CodeHasher};
+use crate::{
+    config::CheckSettings,
+    domain::{
+        Code, CodeHasher,
+        budget::{Budget, Decision, Spent, Window},
+    },
+    failpoint,
+};
+
+/// Requests one replica works on at once.
+const CONCURRENT_CHECKS: usize = 16;
 
 pub struct Checker {
     pub pool: PgPool,
+    pub bus: Bus,
     pub hasher: CodeHasher,
     pub max_failed_attempts: i32,
+    pub limits: CheckSettings,
 }
 
 /// A live code's row, locked for the check.
@@ -23,114 +54,270 @@ struct Live {
     order_id: Uuid,
     code_hash: Vec<u8>,
     attempts: i32,
-    expires_at: Option<chrono::DateTime<Utc>>,
 }
 
-const LIVE: &str = "SELECT id, order_id, code_hash, attempts, expires_at FROM verifications";
+const LIVE: &str = "SELECT id, order_id, code_hash, attempts FROM verifications
+                    WHERE state IN ('sent', 'matched') AND expires_at > now()";
+
+/// The outcome of passing the budgets.
+enum Admission {
+    /// The check may run; one failure is reserved in `window`.
+    Granted {
+        window: Window,
+        failures: u32,
+    },
+    Throttled {
+        retry_after_secs: u64,
+    },
+}
 
 impl Checker {
-    /// Serves requests until shutdown.
-    pub async fn serve(self, bus: Bus, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let mut requests = bus
+    /// Serves requests until shutdown; the checks in hand are finished first.
+    pub async fn serve(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let requests = self
+            .bus
             .client()
-            .queue_subscribe(bus.subject(SUBJECT), QUEUE_GROUP.to_owned())
+            .queue_subscribe(self.bus.subject(SUBJECT), QUEUE_GROUP.to_owned())
             .await?;
-        loop {
-            let message = tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
-                m = requests.next() => m,
-            };
-            let Some(message) = message else {
-                return Ok(());
-            };
-            let reply = match serde_json::from_slice::<CheckRequest>(&message.payload) {
-                Ok(request) => self.check(request).await.unwrap_or_else(|err| {
-                    tracing::error!(error = ?err, "code check failed");
-                    CheckReply::not(Outcome::NotFound)
-                }),
-                Err(_) => CheckReply::not(Outcome::NotFound),
-            };
-            if let Some(inbox) = message.reply {
-                let payload = serde_json::to_vec(&reply).expect("replies serialize");
-                if let Err(err) = bus.client().publish(inbox, payload.into()).await {
-                    tracing::warn!(error = %err, "could not reply to a code check");
-                }
+        requests
+            .take_until(shutdown.cancelled())
+            .for_each_concurrent(CONCURRENT_CHECKS, |message| self.answer(message))
+            .await;
+        Ok(())
+    }
+
+    async fn answer(&self, message: async_nats::Message) {
+        let reply = match serde_json::from_slice::<CheckRequest>(&message.payload) {
+            Ok(request) => self.check(request).await,
+            Err(_) => CheckReply::not(Outcome::NotFound),
+        };
+        if let Some(inbox) = message.reply {
+            let payload = serde_json::to_vec(&reply).expect("replies serialize");
+            if let Err(err) = self.bus.client().publish(inbox, payload.into()).await {
+                tracing::warn!(error = %err, "could not reply to a code check");
             }
         }
     }
 
-    /// Checks a code. A valid code of an order that still waits becomes `matched` (the caller
-    /// then publishes `order.verified`; the code is closed when that event comes back). A named
-    /// order's code counts failed attempts and stops working at the limit.
-    pub async fn check(&self, request: CheckRequest) -> anyhow::Result<CheckReply> {
-        let code = Code::parse(&request.kode_unik);
-        let mut tx = self.pool.begin().await?;
-        let live: Option<Live> = match (request.order_id, &code) {
-            (Some(order), _) => {
-                sqlx::query_as(&format!(
-                    "{LIVE} WHERE order_id = $1 AND state IN ('sent', 'matched') FOR UPDATE"
-                ))
-                .bind(order)
-                .fetch_optional(&mut *tx)
-                .await?
+    /// Checks a code (see the module's documentation). Never fails: what cannot be decided
+    /// (database or stream unavailable) is answered `Unavailable`, and changes nothing.
+    #[tracing::instrument(skip_all, fields(outcome))]
+    pub async fn check(&self, request: CheckRequest) -> CheckReply {
+        let code_only = request.order.is_none();
+        let (window, reserved) = match self.admit(code_only).await {
+            Ok(Admission::Granted { window, failures }) => (window, failures),
+            Ok(Admission::Throttled { retry_after_secs }) => {
+                self.remaining(self.limits.failure_budget);
+                return self.answered(CheckReply {
+                    retry_after_secs: Some(retry_after_secs),
+                    ..CheckReply::not(Outcome::Throttled)
+                });
             }
-            (None, Some(code)) => {
-                sqlx::query_as(&format!(
-                    "{LIVE} WHERE code_hash = $1 AND state IN ('sent', 'matched') FOR UPDATE"
-                ))
-                .bind(self.hasher.hash(code))
-                .fetch_optional(&mut *tx)
-                .await?
+            Err(err) => {
+                tracing::error!(error = ?err, "code check: the budget could not be read");
+                return self.answered(CheckReply::not(Outcome::Unavailable));
             }
-            (None, None) => None,
         };
-        let Some(live) = live else {
-            metrics::counter!("verification_checks_total", "outcome" => "not_found").increment(1);
-            return Ok(CheckReply::not(Outcome::NotFound));
-        };
-        if live.attempts >= self.max_failed_attempts {
-            metrics::counter!("verification_checks_total", "outcome" => "locked").increment(1);
-            return Ok(CheckReply::not(Outcome::Locked));
-        }
-        let valid = code
-            .as_ref()
-            .is_some_and(|c| self.hasher.matches(c, &live.code_hash));
-        let expired = live.expires_at.is_none_or(|t| t <= Utc::now());
-        let outcome = if valid && !expired {
-            sqlx::query("UPDATE verifications SET state = 'matched' WHERE id = $1")
-                .bind(live.id)
-                .execute(&mut *tx)
-                .await?;
-            Outcome::Matched
-        } else if request.order_id.is_some() && !expired {
-            let attempts: i32 = sqlx::query_scalar(
-                "UPDATE verifications SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts",
-            )
-            .bind(live.id)
-            .fetch_one(&mut *tx)
-            .await?;
-            if attempts >= self.max_failed_attempts {
-                Outcome::Locked
-            } else {
-                Outcome::NotFound
-            }
+        let reply = self.evaluate(&request).await.unwrap_or_else(|err| {
+            tracing::error!(error = ?err, "code check failed");
+            CheckReply::not(Outcome::Unavailable)
+        });
+        if matches!(reply.outcome, Outcome::NotFound | Outcome::Locked) {
+            metrics::counter!("verification_check_failures_total").increment(1);
+            self.remaining(reserved);
         } else {
-            Outcome::NotFound
-        };
-        tx.commit().await?;
-        let label = match outcome {
+            self.give_back(window).await;
+        }
+        self.answered(reply)
+    }
+
+    fn answered(&self, reply: CheckReply) -> CheckReply {
+        let label = match reply.outcome {
             Outcome::Matched => "matched",
             Outcome::NotFound => "not_found",
             Outcome::Locked => "locked",
+            Outcome::Throttled => "throttled",
+            Outcome::Unavailable => "unavailable",
         };
+        tracing::Span::current().record("outcome", label);
         metrics::counter!("verification_checks_total", "outcome" => label).increment(1);
-        Ok(match outcome {
-            Outcome::Matched => CheckReply {
-                outcome,
-                order_id: Some(live.order_id),
-                verification_id: Some(live.id),
+        reply
+    }
+
+    /// Sets the budget gauge from the window's shared count of failures.
+    fn remaining(&self, failures: u32) {
+        let left = self.limits.failure_budget.saturating_sub(failures);
+        metrics::gauge!("verification_check_failure_budget_remaining").set(left as f64);
+    }
+
+    /// Passes the budgets of the current window (the database's clock), reserving one failure
+    /// (and counting a code-only check). Serialized across replicas by an advisory lock, so the
+    /// counts are exact; older windows are deleted on the way.
+    async fn admit(&self, code_only: bool) -> anyhow::Result<Admission> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.check_budget'))")
+            .execute(&mut *tx)
+            .await?;
+        let now: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("SELECT clock_timestamp()")
+            .fetch_one(&mut *tx)
+            .await?;
+        let window = Window::containing(now, self.limits.window);
+        sqlx::query("DELETE FROM check_budget WHERE window_start < $1")
+            .bind(window.start)
+            .execute(&mut *tx)
+            .await?;
+        let counted: Option<(i32, i32)> =
+            sqlx::query_as("SELECT failures, code_only FROM check_budget WHERE window_start = $1")
+                .bind(window.start)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let spent = counted.map_or(Spent::default(), |(f, c)| Spent {
+            failures: f.max(0) as u32,
+            code_only: c.max(0) as u32,
+        });
+        let budget = Budget {
+            failures: self.limits.failure_budget,
+            code_only: self.limits.code_only_budget,
+        };
+        let admission = match budget.decide(spent, code_only) {
+            Decision::Throttle => Admission::Throttled {
+                retry_after_secs: window.seconds_left(now),
             },
-            other => CheckReply::not(other),
-        })
+            Decision::Reserve(after) => {
+                sqlx::query(
+                    "INSERT INTO check_budget (window_start, failures, code_only) VALUES ($1, $2, $3)
+                     ON CONFLICT (window_start) DO UPDATE
+                     SET failures = EXCLUDED.failures, code_only = EXCLUDED.code_only",
+                )
+                .bind(window.start)
+                .bind(after.failures as i32)
+                .bind(after.code_only as i32)
+                .execute(&mut *tx)
+                .await?;
+                Admission::Granted {
+                    window,
+                    failures: after.failures,
+                }
+            }
+        };
+        tx.commit().await?;
+        Ok(admission)
+    }
+
+    /// Gives back the failure reserved in `window` (the check did not fail). Once the window
+    /// is over its row is gone, and there is nothing to give back.
+    async fn give_back(&self, window: Window) {
+        let left: Result<Option<i32>, _> = sqlx::query_scalar(
+            "UPDATE check_budget SET failures = failures - 1
+             WHERE window_start = $1 AND failures > 0 RETURNING failures",
+        )
+        .bind(window.start)
+        .fetch_optional(&self.pool)
+        .await;
+        match left {
+            Ok(Some(failures)) => self.remaining(failures.max(0) as u32),
+            Ok(None) => self.remaining(0),
+            // The reservation stays: the budget errs on the safe side.
+            Err(err) => tracing::warn!(error = %err, "could not give back a reserved failure"),
+        }
+    }
+
+    /// Tests the code against the live codes the request names.
+    async fn evaluate(&self, request: &CheckRequest) -> anyhow::Result<CheckReply> {
+        let code = Code::parse(&request.kode_unik);
+        let mut tx = self.pool.begin().await?;
+        let live: Vec<Live> = match (&request.order, &code) {
+            (Some(OrderRef::Id(order)), _) => {
+                sqlx::query_as(&format!("{LIVE} AND order_id = $1 ORDER BY id FOR UPDATE"))
+                    .bind(order)
+                    .fetch_all(&mut *tx)
+                    .await?
+            }
+            (Some(OrderRef::Reference(reference)), _) => {
+                let (low, high) = reference.id_range();
+                sqlx::query_as(&format!(
+                    "{LIVE} AND order_id BETWEEN $1 AND $2 ORDER BY id FOR UPDATE"
+                ))
+                .bind(low)
+                .bind(high)
+                .fetch_all(&mut *tx)
+                .await?
+            }
+            (None, Some(code)) => {
+                sqlx::query_as(&format!("{LIVE} AND code_hash = $1 FOR UPDATE"))
+                    .bind(self.hasher.hash(code))
+                    .fetch_all(&mut *tx)
+                    .await?
+            }
+            (None, None) => Vec::new(),
+        };
+        let open = |l: &&Live| l.attempts < self.max_failed_attempts;
+        // Every open code is compared (in constant time each); a match wins.
+        let mut matched = None;
+        if let Some(code) = &code {
+            for l in live.iter().filter(open) {
+                if self.hasher.matches(code, &l.code_hash) {
+                    matched = Some(l);
+                }
+            }
+        }
+        if let Some(hit) = matched {
+            let event = Event::new(
+                hit.order_id,
+                BRIDGE_ACTOR,
+                EventKind::OrderVerified(OrderVerified {
+                    verification_id: hit.id,
+                }),
+            );
+            // The row stays locked until the event is on the stream; a failed publish rolls
+            // back (the transaction is dropped) and changes nothing.
+            if let Err(err) = self.bus.publish(&event).await {
+                tracing::error!(error = ?err, order_id = %hit.order_id, "order.verified could not be published");
+                return Ok(CheckReply::not(Outcome::Unavailable));
+            }
+            failpoint::hit("mailer.after_verified_published");
+            let recorded = async {
+                sqlx::query("UPDATE verifications SET state = 'matched' WHERE id = $1")
+                    .bind(hit.id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await
+            }
+            .await;
+            if let Err(err) = recorded {
+                // The event is stored: the order is verified, and the projection closes the
+                // code when it applies order.verified.
+                tracing::warn!(error = %err, order_id = %hit.order_id, "order.verified published; marking the code matched failed");
+            }
+            return Ok(CheckReply {
+                outcome: Outcome::Matched,
+                order_id: Some(hit.order_id),
+                verification_id: Some(hit.id),
+                retry_after_secs: None,
+            });
+        }
+        let outcome = match &request.order {
+            // A wrong code costs an attempt of each named code that still works.
+            Some(_) => {
+                let counted: Vec<Uuid> = live.iter().filter(open).map(|l| l.id).collect();
+                let attempts: Vec<i32> = sqlx::query_scalar(
+                    "UPDATE verifications SET attempts = attempts + 1
+                     WHERE id = ANY($1) RETURNING attempts",
+                )
+                .bind(&counted)
+                .fetch_all(&mut *tx)
+                .await?;
+                if !live.is_empty() && attempts.iter().all(|a| *a >= self.max_failed_attempts) {
+                    Outcome::Locked
+                } else {
+                    Outcome::NotFound
+                }
+            }
+            // Code-only: the code found its row, but that code is locked.
+            None if !live.is_empty() => Outcome::Locked,
+            None => Outcome::NotFound,
+        };
+        tx.commit().await?;
+        Ok(CheckReply::not(outcome))
     }
 }

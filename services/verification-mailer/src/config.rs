@@ -48,8 +48,51 @@ pub struct Settings {
     pub max_failed_attempts: i32,
     /// Deliveries of a request after which a transient SMTP failure counts as final.
     pub send_attempts: i64,
-    /// How long a request may be in hand before JetStream redelivers it.
+    /// How long a request may go without an ack or a progress ack before JetStream hands it
+    /// to another replica (a send in flight sends progress acks).
     pub send_ack_wait: Duration,
+    /// The shared budgets of code checks.
+    pub check: CheckSettings,
+}
+
+/// Limits of `rpc.verification.check`, counted in the mailer's schema, so they hold across all
+/// replicas together (see the README, "Verification rules", for the arithmetic).
+#[derive(Debug, Clone)]
+pub struct CheckSettings {
+    /// Failed checks per window: wrong, locked or unknown answers to checks that named an
+    /// order, and failed code-only checks. When spent, every check is throttled.
+    pub failure_budget: u32,
+    /// Checks without an order (the code-only opt-in) per window, whatever their outcome.
+    pub code_only_budget: u32,
+    /// The budgets' window, aligned to multiples of its length since the Unix epoch (1 h: UTC
+    /// clock hours). Shorter only in tests.
+    pub window: Duration,
+}
+
+impl Default for CheckSettings {
+    /// The documented defaults (`.env.example`).
+    fn default() -> Self {
+        CheckSettings {
+            failure_budget: 30,
+            code_only_budget: 10,
+            window: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl CheckSettings {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let default = CheckSettings::default();
+        let window = config::duration("VERIFY_BUDGET_WINDOW", default.window)?;
+        if window < Duration::from_secs(1) {
+            bail!("VERIFY_BUDGET_WINDOW must be at least 1s");
+        }
+        Ok(CheckSettings {
+            failure_budget: config::parse("VERIFY_FAILURE_BUDGET", default.failure_budget)?,
+            code_only_budget: config::parse("VERIFY_CODE_ONLY_BUDGET", default.code_only_budget)?,
+            window,
+        })
+    }
 }
 
 const DEV_KEY: &str = "dev-only-code-key-change-me";
@@ -119,8 +162,9 @@ impl Settings {
             code_ttl: config::duration("VERIFICATION_TTL", Duration::from_secs(24 * 3600))?,
             max_failed_attempts: config::parse("VERIFICATION_MAX_FAILED_ATTEMPTS", 5)?,
             send_attempts: config::parse("SMTP_SEND_ATTEMPTS", 5)?,
-            send_ack_wait: config::duration("MAIL_ACK_WAIT", Duration::from_secs(60))
+            send_ack_wait: config::duration("MAIL_ACK_WAIT", Duration::from_secs(10))
                 .context("MAIL_ACK_WAIT")?,
+            check: CheckSettings::from_env()?,
         })
     }
 }

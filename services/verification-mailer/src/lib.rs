@@ -2,7 +2,8 @@
 //!
 //! - `sender`: each `verification.requested` becomes one e-mail (lettre) and one
 //!   `verification.sent` or `verification.failed`.
-//! - `check`: answers `verification.check` over NATS request/reply.
+//! - `check`: answers `rpc.verification.check` over NATS request/reply, under budgets shared by
+//!   the replicas, and publishes `order.verified` on a match.
 //! - `projection`: each order's recipient and whether it can still be verified.
 //!
 //! The plaintext code exists only in memory and in the e-mail; the table keeps an HMAC.
@@ -10,6 +11,7 @@
 pub mod check;
 pub mod config;
 pub mod domain;
+pub mod failpoint;
 pub mod projection;
 pub mod sender;
 pub mod startup;

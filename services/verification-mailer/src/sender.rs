@@ -1,12 +1,20 @@
 //! The mail worker: turns each `verification.requested` into one e-mail and one outcome event.
 //!
 //! A verification's id derives from its order and request number, so a redelivered request finds
-//! its row. The row is written `pending` with the new code's hash before the mail leaves; only
-//! after the SMTP server accepted it does it become `sent` and `verification.sent` is published.
-//! A redelivery of a `sent` request publishes the outcome again (deduplicated) and mails nothing;
-//! a redelivery of a `pending` one (the mail was not accepted, or the mailer died first) mails a
-//! fresh code. Transient SMTP failures are retried by redelivery with a growing delay; when the
-//! attempts are spent, or the server refuses for good, `verification.failed` carries the reason.
+//! its row. The row is written `pending` with the new code's hash before the mail leaves. After
+//! the SMTP server accepted it the row is recorded `sent` (with `expires_at`), then
+//! `verification.sent` is published, then the request is acked; a send that failed for good is
+//! recorded `failed` with its reason, then `verification.failed` is published. The unacked
+//! request is the outbox: a crash anywhere after the record redelivers it, and a redelivery of a
+//! request whose outcome is recorded announces that outcome again (same `Nats-Msg-Id`, so the
+//! stream keeps one) and mails nothing; `announced_at` marks the outcome as stored. A redelivery
+//! of a `pending` one (the mail was not accepted, or the mailer died first) mails a fresh code.
+//! Transient SMTP failures are retried by redelivery with a growing delay; when the attempts are
+//! spent, or the server refuses for good, the outcome is `failed`.
+//!
+//! One replica sends a given verification at a time (a transaction-scoped advisory lock, released
+//! by Postgres if the replica dies); while a send is in flight the consumer sends progress acks,
+//! so JetStream does not hand the request to another replica.
 
 use std::time::Duration;
 
@@ -21,6 +29,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::{Code, CodeHasher, mail},
+    failpoint,
     transport::{SendError, Transport},
 };
 
@@ -62,11 +71,32 @@ impl Projection for Sender {
     }
 }
 
+/// A verification's outcome as recorded, and whether it still has to be announced.
+enum Recorded {
+    /// Not sent yet (no row, or `pending`): mail it.
+    Unsent,
+    /// Mailed; `verification.sent` to be (re)announced.
+    Sent { expires_at: DateTime<Utc> },
+    /// Failed for good; `verification.failed` to be (re)announced.
+    Failed { reason: String },
+    /// Announced already, or nothing to announce (replaced or closed before it was mailed).
+    Settled,
+}
+
+/// The advisory lock key of a verification (its id's first 64 bits).
+fn lock_key(id: Uuid) -> i64 {
+    id.as_u64_pair().0 as i64
+}
+
 impl Sender {
     #[tracing::instrument(skip_all, fields(order_id = %d.event.order_id, request_no))]
     async fn handle(&self, d: &Delivered, request_no: u32) -> Result<(), ApplyError> {
         let order = d.event.order_id;
         let id = verification_id(order, request_no);
+        if !matches!(self.recorded(id).await?, Recorded::Unsent) {
+            // A redelivery: the outcome is recorded; make sure it is on the stream.
+            return self.announce(order, id).await;
+        }
         let recipient: Option<(Option<String>, Option<String>, bool)> = sqlx::query_as(
             "SELECT email, nama_customer, closed FROM recipients WHERE order_id = $1",
         )
@@ -86,18 +116,22 @@ impl Sender {
                 )));
             }
         };
-        let existing: Option<(String, Option<DateTime<Utc>>)> =
-            sqlx::query_as("SELECT state, expires_at FROM verifications WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        match existing {
-            Some((state, Some(expires_at))) if state == "sent" || state == "matched" => {
-                // Mailed before; make sure the outcome is on the stream (deduplicated).
-                return self.announce_sent(order, id, expires_at).await;
-            }
-            Some((state, _)) if state != "pending" => return Ok(()),
-            _ => {}
+
+        // One sender per verification: a second delivery (another replica) waits its turn.
+        let mut lock = self.pool.begin().await?;
+        let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(lock_key(id))
+            .fetch_one(&mut *lock)
+            .await?;
+        if !held {
+            return Err(ApplyError::Transient(anyhow::anyhow!(
+                "another replica is sending this verification"
+            )));
+        }
+        // It may have finished while this one looked.
+        if !matches!(self.recorded(id).await?, Recorded::Unsent) {
+            lock.rollback().await?;
+            return self.announce(order, id).await;
         }
 
         let code = self.claim(order, request_no, id).await?;
@@ -106,29 +140,87 @@ impl Sender {
         drop(code);
         match self.transport.send(&self.from, &email, message).await {
             Ok(()) => {
+                failpoint::hit("mailer.after_smtp_accepted");
                 self.log(id, "accepted", None).await;
-                sqlx::query("UPDATE verifications SET state = 'sent', sent_at = now(), expires_at = $2 WHERE id = $1 AND state = 'pending'")
-                    .bind(id)
-                    .bind(expires_at)
-                    .execute(&self.pool)
-                    .await?;
-                metrics::counter!("verification_mails_sent_total").increment(1);
-                self.announce_sent(order, id, expires_at).await
-            }
-            Err(SendError::Permanent(reason)) => self.fail(order, id, reason).await,
-            Err(SendError::Transient(reason)) if d.delivered >= self.send_attempts => {
-                self.fail(
-                    order,
-                    id,
-                    format!("{reason} (after {} attempts)", d.delivered),
+                // The mail is out: recorded even if the order closed or a newer code replaced
+                // this one meanwhile (the state then stays as it is).
+                sqlx::query(
+                    "UPDATE verifications SET sent_at = now(), expires_at = $2,
+                     state = CASE WHEN state = 'pending' THEN 'sent' ELSE state END
+                     WHERE id = $1",
                 )
-                .await
+                .bind(id)
+                .bind(expires_at)
+                .execute(&self.pool)
+                .await?;
+                metrics::counter!("verification_mails_sent_total").increment(1);
+                failpoint::hit("mailer.after_sent_recorded");
+            }
+            Err(SendError::Permanent(reason)) => self.fail(id, reason).await?,
+            Err(SendError::Transient(reason)) if d.delivered >= self.send_attempts => {
+                self.fail(id, format!("{reason} (after {} attempts)", d.delivered))
+                    .await?
             }
             Err(SendError::Transient(reason)) => {
                 self.log(id, "retry", Some(&reason)).await;
-                Err(ApplyError::Transient(anyhow::anyhow!("SMTP: {reason}")))
+                return Err(ApplyError::Transient(anyhow::anyhow!("SMTP: {reason}")));
             }
         }
+        lock.rollback().await?;
+        self.announce(order, id).await
+    }
+
+    /// What is recorded of verification `id`.
+    async fn recorded(&self, id: Uuid) -> Result<Recorded, ApplyError> {
+        type Row = (
+            String,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+            Option<String>,
+            Option<DateTime<Utc>>,
+        );
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT state, expires_at, sent_at, failure_reason, announced_at
+             FROM verifications WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            None => Recorded::Unsent,
+            Some((_, _, _, _, Some(_))) => Recorded::Settled,
+            Some((_, Some(expires_at), Some(_), _, None)) => Recorded::Sent { expires_at },
+            Some((_, _, _, Some(reason), None)) => Recorded::Failed { reason },
+            Some((state, ..)) if state == "pending" => Recorded::Unsent,
+            Some(_) => Recorded::Settled,
+        })
+    }
+
+    /// Publishes the recorded outcome of `id` (deduplicated by its `Nats-Msg-Id`), then marks
+    /// it announced.
+    async fn announce(&self, order: Uuid, id: Uuid) -> Result<(), ApplyError> {
+        let kind = match self.recorded(id).await? {
+            Recorded::Unsent | Recorded::Settled => return Ok(()),
+            Recorded::Sent { expires_at } => EventKind::VerificationSent(VerificationSent {
+                verification_id: id,
+                expires_at,
+            }),
+            Recorded::Failed { reason } => EventKind::VerificationFailed(VerificationFailed {
+                verification_id: id,
+                reason,
+            }),
+        };
+        self.bus
+            .publish(&Event::new(order, SYSTEM_ACTOR, kind))
+            .await?;
+        failpoint::hit("mailer.after_outcome_published");
+        sqlx::query(
+            "UPDATE verifications SET announced_at = now() WHERE id = $1 AND announced_at IS NULL",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Writes the verification `pending` with a fresh code's hash and retires the order's older
@@ -175,41 +267,21 @@ impl Sender {
         )))
     }
 
-    async fn announce_sent(
-        &self,
-        order: Uuid,
-        id: Uuid,
-        expires_at: DateTime<Utc>,
-    ) -> Result<(), ApplyError> {
-        let event = Event::new(
-            order,
-            SYSTEM_ACTOR,
-            EventKind::VerificationSent(VerificationSent {
-                verification_id: id,
-                expires_at,
-            }),
-        );
-        self.bus.publish(&event).await?;
-        Ok(())
-    }
-
-    async fn fail(&self, order: Uuid, id: Uuid, reason: String) -> Result<(), ApplyError> {
+    /// Records that the send failed for good, with the reason the event will carry.
+    async fn fail(&self, id: Uuid, reason: String) -> Result<(), ApplyError> {
         tracing::warn!(verification_id = %id, %reason, "verification mail failed for good");
         self.log(id, "failed", Some(&reason)).await;
-        sqlx::query("UPDATE verifications SET state = 'failed' WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE verifications SET failure_reason = $2,
+             state = CASE WHEN state = 'pending' THEN 'failed' ELSE state END
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(&reason)
+        .execute(&self.pool)
+        .await?;
         metrics::counter!("verification_mails_failed_total").increment(1);
-        let event = Event::new(
-            order,
-            SYSTEM_ACTOR,
-            EventKind::VerificationFailed(VerificationFailed {
-                verification_id: id,
-                reason,
-            }),
-        );
-        self.bus.publish(&event).await?;
+        failpoint::hit("mailer.after_failed_recorded");
         Ok(())
     }
 

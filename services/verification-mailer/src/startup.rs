@@ -83,12 +83,14 @@ impl Application {
         );
         let checker = Checker {
             pool: base.pool.clone(),
+            bus: base.bus.clone(),
             hasher,
             max_failed_attempts: settings.max_failed_attempts,
+            limits: settings.check.clone(),
         };
-        let (bus, stop) = (base.bus.clone(), shutdown.clone());
+        let stop = shutdown.clone();
         let checks = tokio::spawn(async move {
-            if let Err(err) = checker.serve(bus, stop).await {
+            if let Err(err) = checker.serve(stop).await {
                 tracing::error!(error = ?err, "the code checker stopped");
             }
         });
@@ -103,8 +105,8 @@ impl Application {
     }
 }
 
-/// Rebuilds the recipients projection. Codes are not derived from events: their tables are
-/// carried over into the rebuilt schema.
+/// Rebuilds the recipients projection. Codes and the checks' budget are not derived from
+/// events: their tables are carried over into the rebuilt schema.
 pub async fn rebuild(settings: Settings, swap: bool) -> anyhow::Result<RebuildReport> {
     gadai_bus::service::rebuild_command(
         "verification-mailer",
@@ -112,7 +114,7 @@ pub async fn rebuild(settings: Settings, swap: bool) -> anyhow::Result<RebuildRe
         &settings.bus,
         &MIGRATOR,
         |pool, schema| Recipients { pool, schema },
-        &["verifications", "send_log"],
+        &["verifications", "send_log", "check_budget"],
         swap,
     )
     .await

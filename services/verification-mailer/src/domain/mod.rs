@@ -1,5 +1,6 @@
-//! One-time codes and the e-mail that carries them. Pure: no I/O.
+//! One-time codes, the e-mail that carries them and the checks' budgets. Pure: no I/O.
 
+pub mod budget;
 pub mod code;
 pub mod mail;
 

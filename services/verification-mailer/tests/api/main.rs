@@ -1,37 +1,25 @@
-//! verification-mailer against real Postgres and NATS JetStream.
+//! verification-mailer against real Postgres, NATS JetStream and a real SMTP server (aiosmtpd).
+
+mod check;
+mod crash;
+mod helpers;
+mod send;
 
 use std::time::Duration;
 
 use gadai_bus::Bus;
 use gadai_events::*;
-use gadai_store::DbSettings;
 use gadai_test_support::{TestEnv, eventually};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-use verification_mailer::{Application, config::Settings};
+use verification_mailer::Application;
 
 #[tokio::test]
 async fn recipients_are_projected_and_closed_by_terminal_events() {
     let env = TestEnv::new().await.unwrap();
-    let settings = Settings {
-        db: DbSettings {
-            url: env.database_url.clone(),
-            schema: "mailer".into(),
-            max_connections: 5,
-        },
-        bus: env.bus.clone(),
-        host: "127.0.0.1".into(),
-        port: 0,
-        request_timeout: Duration::from_secs(10),
-        mail: verification_mailer::config::MailSettings::Files {
-            dir: std::env::temp_dir().join("gadai-mail-test"),
-        },
-        mail_from: "Gadai <no-reply@example.com>".into(),
-        code_key: b"a-test-key-of-at-least-32-bytes!!".to_vec(),
-        code_ttl: Duration::from_secs(3600),
-        max_failed_attempts: 5,
-        send_attempts: 3,
-        send_ack_wait: Duration::from_secs(10),
+    let mut settings = helpers::settings(&env, 25);
+    settings.mail = verification_mailer::config::MailSettings::Files {
+        dir: std::env::temp_dir().join("gadai-mail-test"),
     };
     let app = Application::build(settings).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());

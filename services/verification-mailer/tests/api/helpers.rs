@@ -1,0 +1,285 @@
+//! A mailer (or several) against real Postgres, NATS JetStream and aiosmtpd, and the requests a
+//! test makes of it.
+
+use std::time::Duration;
+
+use gadai_bus::Bus;
+use gadai_events::{
+    check::{CheckReply, CheckRequest, OrderRef, SUBJECT},
+    *,
+};
+use gadai_store::DbSettings;
+use gadai_test_support::{
+    TestEnv, eventually,
+    smtp::{Received, SmtpServer},
+};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+use verification_mailer::{
+    Application,
+    config::{CheckSettings, MailSettings, Settings, TlsMode},
+};
+
+pub const KEY: &str = "mailer-test-hmac-key-at-least-32-bytes";
+
+/// The settings a replica runs with in these tests: the documented defaults, mail to `smtp_port`.
+pub fn settings(env: &TestEnv, smtp_port: u16) -> Settings {
+    Settings {
+        db: DbSettings {
+            url: env.database_url.clone(),
+            schema: "mailer".into(),
+            max_connections: 6,
+        },
+        bus: env.bus.clone(),
+        host: "127.0.0.1".into(),
+        port: 0,
+        request_timeout: Duration::from_secs(10),
+        mail: MailSettings::Smtp {
+            host: "127.0.0.1".into(),
+            port: smtp_port,
+            tls: TlsMode::None,
+            user: None,
+            password: None,
+            timeout: Duration::from_secs(5),
+        },
+        mail_from: "Gadai <no-reply@example.com>".into(),
+        code_key: KEY.as_bytes().to_vec(),
+        code_ttl: Duration::from_secs(3600),
+        max_failed_attempts: 5,
+        send_attempts: 3,
+        send_ack_wait: Duration::from_secs(10),
+        check: CheckSettings::default(),
+    }
+}
+
+/// One running replica.
+pub struct Mailer {
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Mailer {
+    pub async fn start(settings: Settings) -> Mailer {
+        let app = Application::build(settings).await.unwrap();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(app.run(shutdown.clone()));
+        Mailer { shutdown, task }
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.task.await;
+    }
+}
+
+/// A test's database, stream and SMTP server, and a client of the stream.
+pub struct World {
+    pub env: TestEnv,
+    pub bus: Bus,
+    pub smtp: SmtpServer,
+    /// Straight to the test database (tables are named `mailer.*`).
+    pub db: PgPool,
+}
+
+impl World {
+    pub async fn new() -> World {
+        let env = TestEnv::new().await.unwrap();
+        let bus = Bus::connect(env.bus.clone(), "test").await.unwrap();
+        bus.ensure_stream().await.unwrap();
+        let smtp = SmtpServer::start().await;
+        let db = PgPool::connect(&env.database_url).await.unwrap();
+        World { env, bus, smtp, db }
+    }
+
+    pub fn settings(&self) -> Settings {
+        settings(&self.env, self.smtp.port)
+    }
+
+    /// Publishes `order.created` for `id`, mailed to `email`.
+    pub async fn create_order(&self, id: Uuid, email: &str) {
+        let created = EventKind::OrderCreated(OrderCreated {
+            nama_customer: "Rina".into(),
+            email: email.into(),
+            nama_barang: "Kamera Canon".into(),
+            jenis_barang: "kamera".into(),
+            jumlah_barang: 1,
+            estimasi_nilai_barang: 4_000_000,
+            wilayah: "Depok".into(),
+            id_percakapan: None,
+            idempotency: None,
+        });
+        self.bus
+            .publish(&Event::new(id, BRIDGE_ACTOR, created))
+            .await
+            .unwrap();
+    }
+
+    /// Publishes the operator's request for code number `request_no` of `order`.
+    pub async fn request_code(&self, order: Uuid, request_no: u32) {
+        self.bus
+            .publish(&Event::new(
+                order,
+                "op-1",
+                EventKind::VerificationRequested(VerificationRequested { request_no }),
+            ))
+            .await
+            .unwrap();
+    }
+
+    /// A new order whose code was mailed and recorded `sent`: its id and the code.
+    pub async fn order_with_code(&self, id: Uuid) -> (Uuid, String) {
+        let email = format!("{}@example.com", id.simple());
+        self.create_order(id, &email).await;
+        self.request_code(id, 0).await;
+        let code = self.code_mailed_to(&email).await;
+        self.wait_for_state(id, "sent").await;
+        (id, code)
+    }
+
+    /// The mails received for `email` so far.
+    pub fn mails_to(&self, email: &str) -> Vec<Received> {
+        self.smtp
+            .messages()
+            .into_iter()
+            .filter(|m| m.to == email)
+            .collect()
+    }
+
+    /// Waits for the first mail to `email` and reads the code from it.
+    pub async fn code_mailed_to(&self, email: &str) -> String {
+        let mail = eventually(Duration::from_secs(30), || async {
+            self.mails_to(email).into_iter().next()
+        })
+        .await;
+        code_in(&mail)
+    }
+
+    /// Waits until `order`'s newest verification is in `state`.
+    pub async fn wait_for_state(&self, order: Uuid, state: &str) {
+        eventually(Duration::from_secs(30), || async {
+            (self.state_of(order).await.as_deref() == Some(state)).then_some(())
+        })
+        .await;
+    }
+
+    /// The state of `order`'s newest verification (`None` also before the mailer created its
+    /// tables).
+    pub async fn state_of(&self, order: Uuid) -> Option<String> {
+        sqlx::query_scalar(
+            "SELECT state FROM mailer.verifications WHERE order_id = $1
+             ORDER BY request_no DESC LIMIT 1",
+        )
+        .bind(order)
+        .fetch_optional(&self.db)
+        .await
+        .ok()
+        .flatten()
+    }
+
+    /// Failed attempts counted against `order`'s newest code.
+    pub async fn attempts_of(&self, order: Uuid) -> i32 {
+        sqlx::query_scalar(
+            "SELECT attempts FROM mailer.verifications WHERE order_id = $1
+             ORDER BY request_no DESC LIMIT 1",
+        )
+        .bind(order)
+        .fetch_one(&self.db)
+        .await
+        .unwrap()
+    }
+
+    /// Asks `rpc.verification.check`, waiting for a replica to be subscribed.
+    pub async fn check(&self, kode: &str, order: Option<OrderRef>) -> CheckReply {
+        check(&self.bus, kode, order).await
+    }
+
+    /// Every event of `type_name` on the stream, in order.
+    pub async fn events(&self, type_name: &str) -> Vec<Event> {
+        events(&self.bus, type_name).await
+    }
+
+    pub async fn cleanup(self) {
+        self.smtp.stop().await;
+        self.env.cleanup().await;
+    }
+}
+
+pub async fn check(bus: &Bus, kode: &str, order: Option<OrderRef>) -> CheckReply {
+    let payload = serde_json::to_vec(&CheckRequest {
+        kode_unik: kode.into(),
+        order,
+    })
+    .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match bus
+            .client()
+            .request(bus.subject(SUBJECT), payload.clone().into())
+            .await
+        {
+            Ok(answer) => return serde_json::from_slice(&answer.payload).unwrap(),
+            // No replica subscribed yet (start-up).
+            Err(err)
+                if err.kind() == async_nats::client::RequestErrorKind::NoResponders
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(err) => panic!("code check: {err}"),
+        }
+    }
+}
+
+pub async fn events(bus: &Bus, type_name: &str) -> Vec<Event> {
+    let mut stream = bus
+        .jetstream()
+        .get_stream(&bus.settings().stream)
+        .await
+        .unwrap();
+    let last = stream.info().await.unwrap().state.last_sequence;
+    let subject = bus.subject(type_name);
+    let mut found = Vec::new();
+    for seq in 1..=last {
+        let Ok(raw) = stream.get_raw_message(seq).await else {
+            continue;
+        };
+        if raw.subject.as_str() == subject {
+            found.push(Event::decode_from(type_name, &raw.payload).unwrap());
+        }
+    }
+    found
+}
+
+/// The code in a verification mail: the line after "Kode verifikasi Anda:".
+pub fn code_in(mail: &Received) -> String {
+    let mut lines = mail.text.lines().map(str::trim);
+    lines
+        .by_ref()
+        .find(|l| l.starts_with("Kode verifikasi Anda:"))
+        .expect("the code's heading");
+    let code = lines.find(|l| !l.is_empty()).expect("the code").to_owned();
+    assert_eq!(code.len(), 6, "{code:?}");
+    code
+}
+
+/// A well-formed code other than `code`.
+pub fn wrong(code: &str, n: usize) -> String {
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+    let mut n = n;
+    loop {
+        let guess: String = (0..6)
+            .map(|i| ALPHABET[(n * 7 + i * 3) % ALPHABET.len()] as char)
+            .collect();
+        if guess != code {
+            return guess;
+        }
+        n += 1;
+    }
+}
+
+/// An order id with the given first 32 bits (so its reference is `reference`), the rest random.
+pub fn id_with_reference(reference: u32) -> Uuid {
+    let random = Uuid::new_v4().as_u128() & ((1u128 << 96) - 1);
+    Uuid::from_u128(((reference as u128) << 96) | random)
+}
