@@ -123,11 +123,11 @@ impl Default for BusSettings {
 impl BusSettings {
     pub fn from_env() -> anyhow::Result<Self> {
         use gadai_kit::config;
-        let path = |name: &str| config::optional(name).map(std::path::PathBuf::from);
+        use std::path::PathBuf;
         let tls = TlsSettings {
-            ca: path("NATS_TLS_CA"),
-            cert: path("NATS_TLS_CERT"),
-            key: path("NATS_TLS_KEY"),
+            ca: config::optional("NATS_TLS_CA").map(PathBuf::from),
+            cert: config::optional("NATS_TLS_CERT").map(PathBuf::from),
+            key: config::optional("NATS_TLS_KEY").map(PathBuf::from),
             required: config::parse("NATS_TLS_REQUIRED", false)?,
         };
         anyhow::ensure!(
