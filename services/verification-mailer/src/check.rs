@@ -36,8 +36,9 @@ use crate::{
     failpoint,
 };
 
-/// Requests one replica works on at once.
-const CONCURRENT_CHECKS: usize = 16;
+/// Requests one replica works on at once (each holds at most one pooled connection at a time;
+/// the budget serializes them anyway, and the projection and the sender need connections too).
+const CONCURRENT_CHECKS: usize = 4;
 
 pub struct Checker {
     pub pool: PgPool,
@@ -62,12 +63,11 @@ const LIVE: &str = "SELECT id, order_id, code_hash, attempts FROM verifications
 /// The outcome of passing the budgets.
 enum Admission {
     /// The check may run; one failure is reserved in `window`.
-    Granted {
-        window: Window,
-        failures: u32,
-    },
+    Granted { window: Window, failures: u32 },
+    /// A budget is spent; `failures` is the window's count.
     Throttled {
         retry_after_secs: u64,
+        failures: u32,
     },
 }
 
@@ -106,8 +106,11 @@ impl Checker {
         let code_only = request.order.is_none();
         let (window, reserved) = match self.admit(code_only).await {
             Ok(Admission::Granted { window, failures }) => (window, failures),
-            Ok(Admission::Throttled { retry_after_secs }) => {
-                self.remaining(self.limits.failure_budget);
+            Ok(Admission::Throttled {
+                retry_after_secs,
+                failures,
+            }) => {
+                self.remaining(failures);
                 return self.answered(CheckReply {
                     retry_after_secs: Some(retry_after_secs),
                     ..CheckReply::not(Outcome::Throttled)
@@ -182,6 +185,7 @@ impl Checker {
         let admission = match budget.decide(spent, code_only) {
             Decision::Throttle => Admission::Throttled {
                 retry_after_secs: window.seconds_left(now),
+                failures: spent.failures,
             },
             Decision::Reserve(after) => {
                 sqlx::query(
