@@ -137,6 +137,7 @@ async fn measure(
         .env("NATS_STREAM", &env.env.bus.stream)
         .env("NATS_SUBJECT_PREFIX", &env.env.bus.prefix)
         .env("APPS_KEY", APPS_KEY)
+        .env("CODE_HMAC_KEY", "bench-code-hmac-key-0f3a9c7e51d2b846")
         .env("HTTP_HOST", "127.0.0.1")
         .env("WEB_DIST_DIR", "does-not-exist")
         .env_remove("DB_SCHEMA")

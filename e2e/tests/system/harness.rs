@@ -68,6 +68,7 @@ pub fn mailer_settings(env: &TestEnv, knobs: &Knobs) -> verification_mailer::con
         max_failed_attempts: 5,
         send_attempts: knobs.send_attempts,
         send_ack_wait: Duration::from_secs(10),
+        check: Default::default(),
     }
 }
 

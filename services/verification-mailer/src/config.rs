@@ -134,19 +134,21 @@ impl Settings {
             },
         };
         let code_key = match config::optional("CODE_HMAC_KEY") {
-            Some(k) if k.len() >= 32 => k.into_bytes(),
+            Some(k) if k.len() >= 32 => {
+                config::check_secret("CODE_HMAC_KEY", &k, 32)?;
+                k.into_bytes()
+            }
             Some(_) => bail!("CODE_HMAC_KEY must be at least 32 characters"),
-            None if matches!(mail, MailSettings::Files { .. }) => {
+            None if matches!(mail, MailSettings::Files { .. }) && config::development() => {
                 tracing::warn!(
                     "CODE_HMAC_KEY not set: using the development key (mail goes to files)"
                 );
                 DEV_KEY.as_bytes().to_vec()
             }
-            None => {
-                return Err(anyhow::anyhow!(
-                    "CODE_HMAC_KEY must be set when real mail is sent"
-                ));
-            }
+            None => bail!(
+                "CODE_HMAC_KEY must be set (APP_ENV=development uses a development key while \
+                 mail goes to files)"
+            ),
         };
         Ok(Settings {
             db: DbSettings::from_env("mailer")?,

@@ -405,10 +405,26 @@ impl Bus {
             max_ack_pending: spec.max_ack_pending,
             ..Default::default()
         };
-        stream
-            .get_or_create_consumer(&spec.name, config)
+        let mut consumer: PullConsumer = stream
+            .get_or_create_consumer(&spec.name, config.clone())
             .await
-            .with_context(|| format!("creating consumer {}", spec.name))
+            .with_context(|| format!("creating consumer {}", spec.name))?;
+        // A consumer made by an older release keeps its limits until told otherwise: bring the
+        // editable ones (ack wait, deliveries, pending acks) to this release's settings.
+        let current = &consumer.cached_info().config;
+        if (
+            current.ack_wait,
+            current.max_deliver,
+            current.max_ack_pending,
+        ) != (config.ack_wait, config.max_deliver, config.max_ack_pending)
+        {
+            tracing::info!(consumer = %spec.name, ?spec.ack_wait, "updating the consumer's limits");
+            consumer = stream
+                .create_consumer(config)
+                .await
+                .with_context(|| format!("updating consumer {}", spec.name))?;
+        }
+        Ok(consumer)
     }
 
     /// The last sequence the stream holds now (0 when empty).

@@ -77,7 +77,8 @@ pub fn list(name: &str, default: &[&str]) -> Vec<String> {
 /// Whether this is a development run (`APP_ENV=development`, as `make run` sets it): only then
 /// are placeholder and short secrets accepted. Anything else is production.
 pub fn development() -> bool {
-    string("APP_ENV", "production").eq_ignore_ascii_case("development")
+    // Written with its path so the .env.example check (e2e/tests/config_docs.rs) sees it.
+    crate::config::string("APP_ENV", "production").eq_ignore_ascii_case("development")
 }
 
 /// Values shipped in example files and development defaults; none of them is a secret.

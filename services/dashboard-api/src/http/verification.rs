@@ -185,6 +185,12 @@ pub async fn verify(
             span.record("outcome", "locked");
             Err(ApiError::NotFound(LOCKED_CODE.into()))
         }
+        (Outcome::Unavailable, _) => {
+            span.record("outcome", "unavailable");
+            Err(ApiError::Unavailable(
+                "the code checker could not reach its database or the stream".into(),
+            ))
+        }
         (Outcome::Throttled, _) => {
             span.record("outcome", "throttled");
             Err(ApiError::TooManyRequests {
