@@ -6,6 +6,8 @@ use gadai_events::EventKind;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::domain::idempotency::{Earlier, IndexedOrder};
+
 pub const NAME: &str = "order-intake";
 
 pub struct IdempotencyIndex {
@@ -64,18 +66,7 @@ impl Projection for IdempotencyIndex {
     }
 }
 
-/// An earlier attempt of a request, as the index knows it.
-#[derive(Debug, Clone)]
-pub struct Earlier {
-    pub key: String,
-    pub fingerprint: String,
-    pub count: usize,
-    pub first_seen: DateTime<Utc>,
-    /// Order ids by position; complete when `ids.len() == count`.
-    pub ids: Vec<Uuid>,
-}
-
-/// Looks up the first of `keys` the index holds.
+/// The earlier attempt under the first of `keys` (newest first) the index holds orders of.
 pub async fn find_earlier(pool: &PgPool, keys: &[String]) -> sqlx::Result<Option<Earlier>> {
     let rows: Vec<(String, i32, i32, String, Uuid, DateTime<Utc>)> = sqlx::query_as(
         "SELECT key, idx, count, fingerprint, order_id, created_at
@@ -84,16 +75,18 @@ pub async fn find_earlier(pool: &PgPool, keys: &[String]) -> sqlx::Result<Option
     .bind(keys)
     .fetch_all(pool)
     .await?;
-    for key in keys {
-        let mine: Vec<_> = rows.iter().filter(|r| &r.0 == key).collect();
-        let Some(first) = mine.first() else { continue };
-        return Ok(Some(Earlier {
-            key: key.clone(),
-            fingerprint: first.3.clone(),
-            count: first.2 as usize,
-            first_seen: mine.iter().map(|r| r.5).min().unwrap_or(first.5),
-            ids: mine.iter().map(|r| r.4).collect(),
-        }));
-    }
-    Ok(None)
+    let found: Vec<IndexedOrder> = rows
+        .into_iter()
+        .map(
+            |(key, idx, count, fingerprint, order_id, created_at)| IndexedOrder {
+                key,
+                index: idx as usize,
+                count: count as usize,
+                fingerprint,
+                order_id,
+                created_at,
+            },
+        )
+        .collect();
+    Ok(Earlier::first_of(keys, &found))
 }

@@ -17,7 +17,7 @@ use super::AppState;
 use crate::{
     domain::{
         NewOrder,
-        idempotency::{self, ClientKey},
+        idempotency::{self, ClientKey, Decision, Request},
         parse_orders,
     },
     projection::find_earlier,
@@ -43,7 +43,8 @@ pub struct Accepted {
 }
 
 /// Validates a body of orders and publishes them, safely for retries: the bridge's one path,
-/// shared by `/api/insert-orders` and the old workflow's `/order`.
+/// shared by `/api/insert-orders` and the old workflow's `/order`. Parse, load the earlier
+/// attempt, decide ([`idempotency::decide`]), publish, answer.
 #[tracing::instrument(skip_all, fields(orders, replayed))]
 pub async fn accept(
     state: &AppState,
@@ -57,37 +58,33 @@ pub async fn accept(
     })?;
     tracing::Span::current().record("orders", orders.len());
 
-    let fingerprint = idempotency::fingerprint(&body);
-    let now = Utc::now();
-    let window = state.settings.fallback_window;
-    let candidates = idempotency::candidate_keys(client_key.as_ref(), &fingerprint, now, window);
-    let earlier = find_earlier(&state.pool, &candidates)
+    let request = Request {
+        client: client_key,
+        fingerprint: idempotency::fingerprint(&body),
+        now: Utc::now(),
+        window: state.settings.fallback_window,
+    };
+    let earlier = find_earlier(&state.pool, &request.candidate_keys())
         .await
-        .map_err(|e| ApiError::Unavailable(format!("idempotency index: {e}")))?
-        // A fallback key only counts within its window; a client's key counts forever.
-        .filter(|e| {
-            client_key.is_some()
-                || now - e.first_seen <= chrono::Duration::from_std(window).unwrap_or_default()
-        });
+        .map_err(|e| ApiError::Unavailable(format!("idempotency index: {e}")))?;
 
-    let key = match &earlier {
-        Some(e) if e.fingerprint != fingerprint => {
+    let key = match idempotency::decide(&request, earlier.as_ref()) {
+        Decision::Conflict => {
             return Err(ApiError::Unprocessable(
                 "Idempotency-Key ini sudah dipakai untuk permintaan yang berbeda".into(),
             ));
         }
-        Some(e) if e.ids.len() == e.count => {
+        Decision::Replay { ids } => {
             tracing::Span::current().record("replayed", true);
             return Ok(Accepted {
-                ids: e.ids.clone(),
+                ids,
                 replayed: true,
             });
         }
-        Some(e) => e.key.clone(),
-        None => candidates[0].clone(),
+        Decision::New { key } | Decision::Resume { key } => key,
     };
 
-    let (ids, all_duplicates) = publish(state, orders, &key, &fingerprint).await?;
+    let (ids, all_duplicates) = publish(state, orders, &key, &request.fingerprint).await?;
     metrics::counter!("orders_accepted_total").increment(ids.len() as u64);
     Ok(Accepted {
         ids,
