@@ -1,7 +1,9 @@
-//! The `orders` table row and its JSON, shared by the projection and the HTTP routes.
+//! The read model's queries and rows: the `orders` table row and its JSON (shared by the
+//! projection and the HTTP routes), one order, its history.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::domain::{OrderFacts, OrderView, Status};
@@ -91,4 +93,31 @@ pub fn order_json(view: &OrderView) -> Value {
         "expires_at": view.expires_at,
         "last_sent_at": view.last_sent_at,
     })
+}
+
+/// One order that the bridge created, active or not.
+pub async fn find(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<OrderView>> {
+    let row: Option<OrderRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM orders WHERE id = $1 AND created"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(OrderView::from))
+}
+
+/// An order's events in stream order, as the API shows them: who did what, when.
+pub async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<Value>> {
+    let rows: Vec<(i64, String, String, DateTime<Utc>, Value)> = sqlx::query_as(
+        "SELECT seq, type, actor, occurred_at, data FROM order_events WHERE order_id = $1 ORDER BY seq",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(seq, kind, actor, at, data)| {
+            json!({"seq": seq, "type": kind, "actor": actor, "occurred_at": at, "data": data})
+        })
+        .collect())
 }

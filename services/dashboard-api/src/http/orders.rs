@@ -8,7 +8,6 @@ use axum::{
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
-use gadai_events::{Event, EventKind, OrderDeleted};
 use gadai_kit::{ApiError, FieldError};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -17,8 +16,8 @@ use uuid::Uuid;
 
 use super::{AppState, auth::Operator};
 use crate::{
-    domain::{OrderView, Status},
-    read_model::{COLUMNS, OrderRow, order_json},
+    domain::{Command, OrderView, Status},
+    read_model::{self, COLUMNS, OrderRow, order_json},
 };
 
 pub const DEFAULT_LIMIT: i64 = 50;
@@ -304,19 +303,8 @@ fn parse_id(id: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
     Uuid::parse_str(&id).map_err(|_| not_found())
 }
 
-fn not_found() -> ApiError {
+pub(super) fn not_found() -> ApiError {
     ApiError::NotFound("Order not found".into())
-}
-
-pub async fn find(state: &AppState, id: Uuid) -> Result<Option<OrderView>, ApiError> {
-    let row: Option<OrderRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM orders WHERE id = $1 AND created"
-    ))
-    .bind(id)
-    .fetch_optional(&state.pool)
-    .await
-    .map_err(anyhow::Error::from)?;
-    Ok(row.map(OrderView::from))
 }
 
 /// One order, active or not, with its whole history (who did what, when).
@@ -325,18 +313,13 @@ pub async fn detail(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(id)?;
-    let view = find(&state, id).await?.ok_or_else(not_found)?;
-    let history: Vec<(i64, String, String, DateTime<Utc>, Value)> = sqlx::query_as(
-        "SELECT seq, type, actor, occurred_at, data FROM order_events WHERE order_id = $1 ORDER BY seq",
-    )
-    .bind(id)
-    .fetch_all(&state.pool)
-    .await
-    .map_err(anyhow::Error::from)?;
-    let history: Vec<Value> = history
-        .into_iter()
-        .map(|(seq, kind, actor, at, data)| json!({"seq": seq, "type": kind, "actor": actor, "occurred_at": at, "data": data}))
-        .collect();
+    let view = read_model::find(&state.pool, id)
+        .await
+        .map_err(anyhow::Error::from)?
+        .ok_or_else(not_found)?;
+    let history = read_model::history(&state.pool, id)
+        .await
+        .map_err(anyhow::Error::from)?;
     Ok(Json(
         json!({ "order": order_json(&view), "history": history }),
     ))
@@ -350,19 +333,6 @@ pub async fn delete(
 ) -> Result<Json<Value>, ApiError> {
     operator.require_admin()?;
     let id = parse_id(id)?;
-    let view = find(&state, id)
-        .await?
-        .filter(OrderView::is_active)
-        .ok_or_else(not_found)?;
-    let event = Event::new(
-        view.id,
-        operator.id,
-        EventKind::OrderDeleted(OrderDeleted { reason: None }),
-    );
-    state
-        .bus
-        .publish(&event)
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("{e:#}")))?;
+    super::verification::execute(&state, &operator, id, Command::Delete).await?;
     Ok(Json(json!({ "message": "Order berhasil dihapus" })))
 }

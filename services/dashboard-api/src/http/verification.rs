@@ -19,7 +19,7 @@ use axum::{
 };
 use chrono::Utc;
 use gadai_events::{
-    Event, EventKind, VerificationRequested,
+    Event,
     check::{CheckReply, CheckRequest, OrderRef, Outcome, Reference, SUBJECT},
 };
 use gadai_kit::{ApiError, FieldError};
@@ -29,8 +29,9 @@ use uuid::Uuid;
 
 use super::{AppState, auth::Operator, orders};
 use crate::{
-    domain::{OrderView, Status},
+    domain::{Command, Limits, OrderView, Refusal, decide},
     limits::Limit,
+    read_model,
 };
 
 /// The seed's answer when a code cannot be sent (already sent or verified).
@@ -46,11 +47,9 @@ pub async fn send(
     operator: Operator,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let view = active_order(&state, id).await?;
-    if matches!(view.status, Status::OnVerification | Status::Verified) {
-        return Err(ApiError::BadRequest(ALREADY.into()));
-    }
-    request(&state, &view, operator).await
+    let id = order_id(id)?;
+    let view = execute(&state, &operator, id, Command::SendVerification).await?;
+    Ok(accepted(&view))
 }
 
 pub async fn resend(
@@ -58,77 +57,70 @@ pub async fn resend(
     operator: Operator,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let view = active_order(&state, id).await?;
-    if view.status != Status::OnVerification {
-        return Err(ApiError::BadRequest(
-            "Kode hanya dapat dikirim ulang untuk order yang sedang dalam proses verifikasi".into(),
-        ));
-    }
-    let cooldown = chrono::Duration::from_std(state.settings.resend_cooldown).unwrap_or_default();
-    if let Some(sent) = view.last_sent_at {
-        let ready_at = sent + cooldown;
-        let now = Utc::now();
-        if now < ready_at && !view.sending {
-            return Err(ApiError::TooManyRequests {
-                retry_after_secs: (ready_at - now).num_seconds().max(1) as u64,
-            });
-        }
-    }
-    request(&state, &view, operator).await
+    let id = order_id(id)?;
+    let view = execute(&state, &operator, id, Command::ResendVerification).await?;
+    Ok(accepted(&view))
 }
 
-async fn active_order(
+fn order_id(id: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
+    let Path(id) = id.map_err(|_| orders::not_found())?;
+    Uuid::parse_str(&id).map_err(|_| orders::not_found())
+}
+
+/// Runs an operator's command on an order: load its view, decide, publish what the decision
+/// says (each event answered by its PubAck), and return the view it was decided on.
+pub(super) async fn execute(
     state: &AppState,
-    id: Result<Path<String>, PathRejection>,
+    operator: &Operator,
+    id: Uuid,
+    command: Command,
 ) -> Result<OrderView, ApiError> {
-    let not_found = || ApiError::NotFound("Order not found".into());
-    let Path(id) = id.map_err(|_| not_found())?;
-    let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
-    orders::find(state, id)
-        .await?
-        .filter(OrderView::is_active)
-        .ok_or_else(not_found)
+    let view = read_model::find(&state.pool, id)
+        .await
+        .map_err(anyhow::Error::from)?
+        .unwrap_or_else(|| OrderView::empty(id));
+    let limits = Limits {
+        resend_cooldown: chrono::Duration::from_std(state.settings.resend_cooldown)
+            .unwrap_or_default(),
+        max_sends: state.settings.max_sends,
+    };
+    let events = decide(&view, command, Utc::now(), &limits).map_err(refused)?;
+    for kind in events {
+        state
+            .bus
+            .publish(&Event::new(id, operator.id.clone(), kind))
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("{e:#}")))?;
+    }
+    Ok(view)
 }
 
-/// Publishes `verification.requested` numbered by the sends so far, so a double click (or two
-/// operators at once) carries the same `Nats-Msg-Id` and mails once.
-async fn request(
-    state: &AppState,
-    view: &OrderView,
-    operator: Operator,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let email = view
-        .facts
-        .as_ref()
-        .map(|f| f.email.clone())
-        .unwrap_or_default();
-    let accepted = json!({
-        "message": format!("Email verifikasi sedang dikirim ke {email}"),
-        "order_id": view.id,
-    });
-    if view.sending {
-        // A send is already on its way: this click changes nothing.
-        return Ok((StatusCode::ACCEPTED, Json(accepted)));
+/// A refusal as the seed's clients know it.
+fn refused(refusal: Refusal) -> ApiError {
+    match refusal {
+        Refusal::NotFound => orders::not_found(),
+        Refusal::AlreadyVerifying => ApiError::BadRequest(ALREADY.into()),
+        Refusal::NotOnVerification => ApiError::BadRequest(
+            "Kode hanya dapat dikirim ulang untuk order yang sedang dalam proses verifikasi".into(),
+        ),
+        Refusal::CoolingDown { retry_after_secs } => ApiError::TooManyRequests { retry_after_secs },
+        Refusal::SendLimit { max_sends } => ApiError::BadRequest(format!(
+            "Batas {max_sends} kali pengiriman kode untuk order ini sudah tercapai"
+        )),
     }
-    if view.send_count >= state.settings.max_sends {
-        return Err(ApiError::BadRequest(format!(
-            "Batas {} kali pengiriman kode untuk order ini sudah tercapai",
-            state.settings.max_sends
-        )));
-    }
-    let event = Event::new(
-        view.id,
-        operator.id,
-        EventKind::VerificationRequested(VerificationRequested {
-            request_no: view.send_count as u32,
-        }),
-    );
-    state
-        .bus
-        .publish(&event)
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("{e:#}")))?;
-    Ok((StatusCode::ACCEPTED, Json(accepted)))
+}
+
+/// 202: the request is on the stream (or a mail was already on its way); the outcome reaches
+/// the UI live.
+fn accepted(view: &OrderView) -> (StatusCode, Json<Value>) {
+    let email = view.facts.as_ref().map_or("", |f| f.email.as_str());
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "message": format!("Email verifikasi sedang dikirim ke {email}"),
+            "order_id": view.id,
+        })),
+    )
 }
 
 #[derive(Deserialize)]
