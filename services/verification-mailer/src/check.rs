@@ -32,6 +32,7 @@ use crate::{
     domain::{
         Code, CodeHasher,
         budget::{Budget, Decision, Spent, Window},
+        lifecycle::{self, Miss, State, Step},
     },
     failpoint,
 };
@@ -57,8 +58,10 @@ struct Live {
     attempts: i32,
 }
 
+/// The codes a check may match (`$1`: the [`State::CHECKABLE`] states), not expired by the
+/// database's clock.
 const LIVE: &str = "SELECT id, order_id, code_hash, attempts FROM verifications
-                    WHERE state IN ('sent', 'matched') AND expires_at > now()";
+                    WHERE state = ANY($1) AND expires_at > now()";
 
 /// The outcome of passing the budgets.
 enum Admission {
@@ -230,9 +233,11 @@ impl Checker {
     async fn evaluate(&self, request: &CheckRequest) -> anyhow::Result<CheckReply> {
         let code = Code::parse(&request.kode_unik);
         let mut tx = self.pool.begin().await?;
+        let checkable = lifecycle::strs(&State::CHECKABLE);
         let live: Vec<Live> = match (&request.order, &code) {
             (Some(OrderRef::Id(order)), _) => {
-                sqlx::query_as(&format!("{LIVE} AND order_id = $1 ORDER BY id FOR UPDATE"))
+                sqlx::query_as(&format!("{LIVE} AND order_id = $2 ORDER BY id FOR UPDATE"))
+                    .bind(&checkable)
                     .bind(order)
                     .fetch_all(&mut *tx)
                     .await?
@@ -240,22 +245,24 @@ impl Checker {
             (Some(OrderRef::Reference(reference)), _) => {
                 let (low, high) = reference.id_range();
                 sqlx::query_as(&format!(
-                    "{LIVE} AND order_id BETWEEN $1 AND $2 ORDER BY id FOR UPDATE"
+                    "{LIVE} AND order_id BETWEEN $2 AND $3 ORDER BY id FOR UPDATE"
                 ))
+                .bind(&checkable)
                 .bind(low)
                 .bind(high)
                 .fetch_all(&mut *tx)
                 .await?
             }
             (None, Some(code)) => {
-                sqlx::query_as(&format!("{LIVE} AND code_hash = $1 FOR UPDATE"))
+                sqlx::query_as(&format!("{LIVE} AND code_hash = $2 FOR UPDATE"))
+                    .bind(&checkable)
                     .bind(self.hasher.hash(code))
                     .fetch_all(&mut *tx)
                     .await?
             }
             (None, None) => Vec::new(),
         };
-        let open = |l: &&Live| l.attempts < self.max_failed_attempts;
+        let open = |l: &&Live| lifecycle::accepts_attempts(l.attempts, self.max_failed_attempts);
         // Every open code is compared (in constant time each); a match wins.
         let mut matched = None;
         if let Some(code) = &code {
@@ -281,8 +288,9 @@ impl Checker {
             }
             failpoint::hit("mailer.after_verified_published");
             let recorded = async {
-                sqlx::query("UPDATE verifications SET state = 'matched' WHERE id = $1")
+                sqlx::query("UPDATE verifications SET state = $2 WHERE id = $1")
                     .bind(hit.id)
+                    .bind(Step::CheckMatched.target().as_str())
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await
@@ -300,26 +308,29 @@ impl Checker {
                 retry_after_secs: None,
             });
         }
-        let outcome = match &request.order {
-            // A wrong code costs an attempt of each named code that still works.
-            Some(_) => {
-                let counted: Vec<Uuid> = live.iter().filter(open).map(|l| l.id).collect();
-                let attempts: Vec<i32> = sqlx::query_scalar(
-                    "UPDATE verifications SET attempts = attempts + 1
-                     WHERE id = ANY($1) RETURNING attempts",
-                )
-                .bind(&counted)
-                .fetch_all(&mut *tx)
-                .await?;
-                if !live.is_empty() && attempts.iter().all(|a| *a >= self.max_failed_attempts) {
-                    Outcome::Locked
-                } else {
-                    Outcome::NotFound
-                }
-            }
-            // Code-only: the code found its row, but that code is locked.
-            None if !live.is_empty() => Outcome::Locked,
-            None => Outcome::NotFound,
+        // A wrong code costs an attempt of each named code that still works; a code-only
+        // check counts nothing (the code found its row, but that code is locked).
+        let named_order = request.order.is_some();
+        let attempts: Vec<i32> = if named_order {
+            let counted: Vec<Uuid> = live.iter().filter(open).map(|l| l.id).collect();
+            sqlx::query_scalar(
+                "UPDATE verifications SET attempts = attempts + 1
+                 WHERE id = ANY($1) RETURNING attempts",
+            )
+            .bind(&counted)
+            .fetch_all(&mut *tx)
+            .await?
+        } else {
+            Vec::new()
+        };
+        let outcome = match lifecycle::on_miss(
+            named_order,
+            live.len(),
+            &attempts,
+            self.max_failed_attempts,
+        ) {
+            Miss::Locked => Outcome::Locked,
+            Miss::NotFound => Outcome::NotFound,
         };
         tx.commit().await?;
         Ok(CheckReply::not(outcome))

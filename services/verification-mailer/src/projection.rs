@@ -5,6 +5,8 @@ use gadai_bus::consume::{ApplyError, Delivered, Projection};
 use gadai_events::EventKind;
 use sqlx::PgPool;
 
+use crate::domain::lifecycle::{self, Step};
+
 pub const NAME: &str = "verification-mailer";
 
 pub struct Recipients {
@@ -44,11 +46,14 @@ impl Projection for Recipients {
                     .execute(&mut *tx)
                     .await?;
                     // Its codes stop working.
+                    let step = Step::OrderClosed;
                     sqlx::query(
-                        "UPDATE verifications SET state = 'closed'
-                         WHERE order_id = $1 AND state IN ('pending', 'sent', 'matched')",
+                        "UPDATE verifications SET state = $2
+                         WHERE order_id = $1 AND state = ANY($3)",
                     )
                     .bind(order)
+                    .bind(step.target().as_str())
+                    .bind(lifecycle::strs(step.applies_in()))
                     .execute(&mut *tx)
                     .await?;
                 }

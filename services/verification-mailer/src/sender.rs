@@ -28,7 +28,11 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::{
-    domain::{Code, CodeHasher, mail},
+    domain::{
+        Code, CodeHasher,
+        lifecycle::{self, SendAction, SendRecord, State, Step},
+        mail,
+    },
     failpoint,
     transport::{SendError, Transport},
 };
@@ -71,18 +75,6 @@ impl Projection for Sender {
     }
 }
 
-/// A verification's outcome as recorded, and whether it still has to be announced.
-enum Recorded {
-    /// Not sent yet (no row, or `pending`): mail it.
-    Unsent,
-    /// Mailed; `verification.sent` to be (re)announced.
-    Sent { expires_at: DateTime<Utc> },
-    /// Failed for good; `verification.failed` to be (re)announced.
-    Failed { reason: String },
-    /// Announced already, or nothing to announce (replaced or closed before it was mailed).
-    Settled,
-}
-
 /// The advisory lock key of a verification (its id's first 64 bits).
 fn lock_key(id: Uuid) -> i64 {
     id.as_u64_pair().0 as i64
@@ -93,7 +85,7 @@ impl Sender {
     async fn handle(&self, d: &Delivered, request_no: u32) -> Result<(), ApplyError> {
         let order = d.event.order_id;
         let id = verification_id(order, request_no);
-        if !matches!(self.recorded(id).await?, Recorded::Unsent) {
+        if self.send_action(id).await? != SendAction::MailFreshCode {
             // A redelivery: the outcome is recorded; make sure it is on the stream.
             return self.announce(order, id).await;
         }
@@ -129,7 +121,7 @@ impl Sender {
             )));
         }
         // It may have finished while this one looked.
-        if !matches!(self.recorded(id).await?, Recorded::Unsent) {
+        if self.send_action(id).await? != SendAction::MailFreshCode {
             lock.rollback().await?;
             return self.announce(order, id).await;
         }
@@ -144,13 +136,16 @@ impl Sender {
                 self.log(id, "accepted", None).await;
                 // The mail is out: recorded even if the order closed or a newer code replaced
                 // this one meanwhile (the state then stays as it is).
+                let step = Step::MailAccepted;
                 sqlx::query(
                     "UPDATE verifications SET sent_at = now(), expires_at = $2,
-                     state = CASE WHEN state = 'pending' THEN 'sent' ELSE state END
+                     state = CASE WHEN state = ANY($3) THEN $4 ELSE state END
                      WHERE id = $1",
                 )
                 .bind(id)
                 .bind(expires_at)
+                .bind(lifecycle::strs(step.applies_in()))
+                .bind(step.target().as_str())
                 .execute(&self.pool)
                 .await?;
                 metrics::counter!("verification_mails_sent_total").increment(1);
@@ -170,8 +165,8 @@ impl Sender {
         self.announce(order, id).await
     }
 
-    /// What is recorded of verification `id`.
-    async fn recorded(&self, id: Uuid) -> Result<Recorded, ApplyError> {
+    /// What a send request for verification `id` does, given what is recorded of it.
+    async fn send_action(&self, id: Uuid) -> Result<SendAction, ApplyError> {
         type Row = (
             String,
             Option<DateTime<Utc>>,
@@ -186,29 +181,35 @@ impl Sender {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(match row {
-            None => Recorded::Unsent,
-            Some((_, _, _, _, Some(_))) => Recorded::Settled,
-            Some((_, Some(expires_at), Some(_), _, None)) => Recorded::Sent { expires_at },
-            Some((_, _, _, Some(reason), None)) => Recorded::Failed { reason },
-            Some((state, ..)) if state == "pending" => Recorded::Unsent,
-            Some(_) => Recorded::Settled,
-        })
+        let record = row.map(
+            |(state, expires_at, sent_at, failure_reason, announced_at)| SendRecord {
+                state: State::parse(&state).ok(),
+                expires_at,
+                sent_at,
+                failure_reason,
+                announced_at,
+            },
+        );
+        Ok(lifecycle::on_send_request(record.as_ref()))
     }
 
     /// Publishes the recorded outcome of `id` (deduplicated by its `Nats-Msg-Id`), then marks
     /// it announced.
     async fn announce(&self, order: Uuid, id: Uuid) -> Result<(), ApplyError> {
-        let kind = match self.recorded(id).await? {
-            Recorded::Unsent | Recorded::Settled => return Ok(()),
-            Recorded::Sent { expires_at } => EventKind::VerificationSent(VerificationSent {
-                verification_id: id,
-                expires_at,
-            }),
-            Recorded::Failed { reason } => EventKind::VerificationFailed(VerificationFailed {
-                verification_id: id,
-                reason,
-            }),
+        let kind = match self.send_action(id).await? {
+            SendAction::MailFreshCode | SendAction::Nothing => return Ok(()),
+            SendAction::AnnounceSent { expires_at } => {
+                EventKind::VerificationSent(VerificationSent {
+                    verification_id: id,
+                    expires_at,
+                })
+            }
+            SendAction::AnnounceFailed { reason } => {
+                EventKind::VerificationFailed(VerificationFailed {
+                    verification_id: id,
+                    reason,
+                })
+            }
         };
         self.bus
             .publish(&Event::new(order, SYSTEM_ACTOR, kind))
@@ -229,23 +230,27 @@ impl Sender {
         for _ in 0..5 {
             let code = Code::generate();
             let mut tx = self.pool.begin().await?;
+            let superseded = Step::Superseded;
             sqlx::query(
-                "UPDATE verifications SET state = 'replaced'
-                 WHERE order_id = $1 AND id <> $2 AND state IN ('pending', 'sent', 'matched')",
+                "UPDATE verifications SET state = $3
+                 WHERE order_id = $1 AND id <> $2 AND state = ANY($4)",
             )
             .bind(order)
             .bind(id)
+            .bind(superseded.target().as_str())
+            .bind(lifecycle::strs(superseded.applies_in()))
             .execute(&mut *tx)
             .await?;
             let claimed = sqlx::query(
                 "INSERT INTO verifications (id, order_id, request_no, code_hash, state)
-                 VALUES ($1, $2, $3, $4, 'pending')
-                 ON CONFLICT (id) DO UPDATE SET code_hash = EXCLUDED.code_hash, state = 'pending', attempts = 0",
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (id) DO UPDATE SET code_hash = EXCLUDED.code_hash, state = EXCLUDED.state, attempts = 0",
             )
             .bind(id)
             .bind(order)
             .bind(request_no as i32)
             .bind(self.hasher.hash(&code))
+            .bind(Step::Claimed.target().as_str())
             .execute(&mut *tx)
             .await;
             match claimed {
@@ -271,13 +276,16 @@ impl Sender {
     async fn fail(&self, id: Uuid, reason: String) -> Result<(), ApplyError> {
         tracing::warn!(verification_id = %id, %reason, "verification mail failed for good");
         self.log(id, "failed", Some(&reason)).await;
+        let step = Step::SendFailed;
         sqlx::query(
             "UPDATE verifications SET failure_reason = $2,
-             state = CASE WHEN state = 'pending' THEN 'failed' ELSE state END
+             state = CASE WHEN state = ANY($3) THEN $4 ELSE state END
              WHERE id = $1",
         )
         .bind(id)
         .bind(&reason)
+        .bind(lifecycle::strs(step.applies_in()))
+        .bind(step.target().as_str())
         .execute(&self.pool)
         .await?;
         metrics::counter!("verification_mails_failed_total").increment(1);
