@@ -75,7 +75,8 @@ fn the_knowledge_base_states_the_rules() {
     // Process.
     find("kode verifikasi 6 karakter");
     find("berlaku 24 jam");
-    find("Pelanggan mengetik kode tersebut di chat ini");
+    find("**nomor referensi pengajuan**");
+    find("Pelanggan mengetik nomor referensi pengajuan dan kode verifikasi");
     find("status \"On Process\"");
 }
 

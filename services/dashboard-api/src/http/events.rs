@@ -22,7 +22,7 @@ use super::{AppState, auth::Operator, feeds};
 use crate::{
     domain::OrderView,
     projection::{CHANGES_SUBJECT, Change},
-    read_model::{COLUMNS, OrderRow, order_json},
+    read_model::{self, OrderRow, order_json},
 };
 
 /// The most orders sent to a reconnecting client before telling it to reload instead.
@@ -121,33 +121,15 @@ fn change_event(change: &Change) -> SseEvent {
 /// [`MAX_REPLAY_EVENTS`] + 1 events and [`MAX_REPLAY`] orders, whatever `since` says.
 async fn replay_since(state: &AppState, since: i64) -> Vec<SseEvent> {
     let rows: Result<Option<Replay>, sqlx::Error> = async {
-        let events: Vec<(uuid::Uuid, i64, String)> = sqlx::query_as(
-            "SELECT order_id, seq, type FROM order_events WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(since)
-        .bind(MAX_REPLAY_EVENTS + 1)
-        .fetch_all(&state.pool)
-        .await?;
-        if events.len() as i64 > MAX_REPLAY_EVENTS {
+        let Some(latest) = read_model::changed_since(&state.pool, since, MAX_REPLAY_EVENTS).await?
+        else {
+            return Ok(None);
+        };
+        if latest.len() as i64 > MAX_REPLAY {
             return Ok(None);
         }
-        // The newest event of each order (events come in sequence order).
-        let mut latest: Vec<(uuid::Uuid, i64, String)> = Vec::new();
-        for event in events {
-            match latest.iter_mut().find(|l| l.0 == event.0) {
-                Some(l) => *l = event,
-                None => latest.push(event),
-            }
-            if latest.len() as i64 > MAX_REPLAY {
-                return Ok(None);
-            }
-        }
         let ids: Vec<uuid::Uuid> = latest.iter().map(|l| l.0).collect();
-        let orders: Vec<OrderRow> =
-            sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders WHERE id = ANY($1)"))
-                .bind(&ids)
-                .fetch_all(&state.pool)
-                .await?;
+        let orders = read_model::orders(&state.pool, &ids).await?;
         let mut out: Replay = orders
             .into_iter()
             .filter_map(|row| {

@@ -29,11 +29,11 @@ use sqlx::PgPool;
 use tokio::sync::mpsc;
 use tokio_util::io::ReaderStream;
 
-use super::{
-    AppState,
-    orders::{ListParams, ListQuery},
+use super::AppState;
+use crate::{
+    domain::OrderView,
+    read_model::{ListParams, ListQuery, OrderRow},
 };
-use crate::{domain::OrderView, read_model::OrderRow};
 
 /// Rows per query.
 const PAGE: usize = 1000;

@@ -7,18 +7,15 @@ use gadai_kit::ApiError;
 use serde_json::{Value, json};
 
 use super::AppState;
-use crate::domain::Status;
+use crate::{domain::Status, read_model};
 
 /// How many days of the orders-per-day series are returned.
 const DAYS: usize = 30;
 
 pub async fn stats(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
-        "SELECT dim, key, orders, LEAST(value, 9223372036854775807)::bigint FROM counters WHERE orders <> 0 OR dim = 'total'",
-    )
-    .fetch_all(&state.pool)
-    .await
-    .map_err(anyhow::Error::from)?;
+    let rows = read_model::counters(&state.pool)
+        .await
+        .map_err(anyhow::Error::from)?;
     let mut per_status: BTreeMap<&str, i64> = Status::ALL.iter().map(|s| (s.label(), 0)).collect();
     let mut per_wilayah = Vec::new();
     let mut per_day = Vec::new();

@@ -8,6 +8,9 @@ use uuid::Uuid;
 
 use crate::domain::{OrderFacts, OrderView, Status};
 
+mod list;
+pub use list::{ListParams, ListQuery};
+
 /// The columns of `orders` that make an [`OrderView`].
 pub const COLUMNS: &str = "id, created, nama_customer, email, nama_barang, jenis_barang, \
     jumlah_barang, estimasi_nilai_barang, wilayah, id_percakapan, created_at, state, sending, \
@@ -120,4 +123,50 @@ pub async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<Value>> {
             json!({"seq": seq, "type": kind, "actor": actor, "occurred_at": at, "data": data})
         })
         .collect())
+}
+
+/// The projection's counters that are not zero, and the active total: (dim, key, orders,
+/// value). A value beyond `i64` is shown as `i64::MAX` (the column itself cannot overflow).
+pub async fn counters(pool: &PgPool) -> sqlx::Result<Vec<(String, String, i64, i64)>> {
+    sqlx::query_as(
+        "SELECT dim, key, orders, LEAST(value, 9223372036854775807)::bigint
+         FROM counters WHERE orders <> 0 OR dim = 'total'",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// The newest event type and sequence of each order changed after `since`, reading at most
+/// `max_events` + 1 events (more: `None`, the caller tells the client to reload).
+pub async fn changed_since(
+    pool: &PgPool,
+    since: i64,
+    max_events: i64,
+) -> sqlx::Result<Option<Vec<(Uuid, i64, String)>>> {
+    let events: Vec<(Uuid, i64, String)> = sqlx::query_as(
+        "SELECT order_id, seq, type FROM order_events WHERE seq > $1 ORDER BY seq LIMIT $2",
+    )
+    .bind(since)
+    .bind(max_events + 1)
+    .fetch_all(pool)
+    .await?;
+    if events.len() as i64 > max_events {
+        return Ok(None);
+    }
+    let mut latest: Vec<(Uuid, i64, String)> = Vec::new();
+    for event in events {
+        match latest.iter_mut().find(|l| l.0 == event.0) {
+            Some(l) => *l = event,
+            None => latest.push(event),
+        }
+    }
+    Ok(Some(latest))
+}
+
+/// The rows of these orders.
+pub async fn orders(pool: &PgPool, ids: &[Uuid]) -> sqlx::Result<Vec<OrderRow>> {
+    sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders WHERE id = ANY($1)"))
+        .bind(ids)
+        .fetch_all(pool)
+        .await
 }
