@@ -181,3 +181,15 @@ export function renderWithProviders(
     ...rest,
   });
 }
+
+/** A `wrapper` for renderHook: the app's providers around the hook under test. */
+export function providersWith(options: { locale?: Locale; auth?: AuthState; client?: ApiClient } = {}) {
+  const { locale, auth, client } = options;
+  return function Wrapper({ children }: { children: ReactNode }) {
+    return (
+      <Providers {...(locale ? { locale } : {})} {...(auth ? { auth } : {})} {...(client ? { client } : {})}>
+        {children}
+      </Providers>
+    );
+  };
+}
