@@ -184,7 +184,7 @@ pub fn dashboard_settings(env: &BenchEnv) -> anyhow::Result<dashboard_api::confi
     s.port = 0;
     s.web_dist = "does-not-exist".into();
     s.apps_key = APPS_KEY.into();
-    s.bootstrap_admin = Some((OPERATOR.into(), operator_password()));
+    s.bootstrap_admin = Some((OPERATOR.into(), operator_password().into()));
     Ok(s)
 }
 

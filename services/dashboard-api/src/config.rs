@@ -6,6 +6,7 @@ use anyhow::Context;
 use gadai_bus::BusSettings;
 use gadai_kit::{client::TrustedProxies, config};
 use gadai_store::DbSettings;
+use secrecy::SecretString;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -17,7 +18,7 @@ pub struct Settings {
     pub web_dist: PathBuf,
     pub request_timeout: Duration,
     /// The API key n8n sends in `X-API-Key` to `/dashboard/verify` (`APPS_KEY`).
-    pub apps_key: String,
+    pub apps_key: SecretString,
     /// How long after a mail a new code may be sent (`RESEND_COOLDOWN`).
     pub resend_cooldown: Duration,
     /// The most codes mailed for one order (`MAX_VERIFICATION_SENDS`).
@@ -49,7 +50,7 @@ pub struct Settings {
     pub feeds_per_operator: usize,
     /// The first admin, created at start when there is no operator yet
     /// (`ADMIN_USERNAME`, `ADMIN_PASSWORD`).
-    pub bootstrap_admin: Option<(String, String)>,
+    pub bootstrap_admin: Option<(String, SecretString)>,
 }
 
 /// `Secure` on the session cookie: always, never, or when the request came over HTTPS
@@ -107,17 +108,17 @@ impl Settings {
 }
 
 /// The API key n8n sends: required, and not a placeholder outside development.
-fn apps_key() -> anyhow::Result<String> {
+fn apps_key() -> anyhow::Result<SecretString> {
     let key = config::optional("APPS_KEY")
         .context("APPS_KEY must be set: n8n sends it in X-API-Key to /dashboard/verify")?;
     config::check_secret("APPS_KEY", &key, 32)?;
-    Ok(key)
+    Ok(key.into())
 }
 
-fn bootstrap_admin() -> anyhow::Result<Option<(String, String)>> {
+fn bootstrap_admin() -> anyhow::Result<Option<(String, SecretString)>> {
     let admin = config::optional("ADMIN_USERNAME").zip(config::optional("ADMIN_PASSWORD"));
     if let Some((_, password)) = &admin {
         config::check_secret("ADMIN_PASSWORD", password, 12)?;
     }
-    Ok(admin)
+    Ok(admin.map(|(user, password)| (user, password.into())))
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use gadai_bus::{ConsumerSpec, rebuild::RebuildReport, service::Base};
+use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -32,7 +33,7 @@ impl Application {
         )
         .await?;
         if let Some((username, password)) = &settings.bootstrap_admin {
-            bootstrap_admin(&base.pool, username, password).await?;
+            bootstrap_admin(&base.pool, username, password.expose_secret()).await?;
         }
         Ok(Application {
             base,

@@ -28,6 +28,7 @@ use axum::{
 use gadai_bus::Bus;
 use gadai_kit::api_key::{self, ApiKey};
 use http::{HeaderMap, HeaderValue, header};
+use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use tower_http::services::{ServeDir, ServeFile};
 
@@ -82,7 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/verify",
             post(verification::verify).layer(middleware::from_fn_with_state(
-                ApiKey(state.settings.apps_key.as_str().into()),
+                ApiKey(state.settings.apps_key.expose_secret().into()),
                 api_key::require,
             )),
         )

@@ -380,3 +380,13 @@ async fn a_code_alone_is_refused_with_the_field_named() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn secrets_never_show_in_debug_output() {
+    let env = TestEnv::new().await.unwrap();
+    let printed = format!("{:?}", settings(&env));
+    assert!(printed.contains("apps_key"), "{printed}");
+    assert!(!printed.contains("test-apps-key"), "{printed}");
+    assert!(!printed.contains(PASSWORD), "{printed}");
+    env.cleanup().await;
+}
