@@ -1,5 +1,5 @@
 import { act, renderHook, waitFor } from '@testing-library/react';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { createApiClient } from '../api/client';
 import { fakeFetch, jsonResponse, makeStats, providersWith } from '../test/helpers';
