@@ -1,0 +1,35 @@
+import type { Order } from '../api/types';
+import { useI18n } from '../i18n/context';
+import { formatRupiah } from '../lib/format';
+import { ConfirmDialog } from './ConfirmDialog';
+
+/** "Delete this order?", naming the customer, the item and its value; open while `order` is set. */
+export function DeleteOrderDialog({
+  order,
+  onConfirm,
+  onCancel,
+}: {
+  order: Order | null;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  const { t } = useI18n();
+  return (
+    <ConfirmDialog
+      open={order !== null}
+      title={t('dialog.delete.title')}
+      body={
+        order
+          ? t('dialog.delete.body', {
+              name: order.nama_customer ?? '',
+              item: order.nama_barang ?? '',
+              value: formatRupiah(order.estimasi_nilai_barang),
+            })
+          : ''
+      }
+      confirmLabel={t('dialog.delete.confirm')}
+      onConfirm={onConfirm}
+      onCancel={onCancel}
+    />
+  );
+}
