@@ -1,12 +1,12 @@
--- Rate limits shared by every replica: one row per (limit, client key, window). Fixed windows
--- aligned to multiples of the window length, so "N per window" holds exactly across replicas.
--- Not derived from events; old windows are pruned every minute.
+-- Rate limits shared by every replica: one row per (limit, client key), counting the hits of the
+-- window that began with the key's first hit (so "10 attempts, then wait 15 minutes" holds
+-- exactly across replicas). Not derived from events; ended windows are pruned every minute.
 CREATE TABLE rate_limits (
     bucket       text        NOT NULL,
     key          text        NOT NULL,
     window_start timestamptz NOT NULL,
     hits         bigint      NOT NULL,
-    PRIMARY KEY (bucket, key, window_start)
+    PRIMARY KEY (bucket, key)
 );
 CREATE INDEX rate_limits_window ON rate_limits (window_start);
 

@@ -1,10 +1,11 @@
 //! Rate limits counted in Postgres, so they hold across every replica of dashboard-api.
 //!
-//! Fixed windows aligned to multiples of the window length (by the database's clock, the one
-//! clock all replicas share): at most `limit` requests of one key are let through per window,
-//! whatever the number of replicas. One round trip per counted request (an upsert returning the
-//! new count). Nothing is kept in the process, so memory does not grow with the number of keys;
-//! the table is pruned every minute.
+//! A key's window begins with its first request (by the database's clock, the one clock all
+//! replicas share) and lasts `window`: at most `limit` requests of one key are let through per
+//! window, whatever the number of replicas, and the refusal says how long until the window ends
+//! (10 wrong passwords: wait 15 minutes). One round trip per counted request (an upsert
+//! returning the new count). Nothing is kept in the process, so memory does not grow with the
+//! number of keys; the table is pruned every minute.
 
 use std::time::Duration;
 
@@ -26,9 +27,13 @@ impl Limit {
     pub async fn hit(&self, pool: &PgPool, key: &str) -> Result<(), ApiError> {
         let window = self.window.as_secs().max(1) as f64;
         let (hits, left): (i64, f64) = sqlx::query_as(
-            "INSERT INTO rate_limits (bucket, key, window_start, hits)
-             VALUES ($1, $2, to_timestamp(floor(extract(epoch FROM now()) / $3) * $3), 1)
-             ON CONFLICT (bucket, key, window_start) DO UPDATE SET hits = rate_limits.hits + 1
+            "INSERT INTO rate_limits AS r (bucket, key, window_start, hits)
+             VALUES ($1, $2, now(), 1)
+             ON CONFLICT (bucket, key) DO UPDATE SET
+                 hits = CASE WHEN r.window_start + make_interval(secs => $3) <= now()
+                             THEN 1 ELSE r.hits + 1 END,
+                 window_start = CASE WHEN r.window_start + make_interval(secs => $3) <= now()
+                                     THEN now() ELSE r.window_start END
              RETURNING hits,
                        extract(epoch FROM window_start + make_interval(secs => $3) - now())::float8",
         )
@@ -48,7 +53,8 @@ impl Limit {
     }
 }
 
-/// Deletes windows that have ended, every minute until shutdown.
+/// Deletes the keys whose window has ended (`longest` is the longest window), every minute
+/// until shutdown.
 pub async fn prune(pool: PgPool, longest: Duration, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
