@@ -104,6 +104,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+    use crate::domain::test_events::created;
 
     const LIMITS: Limits = Limits {
         resend_cooldown: Duration::seconds(60),
@@ -112,20 +113,6 @@ mod tests {
 
     fn at(secs: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(1_800_000_000 + secs, 0).unwrap()
-    }
-
-    fn created() -> EventKind {
-        EventKind::OrderCreated(OrderCreated {
-            nama_customer: "Budi".into(),
-            email: "b@example.com".into(),
-            nama_barang: "Laptop".into(),
-            jenis_barang: "laptop".into(),
-            jumlah_barang: 1,
-            estimasi_nilai_barang: 5_000_000,
-            wilayah: "Jawa Barat".into(),
-            id_percakapan: None,
-            idempotency: None,
-        })
     }
 
     fn requested(n: u32) -> EventKind {

@@ -7,3 +7,24 @@ pub mod order;
 
 pub use decide::{Command, Limits, Refusal, decide};
 pub use order::{OrderFacts, OrderView, Status};
+
+/// Events the domain's tests are given.
+#[cfg(test)]
+mod test_events {
+    use gadai_events::{EventKind, OrderCreated};
+
+    /// A laptop order of Budi's.
+    pub fn created() -> EventKind {
+        EventKind::OrderCreated(OrderCreated {
+            nama_customer: "Budi".into(),
+            email: "b@example.com".into(),
+            nama_barang: "Laptop".into(),
+            jenis_barang: "laptop".into(),
+            jumlah_barang: 1,
+            estimasi_nilai_barang: 5_000_000,
+            wilayah: "Jawa Barat".into(),
+            id_percakapan: None,
+            idempotency: None,
+        })
+    }
+}

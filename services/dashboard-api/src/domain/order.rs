@@ -198,21 +198,8 @@ impl OrderView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::test_events::created;
     use gadai_events::*;
-
-    fn created() -> EventKind {
-        EventKind::OrderCreated(OrderCreated {
-            nama_customer: "Budi".into(),
-            email: "b@example.com".into(),
-            nama_barang: "Laptop".into(),
-            jenis_barang: "laptop".into(),
-            jumlah_barang: 1,
-            estimasi_nilai_barang: 5_000_000,
-            wilayah: "Jawa Barat".into(),
-            id_percakapan: None,
-            idempotency: None,
-        })
-    }
 
     fn fold(id: Uuid, events: &[(i64, EventKind)]) -> OrderView {
         let mut view = OrderView::empty(id);

@@ -284,10 +284,7 @@ async fn wrong_passwords_are_rate_limited() {
     let env = TestEnv::new().await.unwrap();
     let mut s = settings(&env);
     s.login_rate_limit = 3;
-    let app = dashboard_api::Application::build(s).await.unwrap();
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(app.run(shutdown.clone()));
+    let (address, shutdown) = replica(s).await;
     let client = reqwest::Client::new();
     let attempt = || {
         client

@@ -52,6 +52,15 @@ pub fn settings(env: &TestEnv) -> Settings {
     }
 }
 
+/// A replica of dashboard-api on `settings`, at the returned address; the token stops it.
+pub async fn replica(settings: Settings) -> (String, CancellationToken) {
+    let app = Application::build(settings).await.unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let stop = CancellationToken::new();
+    tokio::spawn(app.run(stop.clone()));
+    (address, stop)
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_in(TestEnv::new().await.expect("test environment")).await
 }

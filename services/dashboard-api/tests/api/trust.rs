@@ -4,21 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use dashboard_api::config::Settings;
 use gadai_test_support::{TestEnv, process::ServiceProcess, smtp::free_port};
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
 use crate::helpers::*;
-
-/// A replica of dashboard-api on `settings`; the token stops it.
-async fn replica(settings: Settings) -> (String, CancellationToken) {
-    let app = dashboard_api::Application::build(settings).await.unwrap();
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let stop = CancellationToken::new();
-    tokio::spawn(app.run(stop.clone()));
-    (address, stop)
-}
 
 async fn login(address: &str, username: &str, password: &str, from: Option<&str>) -> u16 {
     let mut request = reqwest::Client::new()
