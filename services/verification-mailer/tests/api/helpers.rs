@@ -155,6 +155,23 @@ impl World {
         code_in(&mail)
     }
 
+    /// Waits until the mailer's projection knows `order`'s recipient (before that, a send
+    /// request is put back for a later delivery).
+    pub async fn wait_for_recipient(&self, order: Uuid) {
+        eventually(Duration::from_secs(30), || async {
+            let known: Option<bool> = sqlx::query_scalar(
+                "SELECT email IS NOT NULL FROM mailer.recipients WHERE order_id = $1",
+            )
+            .bind(order)
+            .fetch_optional(&self.db)
+            .await
+            .ok()
+            .flatten();
+            (known == Some(true)).then_some(())
+        })
+        .await;
+    }
+
     /// Waits until `order`'s newest verification is in `state`.
     pub async fn wait_for_state(&self, order: Uuid, state: &str) {
         eventually(Duration::from_secs(30), || async {
