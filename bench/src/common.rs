@@ -9,6 +9,7 @@ use std::{
 
 use anyhow::Context;
 use gadai_bus::BusSettings;
+use gadai_runtime::ServiceSettings;
 use gadai_store::DbSettings;
 use gadai_test_support::TestEnv;
 use sqlx::{Connection, Executor, PgConnection, PgPool};

@@ -5,6 +5,7 @@ use std::{path::PathBuf, time::Duration};
 use anyhow::Context;
 use gadai_bus::BusSettings;
 use gadai_kit::{client::TrustedProxies, config};
+use gadai_runtime::{Core, ServiceSettings};
 use gadai_store::DbSettings;
 use secrecy::SecretString;
 
@@ -75,8 +76,18 @@ impl CookieSecure {
     }
 }
 
-impl Settings {
-    pub fn from_env() -> anyhow::Result<Self> {
+impl ServiceSettings for Settings {
+    fn core(&self) -> Core<'_> {
+        Core::new(
+            &self.db,
+            &self.bus,
+            &self.host,
+            self.port,
+            self.request_timeout,
+        )
+    }
+
+    fn from_env() -> anyhow::Result<Self> {
         Ok(Settings {
             db: DbSettings::from_env("dashboard")?,
             bus: BusSettings::from_env()?,

@@ -1,8 +1,9 @@
-//! Building and running dashboard-api: the projection, the live feed relay and the HTTP API.
+//! dashboard-api as a service: the projection, the live feed relay and the HTTP API.
 
 use std::sync::Arc;
 
-use gadai_bus::{ConsumerSpec, rebuild::RebuildReport, service::Base};
+use gadai_bus::{ConsumerSpec, rebuild::RebuildReport};
+use gadai_runtime::{Base, Running, Service};
 use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -16,41 +17,34 @@ use crate::{
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-pub struct Application {
-    base: Base,
+pub type Application = gadai_runtime::Application<DashboardApi>;
+
+pub struct DashboardApi {
     settings: Arc<Settings>,
 }
 
-impl Application {
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let base = Base::start(
-            "dashboard-api",
-            &settings.db,
-            &settings.bus,
-            &MIGRATOR,
-            &settings.host,
-            settings.port,
-        )
-        .await?;
+impl Service for DashboardApi {
+    const NAME: &'static str = "dashboard-api";
+    /// Operators, sessions and rate limits are not derived from events.
+    const KEPT_TABLES: &'static [&'static str] = &["operators", "sessions", "rate_limits"];
+    type Settings = Settings;
+    type Projection = Dashboard;
+
+    fn migrator() -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
+    }
+
+    async fn build(settings: Settings, base: &Base) -> anyhow::Result<Self> {
         if let Some((username, password)) = &settings.bootstrap_admin {
             bootstrap_admin(&base.pool, username, password.expose_secret()).await?;
         }
-        Ok(Application {
-            base,
+        Ok(DashboardApi {
             settings: Arc::new(settings),
         })
     }
 
-    pub fn port(&self) -> u16 {
-        self.base.port()
-    }
-
-    pub fn pool(&self) -> &PgPool {
-        &self.base.pool
-    }
-
-    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Application { base, settings } = self;
+    fn start(self, base: &Base, shutdown: &CancellationToken) -> Running {
+        let settings = self.settings;
         let (hub, _) = tokio::sync::broadcast::channel(1024);
         let relay = tokio::spawn(events::relay(
             base.bus.clone(),
@@ -64,7 +58,7 @@ impl Application {
                 schema: settings.db.schema.clone(),
                 announce: Some(base.bus.clone()),
             },
-            &shutdown,
+            shutdown,
         );
         // Live feeds end with their session, or when shutdown starts.
         let feeds = http::feeds::Feeds::default();
@@ -82,20 +76,27 @@ impl Application {
             pool: base.pool.clone(),
             bus: base.bus.clone(),
             hub,
-            settings: settings.clone(),
+            settings,
             feeds,
             closing: shutdown.clone(),
         });
-        let result = base
-            .serve(
-                routes,
-                settings.request_timeout,
-                vec![consumer, watch, prune],
-                shutdown,
-            )
-            .await;
-        relay.abort();
-        result
+        Running {
+            routes,
+            workers: vec![consumer, watch, prune],
+            helpers: vec![relay.abort_handle()],
+        }
+    }
+
+    fn rebuild_projection(pool: PgPool, schema: String) -> Dashboard {
+        Dashboard {
+            pool,
+            schema,
+            announce: None,
+        }
+    }
+
+    async fn command(settings: Settings, cmd: String, args: Vec<String>) -> anyhow::Result<()> {
+        crate::cli::command(settings, cmd, args).await
     }
 }
 
@@ -129,18 +130,5 @@ pub async fn bootstrap_admin(pool: &PgPool, username: &str, password: &str) -> a
 
 /// Replays the stream into fresh tables and swaps them in (`--dry-run` keeps both).
 pub async fn rebuild(settings: Settings, swap: bool) -> anyhow::Result<RebuildReport> {
-    gadai_bus::service::rebuild_command(
-        "dashboard-api",
-        &settings.db,
-        &settings.bus,
-        &MIGRATOR,
-        |pool, schema| Dashboard {
-            pool,
-            schema,
-            announce: None,
-        },
-        &["operators", "sessions", "rate_limits"],
-        swap,
-    )
-    .await
+    Application::rebuild(settings, swap).await
 }

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use gadai_bus::BusSettings;
 use gadai_kit::config;
+use gadai_runtime::{Core, ServiceSettings};
 use gadai_store::DbSettings;
 
 #[derive(Debug, Clone)]
@@ -19,8 +20,18 @@ pub struct Settings {
     pub sweep_batch: i64,
 }
 
-impl Settings {
-    pub fn from_env() -> anyhow::Result<Self> {
+impl ServiceSettings for Settings {
+    fn core(&self) -> Core<'_> {
+        Core::new(
+            &self.db,
+            &self.bus,
+            &self.host,
+            self.port,
+            self.request_timeout,
+        )
+    }
+
+    fn from_env() -> anyhow::Result<Self> {
         Ok(Settings {
             db: DbSettings::from_env("sweeper")?,
             bus: BusSettings::from_env()?,

@@ -1,3 +1,6 @@
-//! `expiry-sweeper [serve | migrate | rebuild [--dry-run]]`: see `gadai_bus::service_main`.
+//! `expiry-sweeper [serve | migrate | rebuild [--dry-run]]`: see `gadai_runtime::main`.
 
-gadai_bus::service_main!(expiry_sweeper, "expiry-sweeper");
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    gadai_runtime::main::<expiry_sweeper::startup::ExpirySweeper>().await
+}

@@ -1,6 +1,7 @@
-//! Building and running expiry-sweeper: its projection and the periodic sweep.
+//! expiry-sweeper as a service: its projection and the periodic sweep.
 
-use gadai_bus::{ConsumerSpec, rebuild::RebuildReport, service::Base};
+use gadai_bus::ConsumerSpec;
+use gadai_runtime::{Base, Running, Service};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -12,42 +13,31 @@ use crate::{
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-pub struct Application {
-    base: Base,
+pub type Application = gadai_runtime::Application<ExpirySweeper>;
+
+pub struct ExpirySweeper {
     settings: Settings,
 }
 
-impl Application {
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let base = Base::start(
-            "expiry-sweeper",
-            &settings.db,
-            &settings.bus,
-            &MIGRATOR,
-            &settings.host,
-            settings.port,
-        )
-        .await?;
-        Ok(Application { base, settings })
+impl Service for ExpirySweeper {
+    const NAME: &'static str = "expiry-sweeper";
+    type Settings = Settings;
+    type Projection = Verifications;
+
+    fn migrator() -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
     }
 
-    pub fn port(&self) -> u16 {
-        self.base.port()
+    async fn build(settings: Settings, _base: &Base) -> anyhow::Result<Self> {
+        Ok(ExpirySweeper { settings })
     }
 
-    pub fn pool(&self) -> &PgPool {
-        &self.base.pool
-    }
-
-    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Application { base, settings } = self;
+    fn start(self, base: &Base, shutdown: &CancellationToken) -> Running {
+        let settings = self.settings;
         let consumer = base.consume(
             ConsumerSpec::new(projection::NAME, None),
-            Verifications {
-                pool: base.pool.clone(),
-                schema: settings.db.schema.clone(),
-            },
-            &shutdown,
+            Self::rebuild_projection(base.pool.clone(), settings.db.schema.clone()),
+            shutdown,
         );
         let sweeper = Sweeper {
             pool: base.pool.clone(),
@@ -57,25 +47,10 @@ impl Application {
         };
         let sweep = tokio::spawn(sweeper.run(shutdown.clone()));
         let routes = axum::Router::new().fallback(gadai_kit::error::not_found);
-        base.serve(
-            routes,
-            settings.request_timeout,
-            vec![consumer, sweep],
-            shutdown,
-        )
-        .await
+        Running::new(routes, vec![consumer, sweep])
     }
-}
 
-pub async fn rebuild(settings: Settings, swap: bool) -> anyhow::Result<RebuildReport> {
-    gadai_bus::service::rebuild_command(
-        "expiry-sweeper",
-        &settings.db,
-        &settings.bus,
-        &MIGRATOR,
-        |pool, schema| Verifications { pool, schema },
-        &[],
-        swap,
-    )
-    .await
+    fn rebuild_projection(pool: PgPool, schema: String) -> Verifications {
+        Verifications { pool, schema }
+    }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use anyhow::Context;
 use gadai_bus::BusSettings;
 use gadai_kit::config;
+use gadai_runtime::{Core, ServiceSettings};
 use gadai_store::DbSettings;
 
 use crate::domain::{
@@ -37,8 +38,18 @@ pub struct Settings {
     pub loan_rates: LoanRates,
 }
 
-impl Settings {
-    pub fn from_env() -> anyhow::Result<Self> {
+impl ServiceSettings for Settings {
+    fn core(&self) -> Core<'_> {
+        Core::new(
+            &self.db,
+            &self.bus,
+            &self.host,
+            self.port,
+            self.request_timeout,
+        )
+    }
+
+    fn from_env() -> anyhow::Result<Self> {
         let apps_key = config::optional("APPS_KEY")
             .context("APPS_KEY must be set: it is the API key n8n sends in X-API-Key")?;
         config::check_secret("APPS_KEY", &apps_key, 32)?;

@@ -1,3 +1,6 @@
-//! `order-intake [serve | migrate | rebuild [--dry-run]]`: see `gadai_bus::service_main`.
+//! `order-intake [serve | migrate | rebuild [--dry-run]]`: see `gadai_runtime::main`.
 
-gadai_bus::service_main!(order_intake, "order-intake");
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    gadai_runtime::main::<order_intake::startup::OrderIntake>().await
+}

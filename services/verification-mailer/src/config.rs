@@ -5,6 +5,7 @@ use std::{path::PathBuf, time::Duration};
 use anyhow::{Context, bail};
 use gadai_bus::BusSettings;
 use gadai_kit::config;
+use gadai_runtime::{Core, ServiceSettings};
 use gadai_store::DbSettings;
 
 /// How the connection to the SMTP server is secured.
@@ -97,8 +98,18 @@ impl CheckSettings {
 
 const DEV_KEY: &str = "dev-only-code-key-change-me";
 
-impl Settings {
-    pub fn from_env() -> anyhow::Result<Self> {
+impl ServiceSettings for Settings {
+    fn core(&self) -> Core<'_> {
+        Core::new(
+            &self.db,
+            &self.bus,
+            &self.host,
+            self.port,
+            self.request_timeout,
+        )
+    }
+
+    fn from_env() -> anyhow::Result<Self> {
         let user = config::first_of(&["SMTP_USER", "EMAIL_USER"]);
         let password = config::first_of(&["SMTP_PASSWORD", "EMAIL_PASSWORD"]);
         let tls = match config::string("SMTP_TLS", "starttls")

@@ -1,3 +1,6 @@
-//! `verification-mailer [serve | migrate | rebuild [--dry-run]]`: see `gadai_bus::service_main`.
+//! `verification-mailer [serve | migrate | rebuild [--dry-run]]`: see `gadai_runtime::main`.
 
-gadai_bus::service_main!(verification_mailer, "verification-mailer");
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    gadai_runtime::main::<verification_mailer::startup::VerificationMailer>().await
+}

@@ -1,7 +1,8 @@
-//! Building and running verification-mailer: the recipients projection, the mail worker and the
-//! code checker.
+//! verification-mailer as a service: the recipients projection, the mail worker and the code
+//! checker.
 
-use gadai_bus::{ConsumerSpec, rebuild::RebuildReport, service::Base};
+use gadai_bus::ConsumerSpec;
+use gadai_runtime::{Base, Running, Service};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -16,53 +17,42 @@ use crate::{
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-pub struct Application {
-    base: Base,
+pub type Application = gadai_runtime::Application<VerificationMailer>;
+
+pub struct VerificationMailer {
     settings: Settings,
     transport: Transport,
 }
 
-impl Application {
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+impl Service for VerificationMailer {
+    const NAME: &'static str = "verification-mailer";
+    /// Codes and the checks' budget are not derived from events.
+    const KEPT_TABLES: &'static [&'static str] = &["verifications", "send_log", "check_budget"];
+    type Settings = Settings;
+    type Projection = Recipients;
+
+    fn migrator() -> &'static sqlx::migrate::Migrator {
+        &MIGRATOR
+    }
+
+    async fn build(settings: Settings, _base: &Base) -> anyhow::Result<Self> {
         let transport = Transport::new(&settings.mail)?;
-        let base = Base::start(
-            "verification-mailer",
-            &settings.db,
-            &settings.bus,
-            &MIGRATOR,
-            &settings.host,
-            settings.port,
-        )
-        .await?;
-        Ok(Application {
-            base,
+        Ok(VerificationMailer {
             settings,
             transport,
         })
     }
 
-    pub fn port(&self) -> u16 {
-        self.base.port()
-    }
-
-    pub fn pool(&self) -> &PgPool {
-        &self.base.pool
-    }
-
-    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let Application {
-            base,
+    fn start(self, base: &Base, shutdown: &CancellationToken) -> Running {
+        let VerificationMailer {
             settings,
             transport,
         } = self;
         let hasher = CodeHasher::new(&settings.code_key);
         let recipients = base.consume(
             ConsumerSpec::new(projection::NAME, None),
-            Recipients {
-                pool: base.pool.clone(),
-                schema: settings.db.schema.clone(),
-            },
-            &shutdown,
+            Self::rebuild_projection(base.pool.clone(), settings.db.schema.clone()),
+            shutdown,
         );
         // One request at a time per replica: each is a mail and an outcome of its own.
         let mut send_spec = ConsumerSpec::new(sender::NAME, Some("verification.requested"));
@@ -79,7 +69,7 @@ impl Application {
                 ttl: settings.code_ttl,
                 send_attempts: settings.send_attempts,
             },
-            &shutdown,
+            shutdown,
         );
         let checker = Checker {
             pool: base.pool.clone(),
@@ -95,27 +85,10 @@ impl Application {
             }
         });
         let routes = axum::Router::new().fallback(gadai_kit::error::not_found);
-        base.serve(
-            routes,
-            settings.request_timeout,
-            vec![recipients, mails, checks],
-            shutdown,
-        )
-        .await
+        Running::new(routes, vec![recipients, mails, checks])
     }
-}
 
-/// Rebuilds the recipients projection. Codes and the checks' budget are not derived from
-/// events: their tables are carried over into the rebuilt schema.
-pub async fn rebuild(settings: Settings, swap: bool) -> anyhow::Result<RebuildReport> {
-    gadai_bus::service::rebuild_command(
-        "verification-mailer",
-        &settings.db,
-        &settings.bus,
-        &MIGRATOR,
-        |pool, schema| Recipients { pool, schema },
-        &["verifications", "send_log", "check_budget"],
-        swap,
-    )
-    .await
+    fn rebuild_projection(pool: PgPool, schema: String) -> Recipients {
+        Recipients { pool, schema }
+    }
 }

@@ -9,7 +9,6 @@ mod headers;
 pub mod permissions;
 pub mod rebuild;
 pub mod replay;
-pub mod service;
 
 use std::time::Duration;
 

@@ -1,0 +1,95 @@
+//! What every service does at start and stop, in one place: connect to Postgres and NATS,
+//! migrate its schema, make sure the stream exists, bind its port; then serve its routes (with
+//! the ops routes and shared middleware) beside its consumers, and drain both on shutdown.
+
+use std::time::Duration;
+
+use gadai_bus::{Bus, ConsumerSpec, consume::Projection};
+use gadai_kit::{ops::Readiness, server};
+use sqlx::{PgPool, migrate::Migrator};
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+use crate::Core;
+
+/// A started service: connected, migrated, bound.
+pub struct Base {
+    pub name: &'static str,
+    pub pool: PgPool,
+    pub bus: Bus,
+    pub readiness: Readiness,
+    pub listener: TcpListener,
+    /// The longest a request may take (the middleware's timeout).
+    pub request_timeout: Duration,
+}
+
+impl Base {
+    pub async fn start(
+        name: &'static str,
+        core: Core<'_>,
+        migrator: &Migrator,
+    ) -> anyhow::Result<Self> {
+        // Record metrics from the start, not from the first scrape.
+        gadai_kit::ops::metrics_handle();
+        let pool = gadai_store::connect(core.db).await?;
+        let bus = Bus::connect(core.bus.clone(), name).await?;
+        let readiness = Readiness::new(pool.clone(), bus.client().clone());
+        gadai_store::migrate(&pool, &core.db.schema, migrator).await?;
+        bus.ensure_stream().await?;
+        let listener = server::bind(core.host, core.port).await?;
+        readiness.mark_started();
+        Ok(Base {
+            name,
+            pool,
+            bus,
+            readiness,
+            listener,
+            request_timeout: core.request_timeout,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Serves `routes` (plus `/healthz`, `/readyz`, `/metrics`) until `shutdown`, then waits for
+    /// the `workers` (consumers, sweepers) to finish what they hold, and flushes the bus.
+    pub async fn serve(
+        self,
+        routes: axum::Router,
+        workers: Vec<JoinHandle<()>>,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let router = routes.merge(gadai_kit::ops::router(self.readiness));
+        let router = server::with_middleware(router, self.request_timeout);
+        tracing::info!(
+            service = self.name,
+            port = self.listener.local_addr()?.port(),
+            "listening"
+        );
+        server::serve(self.listener, router, shutdown).await?;
+        let drained =
+            tokio::time::timeout(Duration::from_secs(30), futures::future::join_all(workers)).await;
+        if drained.is_err() {
+            tracing::warn!(service = self.name, "workers did not finish within 30 s");
+        }
+        let _ = self.bus.client().flush().await;
+        tracing::info!(service = self.name, "stopped");
+        Ok(())
+    }
+
+    /// Spawns a durable consumer feeding `projection`.
+    pub fn consume<P: Projection>(
+        &self,
+        spec: ConsumerSpec,
+        projection: P,
+        shutdown: &CancellationToken,
+    ) -> JoinHandle<()> {
+        tokio::spawn(gadai_bus::consume::run(
+            self.bus.clone(),
+            spec,
+            projection,
+            shutdown.clone(),
+        ))
+    }
+}

@@ -1,0 +1,73 @@
+//! The subcommands of a service binary: `serve` (the default), `migrate`, `rebuild [--dry-run]`,
+//! and the service's own.
+
+use gadai_bus::{Bus, BusSettings, consume::Projection, rebuild::RebuildReport};
+use gadai_kit::{cli::Command, server};
+use gadai_store::DbSettings;
+use sqlx::{PgPool, migrate::Migrator};
+use tokio_util::sync::CancellationToken;
+
+use crate::{Application, Service, ServiceSettings};
+
+/// Runs one of `S`'s subcommands.
+pub async fn dispatch<S: Service>(command: Command, settings: S::Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => {
+            let shutdown = CancellationToken::new();
+            server::cancel_on_signal(shutdown.clone());
+            Application::<S>::build(settings).await?.run(shutdown).await
+        }
+        Command::Migrate => migrate_command(settings.core().db, S::migrator()).await,
+        Command::Rebuild { swap } => Application::<S>::rebuild(settings, swap).await.map(|_| ()),
+        Command::Other(cmd, args) => S::command(settings, cmd, args).await,
+    }
+}
+
+/// The `migrate` subcommand.
+pub async fn migrate_command(db: &DbSettings, migrator: &Migrator) -> anyhow::Result<()> {
+    let pool = gadai_store::connect(db).await?;
+    gadai_store::migrate(&pool, &db.schema, migrator).await?;
+    eprintln!("migrate: schema {} is up to date", db.schema);
+    Ok(())
+}
+
+/// The `rebuild` subcommand: replays the stream into fresh tables, printing progress, and
+/// swaps them in unless `swap` is false.
+pub async fn rebuild_command<P, F>(
+    name: &str,
+    db: &DbSettings,
+    bus: &BusSettings,
+    migrator: &Migrator,
+    make_projection: F,
+    keep: &[&str],
+    swap: bool,
+) -> anyhow::Result<RebuildReport>
+where
+    P: Projection,
+    F: Fn(PgPool, String) -> P,
+{
+    let bus = Bus::connect_named(bus.clone(), name, &format!("{name}-rebuild")).await?;
+    let started = std::time::Instant::now();
+    let report = gadai_bus::rebuild::rebuild(
+        &bus,
+        db,
+        migrator,
+        make_projection,
+        keep,
+        swap,
+        |seq, until| eprintln!("rebuild: applied up to {seq} of {until}"),
+    )
+    .await?;
+    eprintln!(
+        "rebuild: {} events up to sequence {} in {:.1} s{}",
+        report.events,
+        report.last_sequence,
+        started.elapsed().as_secs_f64(),
+        if swap {
+            ", swapped in"
+        } else {
+            ", left in the _rebuild schema"
+        }
+    );
+    Ok(report)
+}

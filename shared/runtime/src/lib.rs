@@ -1,0 +1,177 @@
+//! The Gadai service runtime. A service says what it is by implementing [`Service`]: its
+//! settings, its schema's migrations, what it starts beside the HTTP server (consumers,
+//! background tasks), its routes, the projection a rebuild replays, and its own commands. The
+//! rest is the same for every service and lives here: [`main`] (telemetry, settings, the
+//! subcommand), [`Application`] (connect, migrate, bind, serve, drain) and the `migrate` and
+//! `rebuild` commands.
+
+mod base;
+pub mod command;
+
+use std::{future::Future, time::Duration};
+
+use gadai_bus::{BusSettings, consume::Projection, rebuild::RebuildReport};
+use gadai_store::DbSettings;
+use sqlx::{PgPool, migrate::Migrator};
+use tokio::task::{AbortHandle, JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+pub use base::Base;
+
+/// What every service's settings hold: where its database, NATS and HTTP port are.
+#[derive(Debug, Clone, Copy)]
+pub struct Core<'a> {
+    pub db: &'a DbSettings,
+    pub bus: &'a BusSettings,
+    pub host: &'a str,
+    pub port: u16,
+    pub request_timeout: Duration,
+}
+
+impl<'a> Core<'a> {
+    pub fn new(
+        db: &'a DbSettings,
+        bus: &'a BusSettings,
+        host: &'a str,
+        port: u16,
+        request_timeout: Duration,
+    ) -> Self {
+        Core {
+            db,
+            bus,
+            host,
+            port,
+            request_timeout,
+        }
+    }
+}
+
+/// A service's settings.
+pub trait ServiceSettings: Clone + Send + Sync + 'static {
+    /// Reads them from the environment (see `.env.example`).
+    fn from_env() -> anyhow::Result<Self>;
+    /// The part every service has.
+    fn core(&self) -> Core<'_>;
+}
+
+/// What a service runs beside its HTTP server, and its routes.
+pub struct Running {
+    /// The service's own routes; `/healthz`, `/readyz` and `/metrics` are added.
+    pub routes: axum::Router,
+    /// Consumers and background tasks: they stop on shutdown, and serving ends when they have
+    /// finished what they hold (30 s at most).
+    pub workers: Vec<JoinHandle<()>>,
+    /// Tasks that serve the workers and routes until the end, then are aborted.
+    pub helpers: Vec<AbortHandle>,
+}
+
+impl Running {
+    pub fn new(routes: axum::Router, workers: Vec<JoinHandle<()>>) -> Self {
+        Running {
+            routes,
+            workers,
+            helpers: Vec::new(),
+        }
+    }
+}
+
+/// One Gadai service.
+pub trait Service: Sized + Send + Sync + 'static {
+    /// The binary's name, and its NATS user's.
+    const NAME: &'static str;
+    /// Tables of its schema that are not derived from events: a rebuild carries them over.
+    const KEPT_TABLES: &'static [&'static str] = &[];
+
+    type Settings: ServiceSettings;
+    /// The projection a rebuild replays the stream through.
+    type Projection: Projection;
+
+    /// The migrations of its schema.
+    fn migrator() -> &'static Migrator;
+
+    /// Prepares the service once `base` is connected, migrated and bound.
+    fn build(
+        settings: Self::Settings,
+        base: &Base,
+    ) -> impl Future<Output = anyhow::Result<Self>> + Send;
+
+    /// Starts its consumers and background tasks (they stop on `shutdown`), and gives its
+    /// routes.
+    fn start(self, base: &Base, shutdown: &CancellationToken) -> Running;
+
+    /// The projection a rebuild fills, on the pool of the fresh schema `schema`.
+    fn rebuild_projection(pool: PgPool, schema: String) -> Self::Projection;
+
+    /// Its commands beside `serve`, `migrate` and `rebuild`: none unless it says otherwise.
+    fn command(
+        settings: Self::Settings,
+        cmd: String,
+        args: Vec<String>,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send {
+        let _ = (settings, args);
+        async move { anyhow::bail!("unknown command {cmd:?} (serve, migrate, rebuild [--dry-run])") }
+    }
+}
+
+/// A service, connected, migrated and bound, ready to run.
+pub struct Application<S: Service> {
+    base: Base,
+    service: S,
+}
+
+impl<S: Service> Application<S> {
+    /// Connects, migrates, makes sure the stream exists and binds the port (0 picks one).
+    pub async fn build(settings: S::Settings) -> anyhow::Result<Self> {
+        let base = Base::start(S::NAME, settings.core(), S::migrator()).await?;
+        let service = S::build(settings, &base).await?;
+        Ok(Application { base, service })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.base.port()
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.base.pool
+    }
+
+    /// Serves HTTP and runs the service's consumers and tasks until `shutdown`; then drains them.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let Application { base, service } = self;
+        let running = service.start(&base, &shutdown);
+        let result = base.serve(running.routes, running.workers, shutdown).await;
+        for helper in running.helpers {
+            helper.abort();
+        }
+        result
+    }
+
+    /// Replays the stream into fresh tables and swaps them in (`swap` false: keeps both).
+    pub async fn rebuild(settings: S::Settings, swap: bool) -> anyhow::Result<RebuildReport> {
+        let core = settings.core();
+        command::rebuild_command(
+            S::NAME,
+            core.db,
+            core.bus,
+            S::migrator(),
+            S::rebuild_projection,
+            S::KEPT_TABLES,
+            swap,
+        )
+        .await
+    }
+}
+
+/// The `main` of a service binary: telemetry, settings from the environment, then the
+/// subcommand (`serve` by default, `migrate`, `rebuild [--dry-run]`, or the service's own).
+pub async fn main<S: Service>() -> anyhow::Result<()> {
+    gadai_kit::memory::release_large_allocations();
+    let _telemetry = gadai_kit::telemetry::init(
+        S::NAME,
+        gadai_kit::telemetry::LogFormat::from_env(),
+        std::io::stdout,
+    );
+    let settings = S::Settings::from_env()?;
+    let command = gadai_kit::cli::Command::from_args(std::env::args().skip(1));
+    command::dispatch::<S>(command, settings).await
+}
