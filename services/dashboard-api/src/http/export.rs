@@ -32,26 +32,15 @@ use tokio_util::io::ReaderStream;
 use super::AppState;
 use crate::{
     domain::OrderView,
-    read_model::{ListParams, ListQuery, OrderRow},
+    read_model::{Cell, ExportColumn, ListParams, ListQuery, Order, OrderRow},
 };
 
 /// Rows per query.
 const PAGE: usize = 1000;
 
-/// The columns of both formats, with their width in the workbook (in characters).
-const COLUMNS: [(&str, f64); 11] = [
-    ("id", 38.0),
-    ("status", 16.0),
-    ("nama_customer", 24.0),
-    ("email", 28.0),
-    ("nama_barang", 24.0),
-    ("jenis_barang", 16.0),
-    ("jumlah_barang", 14.0),
-    ("estimasi_nilai_barang", 22.0),
-    ("wilayah", 18.0),
-    ("id_percakapan", 20.0),
-    ("created_at", 20.0),
-];
+/// The columns of both formats: the API's order fields marked for export, with their width in
+/// the workbook.
+const COLUMNS: &[ExportColumn] = Order::EXPORT_COLUMNS;
 
 const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -167,7 +156,7 @@ fn attachment(content_type: &str, extension: &str, length: Option<u64>, body: Bo
 fn csv_response(
     pages: impl Stream<Item = Result<Vec<OrderView>, sqlx::Error>> + Send + 'static,
 ) -> Response {
-    let names: Vec<&str> = COLUMNS.iter().map(|(name, _)| *name).collect();
+    let names: Vec<&str> = COLUMNS.iter().map(|c| c.name).collect();
     let header = Bytes::from(format!("\u{feff}{}\r\n", names.join(",")));
     let body = stream::once(future::ready(Ok(header))).chain(pages.map_ok(|page| csv_page(&page)));
     attachment(
@@ -187,26 +176,18 @@ fn csv_page(page: &[OrderView]) -> Bytes {
 }
 
 fn csv_row(out: &mut String, view: &OrderView) {
-    let f = view.facts.as_ref();
-    let cells = [
-        view.id.to_string(),
-        view.status.label().to_owned(),
-        f.map(|f| f.nama_customer.clone()).unwrap_or_default(),
-        f.map(|f| f.email.clone()).unwrap_or_default(),
-        f.map(|f| f.nama_barang.clone()).unwrap_or_default(),
-        f.map(|f| f.jenis_barang.clone()).unwrap_or_default(),
-        f.map(|f| f.jumlah_barang.to_string()).unwrap_or_default(),
-        f.map(|f| f.estimasi_nilai_barang.to_string())
-            .unwrap_or_default(),
-        f.map(|f| f.wilayah.clone()).unwrap_or_default(),
-        f.and_then(|f| f.id_percakapan.clone()).unwrap_or_default(),
-        f.map(|f| f.created_at.to_rfc3339()).unwrap_or_default(),
-    ];
-    for (i, cell) in cells.iter().enumerate() {
+    let order = Order::from(view);
+    for (i, cell) in order.export_cells().into_iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&csv_cell(cell));
+        let text = match cell {
+            Cell::Empty => String::new(),
+            Cell::Text(text) => text.into_owned(),
+            Cell::Number(n) => n.to_string(),
+            Cell::Time(at) => at.to_rfc3339(),
+        };
+        out.push_str(&csv_cell(&text));
     }
     out.push_str("\r\n");
 }
@@ -327,9 +308,9 @@ impl OrdersSheet {
         let mut sheet = workbook.new_worksheet_with_constant_memory()?;
         sheet.set_name("Orders")?;
         let bold = Format::new().set_bold();
-        for (col, (name, width)) in (0..).zip(COLUMNS) {
-            sheet.set_column_width(col, width)?;
-            sheet.write_string_with_format(0, col, name, &bold)?;
+        for (col, column) in (0..).zip(COLUMNS) {
+            sheet.set_column_width(col, column.width)?;
+            sheet.write_string_with_format(0, col, column.name, &bold)?;
         }
         sheet.set_freeze_panes(1, 0)?;
         Ok(OrdersSheet {
@@ -348,20 +329,23 @@ impl OrdersSheet {
     fn append(&mut self, view: &OrderView) -> anyhow::Result<()> {
         let row = self.next_row;
         let sheet = &mut self.sheet;
-        sheet.write_string(row, 0, view.id.to_string())?;
-        sheet.write_string(row, 1, view.status.label())?;
-        if let Some(f) = &view.facts {
-            sheet.write_string(row, 2, &f.nama_customer)?;
-            sheet.write_string(row, 3, &f.email)?;
-            sheet.write_string(row, 4, &f.nama_barang)?;
-            sheet.write_string(row, 5, &f.jenis_barang)?;
-            sheet.write_number(row, 6, f.jumlah_barang as f64)?;
-            sheet.write_number_with_format(row, 7, f.estimasi_nilai_barang as f64, &self.rupiah)?;
-            sheet.write_string(row, 8, &f.wilayah)?;
-            if let Some(id) = &f.id_percakapan {
-                sheet.write_string(row, 9, id)?;
+        let order = Order::from(view);
+        for ((col, column), cell) in (0..).zip(COLUMNS).zip(order.export_cells()) {
+            match cell {
+                Cell::Empty => {}
+                Cell::Text(text) => {
+                    sheet.write_string(row, col, text)?;
+                }
+                Cell::Number(n) if column.rupiah => {
+                    sheet.write_number_with_format(row, col, n as f64, &self.rupiah)?;
+                }
+                Cell::Number(n) => {
+                    sheet.write_number(row, col, n as f64)?;
+                }
+                Cell::Time(at) => {
+                    sheet.write_datetime_with_format(row, col, jakarta(at)?, &self.date_time)?;
+                }
             }
-            sheet.write_datetime_with_format(row, 10, jakarta(f.created_at)?, &self.date_time)?;
         }
         self.next_row += 1;
         Ok(())
@@ -462,7 +446,7 @@ mod tests {
             .iter()
             .map(|c| c.to_string())
             .collect();
-        let names: Vec<&str> = COLUMNS.iter().map(|(name, _)| *name).collect();
+        let names: Vec<&str> = COLUMNS.iter().map(|c| c.name).collect();
         assert_eq!(header, names);
         let row = &range.rows().nth(1).unwrap();
         assert_eq!(row[0], Data::String(first.id.to_string()));

@@ -8,13 +8,14 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use gadai_kit::ApiError;
+use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{AppState, auth::Operator};
 use crate::{
     domain::Command,
-    read_model::{self, ListParams, ListQuery, order_json},
+    read_model::{self, HistoryEntry, ListParams, ListQuery, Order},
 };
 
 /// Active orders, a page at a time: a JSON array in the seed's shape; the next page's cursor in
@@ -26,7 +27,7 @@ pub async fn list(
     let Query(params) = params?;
     let query = ListQuery::parse(params)?;
     let (views, more) = query.page(&state.pool).await.map_err(anyhow::Error::from)?;
-    let body: Vec<Value> = views.iter().map(order_json).collect();
+    let body: Vec<Order> = views.iter().map(Order::from).collect();
     let mut response = Json(body).into_response();
     let headers = response.headers_mut();
     if more && let Some(last) = views.last() {
@@ -63,7 +64,7 @@ pub(super) fn not_found() -> ApiError {
 pub async fn detail(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OrderDetail>, ApiError> {
     let id = parse_id(id)?;
     let view = read_model::find(&state.pool, id)
         .await
@@ -72,9 +73,17 @@ pub async fn detail(
     let history = read_model::history(&state.pool, id)
         .await
         .map_err(anyhow::Error::from)?;
-    Ok(Json(
-        json!({ "order": order_json(&view), "history": history }),
-    ))
+    Ok(Json(OrderDetail {
+        order: Order::from(&view),
+        history,
+    }))
+}
+
+/// One order and its history.
+#[derive(Serialize)]
+pub struct OrderDetail {
+    pub order: Order,
+    pub history: Vec<HistoryEntry>,
 }
 
 /// Deletes an active order: publishes `order.deleted` and answers after the PubAck.

@@ -1,43 +1,61 @@
-//! The read model's queries and rows: the `orders` table row and its JSON (shared by the
-//! projection and the HTTP routes), one order, its history.
+//! The read model's queries and rows: the `orders` table row ([`OrderRow`], [`COLUMNS`]) and
+//! the order as the API shows it ([`Order`], shared by the projection and the HTTP routes), one
+//! order, its history.
 
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::domain::{OrderFacts, OrderView, Status};
 
 mod list;
+mod order;
 pub use list::{ListParams, ListQuery};
+pub use order::{Cell, ExportColumn, HistoryEntry, Order};
 
-/// The columns of `orders` that make an [`OrderView`].
-pub const COLUMNS: &str = "id, created, nama_customer, email, nama_barang, jenis_barang, \
-    jumlah_barang, estimasi_nilai_barang, wilayah, id_percakapan, created_at, state, sending, \
-    send_count, last_error, verification_id, expires_at, last_sent_at, updated_at, last_seq";
+/// Declares [`OrderRow`] and [`COLUMNS`] from one field list, so the query's column list and
+/// the struct it is read into cannot disagree.
+macro_rules! order_row {
+    ($(#[$meta:meta])* pub struct $name:ident {
+        $first:ident: $first_ty:ty $(, $field:ident: $ty:ty)* $(,)?
+    }) => {
+        $(#[$meta])*
+        pub struct $name {
+            pub $first: $first_ty,
+            $(pub $field: $ty,)*
+        }
 
-#[derive(Debug, sqlx::FromRow)]
-pub struct OrderRow {
-    pub id: Uuid,
-    pub created: bool,
-    pub nama_customer: Option<String>,
-    pub email: Option<String>,
-    pub nama_barang: Option<String>,
-    pub jenis_barang: Option<String>,
-    pub jumlah_barang: Option<i64>,
-    pub estimasi_nilai_barang: Option<i64>,
-    pub wilayah: Option<String>,
-    pub id_percakapan: Option<String>,
-    pub created_at: Option<DateTime<Utc>>,
-    pub state: String,
-    pub sending: bool,
-    pub send_count: i32,
-    pub last_error: Option<String>,
-    pub verification_id: Option<Uuid>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub last_sent_at: Option<DateTime<Utc>>,
-    pub updated_at: Option<DateTime<Utc>>,
-    pub last_seq: i64,
+        /// The columns of `orders` that make an [`OrderView`]: the fields of [`OrderRow`].
+        pub const COLUMNS: &str = concat!(stringify!($first) $(, ", ", stringify!($field))*);
+    };
+}
+
+order_row! {
+    /// One row of `orders` as the queries read it.
+    #[derive(Debug, sqlx::FromRow)]
+    pub struct OrderRow {
+        id: Uuid,
+        created: bool,
+        nama_customer: Option<String>,
+        email: Option<String>,
+        nama_barang: Option<String>,
+        jenis_barang: Option<String>,
+        jumlah_barang: Option<i64>,
+        estimasi_nilai_barang: Option<i64>,
+        wilayah: Option<String>,
+        id_percakapan: Option<String>,
+        created_at: Option<DateTime<Utc>>,
+        state: String,
+        sending: bool,
+        send_count: i32,
+        last_error: Option<String>,
+        verification_id: Option<Uuid>,
+        expires_at: Option<DateTime<Utc>>,
+        last_sent_at: Option<DateTime<Utc>>,
+        updated_at: Option<DateTime<Utc>>,
+        last_seq: i64,
+    }
 }
 
 impl From<OrderRow> for OrderView {
@@ -73,29 +91,9 @@ impl From<OrderRow> for OrderView {
     }
 }
 
-/// The order as the API shows it: the seed's fields and status strings, plus what live
-/// dashboards need (times, the sending flag, the last failure).
+/// The order as the live feed's announcements carry it: [`Order`]'s JSON.
 pub fn order_json(view: &OrderView) -> Value {
-    let f = view.facts.as_ref();
-    json!({
-        "id": view.id,
-        "status": view.status.label(),
-        "nama_customer": f.map(|f| f.nama_customer.as_str()),
-        "email": f.map(|f| f.email.as_str()),
-        "nama_barang": f.map(|f| f.nama_barang.as_str()),
-        "jenis_barang": f.map(|f| f.jenis_barang.as_str()),
-        "jumlah_barang": f.map(|f| f.jumlah_barang),
-        "estimasi_nilai_barang": f.map(|f| f.estimasi_nilai_barang),
-        "wilayah": f.map(|f| f.wilayah.as_str()),
-        "id_percakapan": f.and_then(|f| f.id_percakapan.as_deref()),
-        "created_at": f.map(|f| f.created_at),
-        "updated_at": view.updated_at,
-        "sending": view.sending,
-        "send_count": view.send_count,
-        "last_error": view.last_error,
-        "expires_at": view.expires_at,
-        "last_sent_at": view.last_sent_at,
-    })
+    serde_json::to_value(Order::from(view)).expect("an order serializes")
 }
 
 /// One order that the bridge created, active or not.
@@ -110,19 +108,13 @@ pub async fn find(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<OrderView>> {
 }
 
 /// An order's events in stream order, as the API shows them: who did what, when.
-pub async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<Value>> {
-    let rows: Vec<(i64, String, String, DateTime<Utc>, Value)> = sqlx::query_as(
+pub async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<HistoryEntry>> {
+    sqlx::query_as(
         "SELECT seq, type, actor, occurred_at, data FROM order_events WHERE order_id = $1 ORDER BY seq",
     )
     .bind(id)
     .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(seq, kind, actor, at, data)| {
-            json!({"seq": seq, "type": kind, "actor": actor, "occurred_at": at, "data": data})
-        })
-        .collect())
+    .await
 }
 
 /// The projection's counters that are not zero, and the active total: (dim, key, orders,
