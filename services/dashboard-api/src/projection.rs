@@ -13,11 +13,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use gadai_bus::{
-    Bus,
-    consume::{ApplyError, Delivered, Projection},
-};
+use gadai_bus::Bus;
 use gadai_events::Event;
+use gadai_runtime::{ApplyError, Delivered, Projection};
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
@@ -49,14 +47,22 @@ pub struct Change {
 }
 
 impl Projection for Dashboard {
-    async fn apply(&self, batch: &[Delivered]) -> Result<(), ApplyError> {
-        let Some(max_seq) = batch.iter().map(|d| d.seq).max() else {
-            return Ok(());
-        };
-        let mut tx = gadai_store::begin_apply(&self.pool, &self.schema).await?;
+    const NAME: &'static str = NAME;
+    /// The changes to announce once committed.
+    type Applied = Vec<Change>;
+
+    fn store(&self) -> (&PgPool, &str) {
+        (&self.pool, &self.schema)
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        batch: &[Delivered],
+    ) -> Result<Vec<Change>, ApplyError> {
         let candidates = fold_new(batch);
-        let (mut existing, mut changed) = insert_or_lock(&mut tx, candidates).await?;
-        let fresh = record_events(&mut tx, batch).await?;
+        let (mut existing, mut changed) = insert_or_lock(tx, candidates).await?;
+        let fresh = record_events(tx, batch).await?;
 
         let mut by_order: BTreeMap<Uuid, Vec<&Delivered>> = BTreeMap::new();
         for d in batch.iter().filter(|d| fresh.contains(&(d.seq as i64))) {
@@ -81,22 +87,22 @@ impl Projection for Dashboard {
             updated.push((before, after));
         }
         if !late.is_empty() {
-            updated.extend(refold(&mut tx, late).await?);
+            updated.extend(refold(tx, late).await?);
         }
-        write_rows(&mut tx, &updated).await?;
+        write_rows(tx, &updated).await?;
         changed.extend(updated);
-        write_counters(&mut tx, &changed).await?;
-        gadai_store::advance_checkpoint(&mut tx, NAME, max_seq).await?;
-        tx.commit().await?;
-
-        if let Some(bus) = &self.announce {
-            announce(bus, &by_order, &changed).await;
-        }
-        Ok(())
+        write_counters(tx, &changed).await?;
+        Ok(match self.announce {
+            Some(_) => changes(&by_order, &changed),
+            None => Vec::new(),
+        })
     }
 
-    fn parking(&self) -> (&PgPool, &str) {
-        (&self.pool, NAME)
+    /// Tells the live feeds what changed, after the commit.
+    async fn committed(&self, changes: Vec<Change>) {
+        if let Some(bus) = &self.announce {
+            announce(bus, &changes).await;
+        }
     }
 }
 
@@ -413,14 +419,12 @@ async fn write_counters(
     Ok(())
 }
 
-/// Tells every dashboard-api replica (and so every live feed) what changed. Best effort: a
-/// client that misses it catches up with `Last-Event-ID` or its next poll.
-async fn announce(
-    bus: &Bus,
+/// What the live feeds are told of the changed rows: each with the newest event of the batch.
+fn changes(
     by_order: &BTreeMap<Uuid, Vec<&Delivered>>,
     changed: &[(OrderView, OrderView)],
-) {
-    let changes: Vec<Change> = changed
+) -> Vec<Change> {
+    changed
         .iter()
         .filter_map(|(_, after)| {
             let newest = by_order.get(&after.id)?.iter().max_by_key(|d| d.seq)?;
@@ -431,11 +435,16 @@ async fn announce(
                 order: order_json(after),
             })
         })
-        .collect();
+        .collect()
+}
+
+/// Tells every dashboard-api replica (and so every live feed) what changed. Best effort: a
+/// client that misses it catches up with `Last-Event-ID` or its next poll.
+async fn announce(bus: &Bus, changes: &[Change]) {
     if changes.is_empty() {
         return;
     }
-    let payload = serde_json::to_vec(&changes).expect("changes serialize");
+    let payload = serde_json::to_vec(changes).expect("changes serialize");
     if let Err(err) = bus
         .client()
         .publish(bus.subject(CHANGES_SUBJECT), payload.into())

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use gadai_bus::{ConsumerSpec, rebuild::RebuildReport};
-use gadai_runtime::{Base, Running, Service};
+use gadai_bus::ConsumerSpec;
+use gadai_runtime::{Base, Running, Service, rebuild::RebuildReport};
 use secrecy::ExposeSecret;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;

@@ -3,9 +3,9 @@
 //! Each event sets the row's whole state, so applying only events newer than the row
 //! (`last_seq`) gives the state of the stream order, whatever order replicas apply them in.
 
-use gadai_bus::consume::{ApplyError, Delivered, Projection};
 use gadai_events::EventKind;
-use sqlx::PgPool;
+use gadai_runtime::{ApplyError, Delivered, Projection};
+use sqlx::{PgPool, Postgres, Transaction};
 
 pub const NAME: &str = "expiry-sweeper";
 
@@ -15,8 +15,18 @@ pub struct Verifications {
 }
 
 impl Projection for Verifications {
-    async fn apply(&self, batch: &[Delivered]) -> Result<(), ApplyError> {
-        let mut tx = gadai_store::begin_apply(&self.pool, &self.schema).await?;
+    const NAME: &'static str = NAME;
+    type Applied = ();
+
+    fn store(&self) -> (&PgPool, &str) {
+        (&self.pool, &self.schema)
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        batch: &[Delivered],
+    ) -> Result<(), ApplyError> {
         for d in batch {
             let (order, seq) = (d.event.order_id, d.seq as i64);
             let query = match &d.event.kind {
@@ -49,16 +59,8 @@ impl Projection for Verifications {
                 .bind(seq),
                 _ => continue,
             };
-            query.execute(&mut *tx).await?;
+            query.execute(&mut **tx).await?;
         }
-        if let Some(max) = batch.iter().map(|d| d.seq).max() {
-            gadai_store::advance_checkpoint(&mut tx, NAME, max).await?;
-        }
-        tx.commit().await?;
         Ok(())
-    }
-
-    fn parking(&self) -> (&PgPool, &str) {
-        (&self.pool, NAME)
     }
 }

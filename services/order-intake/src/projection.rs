@@ -1,9 +1,9 @@
 //! The intake's projection: `order.created` into the idempotency index.
 
 use chrono::{DateTime, Utc};
-use gadai_bus::consume::{ApplyError, Delivered, Projection};
 use gadai_events::EventKind;
-use sqlx::PgPool;
+use gadai_runtime::{ApplyError, Delivered, Projection};
+use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::domain::idempotency::{Earlier, IndexedOrder};
@@ -16,7 +16,18 @@ pub struct IdempotencyIndex {
 }
 
 impl Projection for IdempotencyIndex {
-    async fn apply(&self, batch: &[Delivered]) -> Result<(), ApplyError> {
+    const NAME: &'static str = NAME;
+    type Applied = ();
+
+    fn store(&self) -> (&PgPool, &str) {
+        (&self.pool, &self.schema)
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        batch: &[Delivered],
+    ) -> Result<(), ApplyError> {
         let mut keys = Vec::new();
         let mut idxs = Vec::new();
         let mut counts = Vec::new();
@@ -37,7 +48,6 @@ impl Projection for IdempotencyIndex {
                 created.push(d.event.occurred_at);
             }
         }
-        let mut tx = gadai_store::begin_apply(&self.pool, &self.schema).await?;
         if !keys.is_empty() {
             sqlx::query(
                 "INSERT INTO idempotency_keys (key, idx, count, fingerprint, order_id, seq, created_at)
@@ -51,18 +61,10 @@ impl Projection for IdempotencyIndex {
             .bind(&order_ids)
             .bind(&seqs)
             .bind(&created)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
-        if let Some(max) = batch.iter().map(|d| d.seq).max() {
-            gadai_store::advance_checkpoint(&mut tx, NAME, max).await?;
-        }
-        tx.commit().await?;
         Ok(())
-    }
-
-    fn parking(&self) -> (&PgPool, &str) {
-        (&self.pool, NAME)
     }
 }
 

@@ -1,9 +1,9 @@
 //! The mailer's projection: each order's recipient, and whether it is still open; closing an
 //! order closes its codes.
 
-use gadai_bus::consume::{ApplyError, Delivered, Projection};
 use gadai_events::EventKind;
-use sqlx::PgPool;
+use gadai_runtime::{ApplyError, Delivered, Projection};
+use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::domain::lifecycle::{self, Step};
 
@@ -15,8 +15,18 @@ pub struct Recipients {
 }
 
 impl Projection for Recipients {
-    async fn apply(&self, batch: &[Delivered]) -> Result<(), ApplyError> {
-        let mut tx = gadai_store::begin_apply(&self.pool, &self.schema).await?;
+    const NAME: &'static str = NAME;
+    type Applied = ();
+
+    fn store(&self) -> (&PgPool, &str) {
+        (&self.pool, &self.schema)
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        batch: &[Delivered],
+    ) -> Result<(), ApplyError> {
         for d in batch {
             let order = d.event.order_id;
             match &d.event.kind {
@@ -30,7 +40,7 @@ impl Projection for Recipients {
                     .bind(order)
                     .bind(&o.email)
                     .bind(&o.nama_customer)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
                 }
                 EventKind::OrderVerified(_)
@@ -43,7 +53,7 @@ impl Projection for Recipients {
                     )
                     .bind(order)
                     .bind(d.seq as i64)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
                     // Its codes stop working.
                     let step = Step::OrderClosed;
@@ -54,20 +64,12 @@ impl Projection for Recipients {
                     .bind(order)
                     .bind(step.target().as_str())
                     .bind(lifecycle::strs(step.applies_in()))
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
                 }
                 _ => {}
             }
         }
-        if let Some(max) = batch.iter().map(|d| d.seq).max() {
-            gadai_store::advance_checkpoint(&mut tx, NAME, max).await?;
-        }
-        tx.commit().await?;
         Ok(())
-    }
-
-    fn parking(&self) -> (&PgPool, &str) {
-        (&self.pool, NAME)
     }
 }

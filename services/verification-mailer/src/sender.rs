@@ -19,11 +19,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use gadai_bus::{
-    Bus,
-    consume::{ApplyError, Delivered, Projection},
-};
+use gadai_bus::Bus;
 use gadai_events::{Event, EventKind, SYSTEM_ACTOR, VerificationFailed, VerificationSent};
+use gadai_runtime::{ApplyError, Delivered, Handler};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -60,18 +58,19 @@ pub struct Sender {
     pub send_attempts: i64,
 }
 
-impl Projection for Sender {
-    async fn apply(&self, batch: &[Delivered]) -> Result<(), ApplyError> {
-        for d in batch {
-            if let EventKind::VerificationRequested(r) = &d.event.kind {
-                self.handle(d, r.request_no).await?;
-            }
-        }
-        Ok(())
+/// Side effects (a mail, an event), no checkpoint: the request is acked once this returns.
+impl Handler for Sender {
+    const NAME: &'static str = NAME;
+
+    fn pool(&self) -> &PgPool {
+        &self.pool
     }
 
-    fn parking(&self) -> (&PgPool, &str) {
-        (&self.pool, NAME)
+    async fn handle(&self, d: &Delivered) -> Result<(), ApplyError> {
+        match &d.event.kind {
+            EventKind::VerificationRequested(r) => self.send(d, r.request_no).await,
+            _ => Ok(()),
+        }
     }
 }
 
@@ -81,8 +80,8 @@ fn lock_key(id: Uuid) -> i64 {
 }
 
 impl Sender {
-    #[tracing::instrument(skip_all, fields(order_id = %d.event.order_id, request_no))]
-    async fn handle(&self, d: &Delivered, request_no: u32) -> Result<(), ApplyError> {
+    #[tracing::instrument(name = "handle", skip_all, fields(order_id = %d.event.order_id, request_no))]
+    async fn send(&self, d: &Delivered, request_no: u32) -> Result<(), ApplyError> {
         let order = d.event.order_id;
         let id = verification_id(order, request_no);
         if self.send_action(id).await? != SendAction::MailFreshCode {

@@ -2,7 +2,7 @@
 //! checker.
 
 use gadai_bus::ConsumerSpec;
-use gadai_runtime::{Base, Running, Service};
+use gadai_runtime::{Base, Handled, Running, Service};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -60,7 +60,7 @@ impl Service for VerificationMailer {
         send_spec.ack_wait = settings.send_ack_wait;
         let mails = base.consume(
             send_spec,
-            Sender {
+            Handled(Sender {
                 pool: base.pool.clone(),
                 bus: base.bus.clone(),
                 transport,
@@ -68,7 +68,7 @@ impl Service for VerificationMailer {
                 from: settings.mail_from.clone(),
                 ttl: settings.code_ttl,
                 send_attempts: settings.send_attempts,
-            },
+            }),
             shutdown,
         );
         let checker = Checker {

@@ -1,14 +1,11 @@
 //! NATS JetStream for Gadai services.
 //!
 //! One stream holds `{prefix}order.>` and `{prefix}verification.>`. [`Bus::publish`] answers only
-//! after the PubAck; [`consume::run`] feeds a durable pull consumer's messages to a projection in
-//! batches, acks after the projection's transaction commits and parks poison messages.
+//! after the PubAck; [`Bus::durable_consumer`] gives a service's durable pull consumer (the
+//! loop that feeds it to projections is `gadai_runtime::consume`). NATS only: no Postgres here.
 
-pub mod consume;
 mod headers;
 pub mod permissions;
-pub mod rebuild;
-pub mod replay;
 
 use std::time::Duration;
 
@@ -24,7 +21,7 @@ use async_nats::{
 };
 use gadai_events::Event;
 
-pub use headers::NatsHeaders;
+pub use headers::{NatsHeaders, NatsHeadersRef};
 
 /// Where NATS and the stream live, who we are to NATS, and how the stream is shaped (all from
 /// the environment). `Debug` shows no password, also none written into a URL.

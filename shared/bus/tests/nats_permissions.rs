@@ -6,15 +6,12 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use futures::StreamExt;
-use gadai_bus::{
-    Bus, BusSettings, ConsumerSpec,
-    consume::{ApplyError, Delivered, Projection},
-    permissions,
-};
+use gadai_bus::{Bus, BusSettings, ConsumerSpec, permissions};
 use gadai_events::{
     Event, EventKind, OrderCreated, OrderDeleted, OrderExpired, OrderVerified, VerificationFailed,
     VerificationRequested, VerificationSent,
 };
+use gadai_runtime::consume::{ApplyError, Delivered, Handled, Handler};
 use gadai_test_support::nats::AuthNats;
 use uuid::Uuid;
 
@@ -206,13 +203,13 @@ async fn each_service_runs_its_stream_consumers_acks_and_replay() {
         }
         // rebuild's replay: an ordered consumer named after the service, run twice in a row as
         // a rebuild does (the whole stream, then the tail).
-        let counter = Counter::default();
+        let counter = Handled(Counter::default());
         let last = bus.last_sequence().await.unwrap();
-        let n = gadai_bus::replay::replay(&bus, &counter, 1, last - 1, 10, |_, _| {})
+        let n = gadai_runtime::replay::replay(&bus, &counter, 1, last - 1, 10, |_, _| {})
             .await
             .unwrap_or_else(|e| panic!("{}: replay: {e:#}", role.service));
         assert_eq!(n, last - 1);
-        let n = gadai_bus::replay::replay(&bus, &counter, last, last, 10, |_, _| {})
+        let n = gadai_runtime::replay::replay(&bus, &counter, last, last, 10, |_, _| {})
             .await
             .unwrap();
         assert_eq!(n, 1, "{}: replay of the tail", role.service);
@@ -237,12 +234,13 @@ struct Counter {
     pool: Option<sqlx::PgPool>,
 }
 
-impl Projection for Counter {
-    async fn apply(&self, _batch: &[Delivered]) -> Result<(), ApplyError> {
-        Ok(())
+impl Handler for Counter {
+    const NAME: &'static str = "counter";
+    fn pool(&self) -> &sqlx::PgPool {
+        self.pool.as_ref().expect("nothing is parked")
     }
-    fn parking(&self) -> (&sqlx::PgPool, &str) {
-        (self.pool.as_ref().expect("nothing is parked"), "counter")
+    async fn handle(&self, _message: &Delivered) -> Result<(), ApplyError> {
+        Ok(())
     }
 }
 

@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
-use gadai_bus::{Bus, ConsumerSpec, consume::Projection};
+use gadai_bus::{Bus, ConsumerSpec};
 use gadai_kit::{ops::Readiness, server};
 use sqlx::{PgPool, migrate::Migrator};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
-use crate::Core;
+use crate::{Core, consume::Sink};
 
 /// A started service: connected, migrated, bound.
 pub struct Base {
@@ -78,17 +78,17 @@ impl Base {
         Ok(())
     }
 
-    /// Spawns a durable consumer feeding `projection`.
-    pub fn consume<P: Projection>(
+    /// Spawns a durable consumer feeding `sink`: a projection, or a [`crate::Handled`] handler.
+    pub fn consume(
         &self,
         spec: ConsumerSpec,
-        projection: P,
+        sink: impl Sink,
         shutdown: &CancellationToken,
     ) -> JoinHandle<()> {
-        tokio::spawn(gadai_bus::consume::run(
+        tokio::spawn(crate::consume::run(
             self.bus.clone(),
             spec,
-            projection,
+            sink,
             shutdown.clone(),
         ))
     }

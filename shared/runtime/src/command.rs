@@ -1,13 +1,13 @@
 //! The subcommands of a service binary: `serve` (the default), `migrate`, `rebuild [--dry-run]`,
 //! and the service's own.
 
-use gadai_bus::{Bus, BusSettings, consume::Projection, rebuild::RebuildReport};
+use gadai_bus::{Bus, BusSettings};
 use gadai_kit::{cli::Command, server};
 use gadai_store::DbSettings;
 use sqlx::{PgPool, migrate::Migrator};
 use tokio_util::sync::CancellationToken;
 
-use crate::{Application, Service, ServiceSettings};
+use crate::{Application, Service, ServiceSettings, consume::Projection, rebuild::RebuildReport};
 
 /// Runs one of `S`'s subcommands.
 pub async fn dispatch<S: Service>(command: Command, settings: S::Settings) -> anyhow::Result<()> {
@@ -48,7 +48,7 @@ where
 {
     let bus = Bus::connect_named(bus.clone(), name, &format!("{name}-rebuild")).await?;
     let started = std::time::Instant::now();
-    let report = gadai_bus::rebuild::rebuild(
+    let report = crate::rebuild::rebuild(
         &bus,
         db,
         migrator,

@@ -1,24 +1,28 @@
-//! Running a projection on a durable pull consumer.
+//! Running a durable pull consumer: the one place where messages become applied, acked,
+//! retried or parked.
 //!
 //! Messages arrive in batches of whatever is ready (up to `spec.batch`); the next batch is
-//! received and decoded while the previous one is applied. The projection applies a batch in one
-//! Postgres transaction that also advances its checkpoint; only after the commit are the messages
-//! acked (the last one with a double ack, so the server confirms). A message that
-//! cannot be decoded, or that the database refuses as bad data, is parked: terminated, logged with
-//! its sequence, kept in `parked_events`. Transient failures are NAKed with a growing delay.
-//! While a batch is being applied, its messages get a progress ack every third of AckWait, so
-//! long work (a slow SMTP send) is not redelivered to another replica; a replica that dies stops
-//! sending them, and its messages are redelivered one AckWait later.
+//! received and decoded while the previous one is applied. A [`Projection`] gets each batch inside
+//! a Postgres transaction this loop owns: it begins it (holding the schema's shared lock), lets
+//! the projection write, advances the checkpoint, commits, runs the projection's post-commit
+//! step, and only then acks the messages (the last one with a double ack, so the server
+//! confirms). A [`Handler`] (work with side effects outside the database, such as a mail) gets
+//! each message with no transaction and no checkpoint; it is acked after the handler returns. A
+//! message that cannot be decoded, or that the database refuses as bad data, is parked:
+//! terminated, logged with its sequence, kept in `parked_events`. Transient failures are NAKed
+//! with a growing delay. While a batch is being applied, its messages get a progress ack every
+//! third of AckWait, so long work (a slow SMTP send) is not redelivered to another replica; a
+//! replica that dies stops sending them, and its messages are redelivered one AckWait later.
 
 use std::{future::Future, time::Duration};
 
 use async_nats::jetstream::{AckKind, Message};
 use futures::StreamExt;
+use gadai_bus::{Bus, ConsumerSpec, NatsHeadersRef};
 use gadai_events::Event;
+use sqlx::{PgPool, Postgres, Transaction};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
-
-use crate::{Bus, ConsumerSpec, headers::NatsHeadersRef};
 
 /// One decoded message of a batch.
 pub struct Delivered {
@@ -57,14 +61,53 @@ impl From<sqlx::Error> for ApplyError {
     }
 }
 
-/// A projection fed by [`run`].
+/// Events folded into tables of the service's schema. The consumer loop (and the replay of a
+/// rebuild) owns the transaction: it begins it, calls [`Projection::apply`], advances the
+/// checkpoint named [`Projection::NAME`], commits, then calls [`Projection::committed`].
 pub trait Projection: Send + Sync + 'static {
-    /// Applies the events and advances the checkpoint in one transaction. Applying an event
-    /// that was applied before must change nothing.
-    fn apply(&self, batch: &[Delivered]) -> impl Future<Output = Result<(), ApplyError>> + Send;
+    /// The checkpoint's name, under which parked messages are recorded too.
+    const NAME: &'static str;
+    /// What `apply` hands to `committed`.
+    type Applied: Send;
 
-    /// The projection's pool and name: where its parked messages are recorded.
-    fn parking(&self) -> (&sqlx::PgPool, &str);
+    /// The pool and schema the projection writes to.
+    fn store(&self) -> (&PgPool, &str);
+
+    /// Writes the batch's events in `tx`. Applying an event that was applied before must
+    /// change nothing.
+    fn apply(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        batch: &[Delivered],
+    ) -> impl Future<Output = Result<Self::Applied, ApplyError>> + Send;
+
+    /// Runs after the commit (announcing the changes, say); it cannot fail the batch.
+    fn committed(&self, applied: Self::Applied) -> impl Future<Output = ()> + Send {
+        let _ = applied;
+        async {}
+    }
+}
+
+/// Work with side effects outside the service's tables (a mail): no transaction, no
+/// checkpoint. Each message is acked once `handle` returns `Ok`; a redelivery must be safe.
+pub trait Handler: Send + Sync + 'static {
+    /// The name under which parked messages are recorded.
+    const NAME: &'static str;
+
+    /// Where parked messages are recorded (the schema's `parked_events`).
+    fn pool(&self) -> &PgPool;
+
+    fn handle(&self, message: &Delivered) -> impl Future<Output = Result<(), ApplyError>> + Send;
+}
+
+/// A [`Handler`], as the consumer loop runs it.
+pub struct Handled<H>(pub H);
+
+/// What the consumer loop and the replay feed batches to: a [`Projection`] in a transaction
+/// of its own, or a [`Handled`] handler.
+pub trait Sink: Send + Sync + 'static {
+    /// Applies the batch; `Ok` means every message of it may be acked.
+    fn apply(&self, batch: &[Delivered]) -> impl Future<Output = Result<(), ApplyError>> + Send;
 
     /// Records a parked message where ops can see it (the schema's `parked_events`).
     fn park(
@@ -73,18 +116,60 @@ pub trait Projection: Send + Sync + 'static {
         subject: &str,
         reason: &str,
         payload: &[u8],
-    ) -> impl Future<Output = anyhow::Result<()>> + Send {
-        async move {
-            let (pool, name) = self.parking();
-            gadai_store::park(pool, name, seq, subject, reason, payload).await?;
-            Ok(())
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+impl<P: Projection> Sink for P {
+    async fn apply(&self, batch: &[Delivered]) -> Result<(), ApplyError> {
+        let Some(last) = batch.iter().map(|d| d.seq).max() else {
+            return Ok(());
+        };
+        let (pool, schema) = self.store();
+        let mut tx = gadai_store::begin_apply(pool, schema).await?;
+        let applied = Projection::apply(self, &mut tx, batch).await?;
+        gadai_store::advance_checkpoint(&mut tx, P::NAME, last).await?;
+        tx.commit().await?;
+        self.committed(applied).await;
+        Ok(())
+    }
+
+    async fn park(
+        &self,
+        seq: u64,
+        subject: &str,
+        reason: &str,
+        payload: &[u8],
+    ) -> anyhow::Result<()> {
+        gadai_store::park(self.store().0, P::NAME, seq, subject, reason, payload).await?;
+        Ok(())
+    }
+}
+
+impl<H: Handler> Sink for Handled<H> {
+    /// Handles the messages in order, stopping at the first failure (the loop then retries
+    /// them one by one).
+    async fn apply(&self, batch: &[Delivered]) -> Result<(), ApplyError> {
+        for message in batch {
+            self.0.handle(message).await?;
         }
+        Ok(())
+    }
+
+    async fn park(
+        &self,
+        seq: u64,
+        subject: &str,
+        reason: &str,
+        payload: &[u8],
+    ) -> anyhow::Result<()> {
+        gadai_store::park(self.0.pool(), H::NAME, seq, subject, reason, payload).await?;
+        Ok(())
     }
 }
 
 /// Feeds the durable consumer `spec` to `projection` until `shutdown` is cancelled. The batch in
 /// hand when shutdown comes is finished and acked first.
-pub async fn run<P: Projection>(
+pub async fn run<P: Sink>(
     bus: Bus,
     spec: ConsumerSpec,
     projection: P,
@@ -107,7 +192,7 @@ pub async fn run<P: Projection>(
     tracing::info!(consumer = %spec.name, "consumer stopped");
 }
 
-async fn consume<P: Projection>(
+async fn consume<P: Sink>(
     bus: &Bus,
     spec: &ConsumerSpec,
     projection: &P,
@@ -187,7 +272,7 @@ struct Prepared {
     decoded: Vec<Delivered>,
 }
 
-async fn prepare<P: Projection>(
+async fn prepare<P: Sink>(
     bus: &Bus,
     spec: &ConsumerSpec,
     projection: &P,
@@ -228,7 +313,7 @@ async fn prepare<P: Projection>(
 
 /// Applies a batch and acks it; when the batch fails, applies its events one by one so that
 /// good events are not held back by a bad one.
-async fn settle<P: Projection>(spec: &ConsumerSpec, projection: &P, batch: Prepared) {
+async fn settle<P: Sink>(spec: &ConsumerSpec, projection: &P, batch: Prepared) {
     let started = std::time::Instant::now();
     let Prepared { received, decoded } = batch;
     let count = decoded.len();
@@ -314,7 +399,7 @@ fn decode(bus: &Bus, message: &Message, seq: u64, delivered: i64) -> Result<Deli
     })
 }
 
-async fn settle_single<P: Projection>(
+async fn settle_single<P: Sink>(
     spec: &ConsumerSpec,
     projection: &P,
     r: Received,
@@ -358,7 +443,7 @@ async fn ack_all(received: &[Received]) {
     }
 }
 
-async fn park<P: Projection>(
+async fn park<P: Sink>(
     spec: &ConsumerSpec,
     projection: &P,
     message: &Message,

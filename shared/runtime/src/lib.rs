@@ -7,16 +7,22 @@
 
 mod base;
 pub mod command;
+pub mod consume;
+pub mod rebuild;
+pub mod replay;
 
 use std::{future::Future, time::Duration};
 
-use gadai_bus::{BusSettings, consume::Projection, rebuild::RebuildReport};
+use gadai_bus::BusSettings;
 use gadai_store::DbSettings;
 use sqlx::{PgPool, migrate::Migrator};
 use tokio::task::{AbortHandle, JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 pub use base::Base;
+pub use consume::{ApplyError, Delivered, Handled, Handler, Projection};
+
+use rebuild::RebuildReport;
 
 /// What every service's settings hold: where its database, NATS and HTTP port are.
 #[derive(Debug, Clone, Copy)]

@@ -10,7 +10,9 @@ use anyhow::Context;
 use gadai_store::DbSettings;
 use sqlx::{PgPool, migrate::Migrator};
 
-use crate::{Bus, consume::Projection, replay::replay};
+use gadai_bus::Bus;
+
+use crate::{consume::Projection, replay::replay};
 
 /// What a rebuild did.
 #[derive(Debug, Clone, Copy)]

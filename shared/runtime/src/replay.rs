@@ -7,15 +7,14 @@ use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
 use futures::StreamExt;
 use gadai_events::Event;
 
-use crate::{
-    Bus,
-    consume::{ApplyError, Delivered, Projection},
-};
+use gadai_bus::Bus;
+
+use crate::consume::{ApplyError, Delivered, Sink};
 
 /// Feeds every event with sequence `from..=until` to `projection`, in stream order and in
 /// batches of up to `batch`, through the same `apply` the live consumer uses. Messages that do
 /// not decode are parked, as live. Calls `progress(applied_up_to, until)` after each batch.
-pub async fn replay<P: Projection>(
+pub async fn replay<P: Sink>(
     bus: &Bus,
     projection: &P,
     from: u64,
@@ -29,7 +28,7 @@ pub async fn replay<P: Projection>(
     let stream = bus.ensure_stream().await?;
     // A named ordered consumer, so the service's NATS permissions can name it (see
     // `permissions`); one left by an earlier replay goes first (it would differ in its start).
-    let name = crate::permissions::replay_consumer(bus.service());
+    let name = gadai_bus::permissions::replay_consumer(bus.service());
     let _ = stream.delete_consumer(&name).await;
     let consumer = stream
         .create_consumer(OrderedConfig {
@@ -47,7 +46,7 @@ pub async fn replay<P: Projection>(
     applied
 }
 
-async fn feed<P: Projection>(
+async fn feed<P: Sink>(
     bus: &Bus,
     projection: &P,
     messages: async_nats::jetstream::consumer::pull::Ordered,

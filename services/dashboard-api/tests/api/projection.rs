@@ -1,8 +1,8 @@
 use std::time::Duration;
 
 use dashboard_api::{Application, projection::Dashboard, startup};
-use gadai_bus::consume::{Delivered, Projection};
 use gadai_events::*;
+use gadai_runtime::consume::{Delivered, Sink};
 use gadai_test_support::{TestEnv, eventually};
 use serde_json::Value;
 use uuid::Uuid;
@@ -210,7 +210,7 @@ async fn two_replicas_applying_at_once_agree_with_one() {
                     match proj.apply(chunk).await {
                         Ok(()) => break,
                         // A deadlock victim is a transient error: retried, as the consumer does.
-                        Err(gadai_bus::consume::ApplyError::Transient(_)) => {
+                        Err(gadai_runtime::consume::ApplyError::Transient(_)) => {
                             tokio::task::yield_now().await
                         }
                         Err(e) => panic!("{e}"),
