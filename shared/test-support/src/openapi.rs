@@ -1,6 +1,24 @@
 //! Checking that a service's OpenAPI document and its router agree, both ways.
 
+use std::path::Path;
+
 use serde_json::Value;
+
+/// Checks that a service's committed OpenAPI document (`committed`, read from `path` when the
+/// crate was built) is the one its code generates. With `UPDATE_OPENAPI=1` it writes the
+/// generated document to `path` instead (then rebuild: the served document is compiled in).
+pub fn check_generated(path: &Path, committed: &str, generated: &str) {
+    if std::env::var_os("UPDATE_OPENAPI").is_some_and(|v| v == "1") {
+        std::fs::write(path, generated).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        return;
+    }
+    assert!(
+        committed == generated,
+        "{} is not the document the code generates; regenerate it with \
+         `UPDATE_OPENAPI=1 cargo test -p <service> --test api openapi` and review the diff",
+        path.display()
+    );
+}
 
 /// The `(METHOD, path)` pairs a document declares.
 pub fn documented(doc: &Value) -> Vec<(String, String)> {

@@ -161,6 +161,26 @@ const REFUSED: &str = "Username atau password salah";
 /// any hashing, attempts are counted per client address and per address and username in the
 /// shared limits, and the Argon2id check runs in one of the replica's two hashing slots (a login
 /// that waits longer than `PASSWORD_HASH_WAIT` for one is answered 503).
+#[utoipa::path(
+    post,
+    path = "/dashboard/auth/login",
+    operation_id = "login",
+    summary = "Log in (sets the session cookie)",
+    security(),
+    request_body(content = inline(super::openapi::LoginRequest)),
+    responses(
+        (status = 200, description = "Logged in; Set-Cookie gadai_session (HttpOnly, SameSite=Strict, Secure over HTTPS)", body = super::openapi::Session, headers(
+            ("Set-Cookie" = String),
+        )),
+        (status = 401, description = "Wrong username or password", body = super::openapi::Error),
+        (status = 422, description = "Body malformed", body = super::openapi::ValidationError),
+        (status = 429, description = "Too many attempts for this client and username", body = super::openapi::Error, headers(
+            ("Retry-After" = i64),
+        )),
+        (status = 503, description = "Every password-hashing slot of this replica stayed busy (a login flood); retry", body = super::openapi::Error),
+        (status = 413, description = "Body over 4 KiB", body = super::openapi::Error),
+    )
+)]
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -242,6 +262,17 @@ fn dummy_hash() -> &'static str {
     HASH.get_or_init(|| crate::domain::operator::hash_password(&new_token()).unwrap_or_default())
 }
 
+#[utoipa::path(
+    post,
+    path = "/dashboard/auth/logout",
+    operation_id = "logout",
+    summary = "End the session",
+    responses(
+        (status = 200, description = "Logged out; the cookie is cleared", body = inline(super::openapi::AnyObject)),
+        (status = 401, description = "No session", body = super::openapi::Error),
+        (status = 403, description = "Missing or wrong X-CSRF-Token", body = super::openapi::Error),
+    )
+)]
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -265,6 +296,16 @@ pub async fn logout(
 }
 
 /// Who is logged in, with the CSRF token the UI sends on writes.
+#[utoipa::path(
+    get,
+    path = "/dashboard/auth/me",
+    operation_id = "me",
+    summary = "The logged-in operator and the CSRF token",
+    responses(
+        (status = 200, description = "The session", body = super::openapi::Session),
+        (status = 401, description = "No session", body = super::openapi::Error),
+    )
+)]
 pub async fn me(State(state): State<AppState>, operator: Operator) -> Json<Value> {
     Json(session_body(&operator, &operator.csrf_token, &state))
 }

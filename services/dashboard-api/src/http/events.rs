@@ -30,6 +30,15 @@ const MAX_REPLAY: i64 = 500;
 /// The most events read to find them.
 const MAX_REPLAY_EVENTS: i64 = 2_000;
 
+/// The header a reconnecting client sends (read by [`events`] from the headers).
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct LastEventId {
+    #[serde(rename = "Last-Event-ID")]
+    #[param(required = false)]
+    pub last_event_id: String,
+}
+
 /// Orders to replay: (newest sequence, its event type, the row).
 type Replay = Vec<(i64, String, OrderRow)>;
 
@@ -62,6 +71,20 @@ pub async fn relay(
 
 /// `GET /dashboard/events`: the live feed of the logged-in operator. It ends when the session
 /// ends (see [`super::feeds`]); an operator holding too many feeds on this replica gets 429.
+#[utoipa::path(
+    get,
+    path = "/dashboard/events",
+    operation_id = "events",
+    summary = "Server-Sent Events: every change to the read model",
+    description = "Events `change` (id = stream sequence, data = {seq, type, order_id, order}), `ready` once connected, `resync` when the client should reload its lists. Reconnect with Last-Event-ID to receive what was missed.",
+    params(LastEventId),
+    responses(
+        (status = 200, description = "An endless text/event-stream", body = String, content_type = "text/event-stream"),
+        (status = 429, description = "This operator already holds LIVE_FEEDS_PER_OPERATOR open feeds on this replica; the web app falls back to polling", body = super::openapi::Error, headers(
+            ("Retry-After" = i64, description = "Seconds to wait"),
+        )),
+    )
+)]
 pub async fn events(
     State(state): State<AppState>,
     operator: Operator,

@@ -28,11 +28,15 @@ use serde::Deserialize;
 use sqlx::PgPool;
 use tokio::sync::mpsc;
 use tokio_util::io::ReaderStream;
+use utoipa::{
+    IntoParams,
+    openapi::{Object, ObjectBuilder, Type},
+};
 
 use super::AppState;
 use crate::{
     domain::OrderView,
-    read_model::{Cell, ExportColumn, ListParams, ListQuery, Order, OrderRow},
+    read_model::{Cell, ExportColumn, ListParams, ListQuery, Order, OrderRow, list},
 };
 
 /// Rows per query.
@@ -45,14 +49,32 @@ const COLUMNS: &[ExportColumn] = Order::EXPORT_COLUMNS;
 const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// The list's filters and sort, and the file format (paging is the export's own).
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExportParams {
+    #[param(schema_with = format_schema)]
     format: Option<String>,
+    #[param(schema_with = list::active_status_schema)]
     status: Option<String>,
+    /// Exact region.
     wilayah: Option<String>,
+    /// Case-insensitive text search in customer name, item and e-mail.
+    #[param(max_length = 100)]
     q: Option<String>,
+    #[param(schema_with = list::sort_schema)]
     sort: Option<String>,
+    /// Default desc, asc for nama_customer.
+    #[param(inline, value_type = Option<list::SortDirection>)]
     order: Option<String>,
+}
+
+/// `format`: `csv` (the default) or `xlsx`.
+fn format_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["csv", "xlsx"]))
+        .default(Some("csv".into()))
+        .build()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +103,25 @@ fn format_error(message: &str) -> ApiError {
     )])
 }
 
+#[utoipa::path(
+    get,
+    path = "/dashboard/orders/export",
+    operation_id = "exportOrders",
+    summary = "The filtered active orders as a CSV (streamed) or XLSX download",
+    description = "Every active order of the filtered, sorted view, read in keyset pages of 1,000. csv is streamed as it is read. xlsx is a workbook with one sheet, Orders: a bold, frozen header row with an autofilter, jumlah_barang and estimasi_nilai_barang as numbers (the latter in a Rupiah format), created_at as a date-time in Jakarta time (WIB, UTC+7); it is built before the first byte is sent and has a Content-Length. The file is named gadai-orders-YYYYMMDD-HHMM.csv or .xlsx (UTC).",
+    params(ExportParams),
+    responses(
+        (status = 200, description = "format=csv: UTF-8 CSV with a byte-order mark; formula-like cells are prefixed with an apostrophe. format=xlsx: an Office Open XML workbook (text cells are never formulas).", content(
+            (String = "text/csv"),
+            (inline(super::openapi::Binary) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ), headers(
+            ("Content-Disposition" = String, description = "attachment; filename=\"gadai-orders-YYYYMMDD-HHMM.csv\" (or .xlsx)"),
+            ("Content-Length" = i64, description = "Sent with xlsx only (csv is streamed)."),
+        )),
+        (status = 401, description = "No session", body = super::openapi::Error),
+        (status = 422, description = "Invalid format or filter, or more rows than one xlsx sheet holds (1,048,575)", body = super::openapi::ValidationError),
+    )
+)]
 pub async fn export(
     State(state): State<AppState>,
     params: Result<Query<ExportParams>, QueryRejection>,

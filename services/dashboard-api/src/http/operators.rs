@@ -14,6 +14,17 @@ use uuid::Uuid;
 use super::{AppState, auth::Operator};
 use crate::domain::operator::{Role, check_password, hash_password_capped, parse_username};
 
+#[utoipa::path(
+    get,
+    path = "/dashboard/operators",
+    operation_id = "listOperators",
+    summary = "All operators (admin)",
+    responses(
+        (status = 200, description = "Operators", body = inline(Vec<super::openapi::OperatorInfo>)),
+        (status = 401, description = "No session", body = super::openapi::Error),
+        (status = 403, description = "Not an admin", body = super::openapi::Error),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     operator: Operator,
@@ -43,6 +54,20 @@ pub struct NewOperator {
     display_name: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/dashboard/operators",
+    operation_id = "createOperator",
+    summary = "Create an operator (admin)",
+    request_body(content = inline(super::openapi::NewOperatorRequest)),
+    responses(
+        (status = 201, description = "Created", body = inline(super::openapi::OperatorInfo)),
+        (status = 401, description = "No session", body = super::openapi::Error),
+        (status = 403, description = "Not an admin, or CSRF", body = super::openapi::Error),
+        (status = 409, description = "Username taken", body = super::openapi::Error),
+        (status = 422, description = "Each invalid field named", body = super::openapi::ValidationError),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     operator: Operator,
@@ -145,6 +170,22 @@ pub struct Change {
     password: Option<String>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/dashboard/operators/{id}",
+    operation_id = "updateOperator",
+    summary = "Change role, deactivate (ends sessions) or set a password (admin)",
+    params(("id" = Uuid, Path)),
+    request_body(content = inline(super::openapi::OperatorChange)),
+    responses(
+        (status = 200, description = "Updated", body = inline(super::openapi::AnyObject)),
+        (status = 400, description = "An admin cannot deactivate or demote itself", body = super::openapi::Error),
+        (status = 401, description = "No session", body = super::openapi::Error),
+        (status = 403, description = "Not an admin, or CSRF", body = super::openapi::Error),
+        (status = 404, description = "Unknown operator", body = super::openapi::Error),
+        (status = 422, description = "Invalid role or password", body = super::openapi::ValidationError),
+    )
+)]
 pub async fn update(
     State(state): State<AppState>,
     operator: Operator,

@@ -10,9 +10,14 @@ use axum::{
 use gadai_kit::ApiError;
 use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{AppState, auth::Operator};
+use super::{
+    AppState,
+    auth::Operator,
+    openapi::{Deleted, Error, ValidationError},
+};
 use crate::{
     domain::Command,
     read_model::{self, HistoryEntry, ListParams, ListQuery, Order},
@@ -20,6 +25,21 @@ use crate::{
 
 /// Active orders, a page at a time: a JSON array in the seed's shape; the next page's cursor in
 /// `X-Next-Cursor` and a `Link: <...>; rel="next"` header.
+#[utoipa::path(
+    get,
+    path = "/dashboard/orders",
+    operation_id = "listOrders",
+    summary = "Active orders (On Process, On Verification, Verified), a page at a time",
+    params(ListParams),
+    responses(
+        (status = 200, description = "A JSON array of orders, newest first by default", body = Vec<Order>, headers(
+            ("X-Next-Cursor" = String, description = "Cursor of the next page; absent on the last page"),
+            ("Link" = String, description = "<...>; rel=\"next\" when there is a next page"),
+            ("X-Total-Count" = i64, description = "Orders matching the filter, when the counters know it (no q; status or wilayah, not both)"),
+        )),
+        (status = 422, description = "A query parameter is invalid; each is named", body = ValidationError),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
@@ -61,6 +81,17 @@ pub(super) fn not_found() -> ApiError {
 }
 
 /// One order, active or not, with its whole history (who did what, when).
+#[utoipa::path(
+    get,
+    path = "/dashboard/orders/{id}",
+    operation_id = "getOrder",
+    summary = "One order, active or not, with its event history",
+    params(("id" = String, Path, description = "The order id (UUID); anything else is an unknown order (404).")),
+    responses(
+        (status = 200, description = "The order and its history", body = inline(OrderDetail)),
+        (status = 404, description = "Unknown order", body = Error),
+    )
+)]
 pub async fn detail(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
@@ -80,13 +111,27 @@ pub async fn detail(
 }
 
 /// One order and its history.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct OrderDetail {
     pub order: Order,
+    #[schema(inline)]
     pub history: Vec<HistoryEntry>,
 }
 
 /// Deletes an active order: publishes `order.deleted` and answers after the PubAck.
+#[utoipa::path(
+    delete,
+    path = "/dashboard/order/{id}",
+    operation_id = "deleteOrder",
+    summary = "Delete an active order (admin; publishes order.deleted)",
+    params(("id" = String, Path, description = "The order id (UUID); anything else is an unknown order (404).")),
+    responses(
+        (status = 200, description = "Deleted", body = inline(Deleted)),
+        (status = 404, description = "Unknown or no longer active order", body = Error),
+        (status = 503, description = "The stream did not acknowledge in time; retry", body = Error),
+        (status = 403, description = "Not an admin, or missing X-CSRF-Token", body = Error),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     operator: Operator,

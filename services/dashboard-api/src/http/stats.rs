@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use axum::{Json, extract::State};
 use gadai_kit::ApiError;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::AppState;
 use crate::{domain::Status, read_model};
@@ -12,7 +13,14 @@ use crate::{domain::Status, read_model};
 /// How many days of the orders-per-day series are returned.
 const DAYS: usize = 30;
 
-pub async fn stats(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/dashboard/stats",
+    operation_id = "stats",
+    summary = "Counts per status and per region, total estimated value, orders per day",
+    responses((status = 200, description = "Counters kept by the projection", body = inline(Stats)))
+)]
+pub async fn stats(State(state): State<AppState>) -> Result<Json<Stats>, ApiError> {
     let rows = read_model::counters(&state.pool)
         .await
         .map_err(anyhow::Error::from)?;
@@ -27,28 +35,67 @@ pub async fn stats(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
                     per_status.insert(s.label(), *orders);
                 }
             }
-            "wilayah" => {
-                per_wilayah.push(json!({"wilayah": key, "count": orders, "estimasi_nilai": value}))
-            }
+            "wilayah" => per_wilayah.push(WilayahCount {
+                wilayah: key.clone(),
+                count: *orders,
+                estimasi_nilai: *value,
+            }),
             "day" => per_day.push((key.clone(), *orders, *value)),
             "total" => (total, total_value) = (*orders, *value),
             _ => {}
         }
     }
-    per_wilayah.sort_by(|a, b| b["count"].as_i64().cmp(&a["count"].as_i64()));
+    per_wilayah.sort_by_key(|w| std::cmp::Reverse(w.count));
     per_day.sort();
-    let per_day: Vec<Value> = per_day
+    let per_day: Vec<DayCount> = per_day
         .iter()
         .rev()
         .take(DAYS)
         .rev()
-        .map(|(day, n, v)| json!({"day": day, "count": n, "estimasi_nilai": v}))
+        .map(|(day, n, v)| DayCount {
+            day: day.clone(),
+            count: *n,
+            estimasi_nilai: *v,
+        })
         .collect();
-    Ok(Json(json!({
-        "total": total,
-        "total_estimasi_nilai": total_value,
-        "per_status": per_status,
-        "per_wilayah": per_wilayah,
-        "per_day": per_day,
-    })))
+    Ok(Json(Stats {
+        total,
+        total_estimasi_nilai: total_value,
+        per_status,
+        per_wilayah,
+        per_day,
+    }))
+}
+
+/// The dashboard's counters.
+#[derive(Serialize, ToSchema)]
+pub struct Stats {
+    /// Active orders
+    total: i64,
+    /// Their estimated value, in Rupiah
+    total_estimasi_nilai: i64,
+    /// Orders per status label (every label, zero included).
+    #[schema(value_type = BTreeMap<String, i64>)]
+    per_status: BTreeMap<&'static str, i64>,
+    /// Active orders per region, most first.
+    #[schema(inline)]
+    per_wilayah: Vec<WilayahCount>,
+    /// Orders per day, the last 30 days the counters have, oldest first.
+    #[schema(inline)]
+    per_day: Vec<DayCount>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WilayahCount {
+    wilayah: String,
+    count: i64,
+    estimasi_nilai: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DayCount {
+    #[schema(format = Date)]
+    day: String,
+    count: i64,
+    estimasi_nilai: i64,
 }

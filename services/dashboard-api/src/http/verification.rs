@@ -42,6 +42,20 @@ pub const INVALID_CODE: &str = "Kode tidak valid";
 pub const LOCKED_CODE: &str =
     "Kode tidak valid: terlalu banyak percobaan yang salah, minta petugas mengirim kode baru";
 
+#[utoipa::path(
+    post,
+    path = "/dashboard/verification/{id}",
+    operation_id = "sendVerification",
+    summary = "Mail the customer a one-time code (publishes verification.requested)",
+    description = "Answers 202 once the request is on the stream; the outcome (sent, or failed with the reason) reaches the UI live. Never returns the code. A second click while a send is on its way changes nothing.",
+    params(("id" = String, Path, description = "The order id (UUID).")),
+    responses(
+        (status = 202, description = "The send is on its way", body = inline(super::openapi::SendAccepted)),
+        (status = 400, description = "Already On Verification or Verified (the seed's message), or the send limit is reached", body = super::openapi::Error),
+        (status = 404, description = "Unknown or no longer active order", body = super::openapi::Error),
+        (status = 503, description = "The stream did not acknowledge in time; retry", body = super::openapi::Error),
+    )
+)]
 pub async fn send(
     State(state): State<AppState>,
     operator: Operator,
@@ -52,6 +66,22 @@ pub async fn send(
     Ok(accepted(&view))
 }
 
+#[utoipa::path(
+    post,
+    path = "/dashboard/verification/{id}/resend",
+    operation_id = "resendVerification",
+    summary = "Mail a new code to an order On Verification; the new code replaces the old one",
+    params(("id" = String, Path, description = "The order id (UUID).")),
+    responses(
+        (status = 202, description = "The send is on its way", body = inline(super::openapi::SendAccepted)),
+        (status = 400, description = "Not On Verification, or the send limit is reached", body = super::openapi::Error),
+        (status = 404, description = "Unknown or no longer active order", body = super::openapi::Error),
+        (status = 429, description = "Within the cool-down after the last mail", body = super::openapi::Error, headers(
+            ("Retry-After" = i64, description = "Seconds until a resend is allowed"),
+        )),
+        (status = 503, description = "The stream did not acknowledge in time; retry", body = super::openapi::Error),
+    )
+)]
 pub async fn resend(
     State(state): State<AppState>,
     operator: Operator,
@@ -135,6 +165,25 @@ pub struct VerifyBody {
 
 /// `POST /dashboard/verify`: the customer's code for a named order. The mailer checks it, and on
 /// a match it has published `order.verified` before it answers.
+#[utoipa::path(
+    post,
+    path = "/dashboard/verify",
+    operation_id = "verifyCode",
+    summary = "Check a customer's code for a named order (for n8n; API key)",
+    description = "The customer gives the assistant the order reference printed in the e-mail and the code. A check must name its order (referensi, or order_id); a code alone is refused with 422 unless the service runs with VERIFY_ALLOW_CODE_ONLY=true. Wrong codes count against the named order's code (5, then it no longer works) and against a failure budget shared by every replica; checks are limited per client address (VERIFY_RATE_LIMIT a minute, across replicas).",
+    security(("apiKey" = [])),
+    request_body(content = inline(super::openapi::VerifyRequest)),
+    responses(
+        (status = 200, description = "Verified", body = inline(super::openapi::Verified)),
+        (status = 401, description = "Missing or wrong X-API-Key", body = super::openapi::Error),
+        (status = 404, description = "Wrong, used, replaced or expired code (\"Kode tidak valid\"), or a code that took 5 wrong attempts (the detail says to ask for a new code)", body = super::openapi::Error),
+        (status = 422, description = "kode_unik missing or not a string; no order named (referensi or order_id), unless code-only checks are enabled; referensi not 8 hex characters; order_id not a UUID; referensi and order_id of different orders", body = super::openapi::ValidationError),
+        (status = 429, description = "Too many checks from this client address (per minute, across replicas), or the shared budget of failed checks for this hour is spent", body = super::openapi::Error, headers(
+            ("Retry-After" = i64, description = "Seconds to wait"),
+        )),
+        (status = 503, description = "The code checker did not answer in time; retry", body = super::openapi::Error),
+    )
+)]
 #[tracing::instrument(skip_all, fields(outcome))]
 pub async fn verify(
     State(state): State<AppState>,

@@ -8,6 +8,10 @@ use gadai_kit::{ApiError, FieldError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::{PgPool, Postgres, QueryBuilder};
+use utoipa::{
+    IntoParams, ToSchema,
+    openapi::{Object, ObjectBuilder, Type},
+};
 use uuid::Uuid;
 
 use super::{COLUMNS, OrderRow};
@@ -16,15 +20,57 @@ use crate::domain::{OrderView, Status};
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
 
-#[derive(Debug, Deserialize, Default)]
+/// The list's query string, as given (parsed by [`ListQuery::parse`], which names every bad
+/// parameter).
+#[derive(Debug, Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<String>,
+    /// X-Next-Cursor of the previous page (same sort).
     pub cursor: Option<String>,
+    #[param(schema_with = active_status_schema)]
     pub status: Option<String>,
+    /// Exact region.
     pub wilayah: Option<String>,
+    /// Case-insensitive text search in customer name, item and e-mail.
+    #[param(max_length = 100)]
     pub q: Option<String>,
+    #[param(schema_with = sort_schema)]
     pub sort: Option<String>,
+    /// Default desc, asc for nama_customer.
+    #[param(inline, value_type = Option<SortDirection>)]
     pub order: Option<String>,
+}
+
+/// `status`: the labels of the active statuses.
+pub fn active_status_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(
+            Status::ALL
+                .into_iter()
+                .filter(|s| s.is_active())
+                .map(Status::label),
+        ))
+        .build()
+}
+
+/// `sort`: the sort keys, `created_at` by default.
+pub fn sort_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(SortKey::ALL.map(SortKey::column)))
+        .default(Some(SortKey::CreatedAt.column().into()))
+        .build()
+}
+
+// `order`: the direction of the sort (no doc comment: it would become the schema's description).
+#[derive(ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SortDirection {
+    Asc,
+    Desc,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +81,8 @@ enum SortKey {
 }
 
 impl SortKey {
+    const ALL: [SortKey; 3] = [SortKey::CreatedAt, SortKey::Value, SortKey::Name];
+
     fn column(self) -> &'static str {
         match self {
             SortKey::CreatedAt => "created_at",

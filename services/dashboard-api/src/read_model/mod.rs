@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::domain::{OrderFacts, OrderView, Status};
 
-mod list;
+pub mod list;
 mod order;
 pub use list::{ListParams, ListQuery};
 pub use order::{Cell, ExportColumn, HistoryEntry, Order};

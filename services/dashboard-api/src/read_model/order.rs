@@ -115,15 +115,15 @@ macro_rules! api_order {
 }
 
 api_order! {
-    /// An order: the seed's fields and status strings, plus what live dashboards need (times,
-    /// the sending flag, the last failure). The customer's facts are null while the projection
-    /// has seen a later event of the order before its `order.created`.
+    /// An order: the seed's fields and status strings, plus what live dashboards need.
     #[derive(Debug, Clone, Serialize, ToSchema)]
+    #[schema(
+        description = "An order: the seed's fields and status strings, plus what live dashboards need (times, the sending flag, the last failure). The customer's facts are null while the projection has seen a later event of the order before its order.created."
+    )]
     pub struct Order {
         #[schema(required = true)]
         id: Uuid => export(38.0),
-        /// The seed's three strings for active orders; Expired and Deleted appear only in an
-        /// order's detail.
+        // The seed's three strings for active orders; Expired and Deleted only in a detail.
         #[schema(schema_with = status_schema, required = true)]
         status: &'static str => export(16.0),
         #[schema(required = true)]
@@ -169,6 +169,9 @@ fn status_schema() -> impl Into<RefOr<Schema>> {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(Status::ALL.map(Status::label)))
+        .description(Some(
+            "The seed's three strings for active orders; Expired and Deleted appear only in an order's detail.",
+        ))
 }
 
 impl From<&OrderView> for Order {

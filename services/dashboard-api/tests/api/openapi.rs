@@ -1,4 +1,4 @@
-use gadai_test_support::openapi::{documented, routed};
+use gadai_test_support::openapi::{check_generated, documented, routed};
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -48,4 +48,13 @@ async fn the_openapi_document_matches_the_routes() {
     let served: Value = app.get_json("/openapi.json").await;
     assert_eq!(served, doc);
     app.stop().await;
+}
+
+#[test]
+fn the_committed_document_is_the_generated_one() {
+    check_generated(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json")),
+        dashboard_api::http::OPENAPI,
+        &dashboard_api::http::openapi::document(),
+    );
 }

@@ -1,0 +1,325 @@
+//! The OpenAPI document of dashboard-api, generated from the handlers' `#[utoipa::path]`
+//! attributes and the types they answer with. `services/dashboard-api/openapi.json` is its
+//! output, committed so reviewers see it; `tests/api/openapi.rs` fails when the two differ and
+//! rewrites the file when run with `UPDATE_OPENAPI=1`.
+//!
+//! The types below describe bodies that the handlers parse or build themselves (so that errors
+//! keep the seed's shapes); the order, its history and the stats are the handlers' own types.
+
+use serde::Serialize;
+use utoipa::{
+    Modify, OpenApi, ToSchema,
+    openapi::{
+        Object, ObjectBuilder, RefOr, Schema, Type,
+        extensions::Extensions,
+        security::{ApiKey, ApiKeyValue, SecurityScheme},
+    },
+};
+use uuid::Uuid;
+
+use super::{auth, events, export, operators, orders, stats, verification};
+use crate::read_model::Order;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Gadai dashboard-api",
+        version = "1.0.0",
+        description = "The operators' API: the read model projected from the event stream, the live feed, and the actions that publish events. Writes answer after NATS JetStream acknowledged the event; the read model follows within milliseconds (watch /dashboard/events). Every /dashboard/* route needs an operator session (cookie gadai_session from /dashboard/auth/login; writes also send X-CSRF-Token), except /dashboard/auth/login and /dashboard/verify (n8n's X-API-Key)."
+    ),
+    servers((url = "http://127.0.0.1:2026")),
+    paths(
+        orders::list,
+        orders::detail,
+        orders::delete,
+        stats::stats,
+        events::events,
+        super::openapi,
+        healthz,
+        readyz,
+        metrics,
+        verification::send,
+        verification::resend,
+        verification::verify,
+        auth::login,
+        auth::logout,
+        auth::me,
+        operators::list,
+        operators::create,
+        operators::update,
+        export::export,
+    ),
+    components(schemas(Order, Error, ValidationError, Session)),
+    modifiers(&SecuritySchemes, &NoTags),
+    security(("session" = [])),
+)]
+pub struct ApiDoc;
+
+/// The document as committed and served: pretty JSON with a final newline.
+pub fn document() -> String {
+    let mut doc = ApiDoc::openapi();
+    // Not taken from Cargo.toml: the document names no license or contact.
+    doc.info.license = None;
+    doc.info.contact = None;
+    let mut text = doc.to_pretty_json().expect("the document serializes");
+    text.push('\n');
+    text
+}
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "apiKey",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("gadai_session"))),
+        );
+    }
+}
+
+/// Operations are not grouped: utoipa would tag each with its module's name.
+struct NoTags;
+
+impl Modify for NoTags {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                operation.tags = None;
+            }
+        }
+    }
+}
+
+/// A string schema that admits one value (`const`).
+pub fn constant(value: &str) -> Object {
+    let mut extensions = Extensions::default();
+    extensions.insert("const".into(), value.into());
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .extensions(Some(extensions))
+        .build()
+}
+
+// An error answer: `{"detail": ...}` (a message, or the list of a validation error).
+#[derive(ToSchema)]
+pub struct Error {
+    pub detail: serde_json::Value,
+}
+
+// A validation error in FastAPI's shape: every failing field named.
+#[derive(ToSchema)]
+pub struct ValidationError {
+    #[schema(inline)]
+    pub detail: Vec<FieldError>,
+}
+
+#[derive(ToSchema)]
+pub struct FieldError {
+    #[schema(inline)]
+    pub loc: Vec<LocPart>,
+    pub msg: String,
+    #[schema(rename = "type")]
+    pub kind: String,
+}
+
+// A part of a field's location: a name or an index.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LocPart {
+    Name(String),
+    Index(i64),
+}
+
+// The role of an operator.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Operator,
+}
+
+// An operator as the API shows it.
+#[derive(ToSchema)]
+pub struct OperatorInfo {
+    #[schema(required = false)]
+    pub id: Uuid,
+    #[schema(required = false)]
+    pub username: String,
+    #[schema(required = false)]
+    pub display_name: String,
+    #[schema(inline, required = false)]
+    pub role: Role,
+}
+
+// The session as login and `/auth/me` answer it.
+#[derive(ToSchema)]
+pub struct Session {
+    #[schema(inline)]
+    pub operator: OperatorInfo,
+    /// Send it in X-CSRF-Token on every write.
+    pub csrf_token: String,
+    #[schema(inline)]
+    pub limits: Limits,
+}
+
+#[derive(ToSchema)]
+#[schema(
+    description = "The server's verification settings, so the UI shows the same cool-down the server enforces."
+)]
+pub struct Limits {
+    /// RESEND_COOLDOWN: how long after a mail a new code may be sent.
+    #[schema(minimum = 0)]
+    pub resend_cooldown_seconds: u64,
+    /// MAX_VERIFICATION_SENDS: the most codes mailed for one order.
+    #[schema(minimum = 1)]
+    pub max_verification_sends: u32,
+}
+
+// `{"message": "Order berhasil dihapus"}`.
+#[derive(ToSchema)]
+pub struct Deleted {
+    #[schema(schema_with = deleted_message)]
+    pub message: String,
+}
+
+fn deleted_message() -> impl Into<RefOr<Schema>> {
+    constant("Order berhasil dihapus")
+}
+
+// A verification send on its way.
+#[derive(ToSchema)]
+pub struct SendAccepted {
+    #[schema(example = "Email verifikasi sedang dikirim ke budi@example.com")]
+    pub message: String,
+    pub order_id: Uuid,
+}
+
+// `POST /dashboard/verify`'s body.
+#[derive(ToSchema)]
+pub struct VerifyRequest {
+    /// The code from the e-mail; case and surrounding spaces are forgiven.
+    #[schema(min_length = 1, max_length = 64)]
+    pub kode_unik: String,
+    /// The order reference printed in the e-mail ("Nomor referensi pengajuan"): 8 characters 0-9 and A-F; case, spaces, # and - are forgiven.
+    #[schema(
+        pattern = r"^[\s#-]*([0-9A-Fa-f][\s#-]*){8}$",
+        max_length = 32,
+        examples("3F9A0C12")
+    )]
+    pub referensi: Option<String>,
+    /// The order id (an alternative to referensi; when both are given they must belong to the same order).
+    pub order_id: Option<Uuid>,
+}
+
+// A code that matched.
+#[derive(ToSchema)]
+pub struct Verified {
+    #[schema(schema_with = verified_message)]
+    pub message: String,
+    pub order_id: Uuid,
+}
+
+fn verified_message() -> impl Into<RefOr<Schema>> {
+    constant("Order berhasil diverifikasi")
+}
+
+// `POST /dashboard/auth/login`'s body.
+#[derive(ToSchema)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+// `POST /dashboard/operators`' body.
+#[derive(ToSchema)]
+pub struct NewOperatorRequest {
+    #[schema(pattern = "^[a-z0-9._-]{3,32}$")]
+    pub username: String,
+    #[schema(min_length = 10, max_length = 128)]
+    pub password: String,
+    #[schema(inline)]
+    pub role: Role,
+    #[schema(required = false)]
+    pub display_name: String,
+}
+
+// `PATCH /dashboard/operators/{id}`'s body: any of these.
+#[derive(ToSchema)]
+pub struct OperatorChange {
+    #[schema(inline, required = false)]
+    pub role: Role,
+    #[schema(required = false)]
+    pub active: bool,
+    #[schema(min_length = 10, required = false)]
+    pub password: String,
+}
+
+// Any JSON object.
+#[derive(ToSchema)]
+pub struct AnyObject {}
+
+/// A file's bytes.
+pub struct Binary;
+
+impl utoipa::PartialSchema for Binary {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Binary,
+            )))
+            .into()
+    }
+}
+
+impl ToSchema for Binary {}
+
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    summary = "Alive",
+    security(),
+    responses((status = 200, description = "ok", body = String, content_type = "text/plain"))
+)]
+#[allow(dead_code)]
+fn healthz() {}
+
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    summary = "Postgres and NATS reachable, migrations done",
+    security(),
+    responses(
+        (status = 200, description = "ready", body = inline(AnyObject)),
+        (status = 503, description = "not ready, with what is failing", body = inline(AnyObject)),
+    )
+)]
+#[allow(dead_code)]
+fn readyz() {}
+
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    summary = "Prometheus metrics",
+    security(),
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"))
+)]
+#[allow(dead_code)]
+fn metrics() {}
