@@ -61,6 +61,7 @@ fi
 if [[ -f web_dashboard/package.json ]]; then
   step "web: npm ci" in_web npm ci
   step "web: lint" in_web npm run lint
+  step "web: api types" in_web npm run check:types
   step "web: typecheck" in_web npm run typecheck
   step "web: test" in_web npm test
   step "web: browser e2e" bash scripts/browser-test.sh

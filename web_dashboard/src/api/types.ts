@@ -1,4 +1,11 @@
-/** The shapes dashboard-api answers with (README, "The dashboard: /dashboard/*"). */
+/**
+ * The shapes dashboard-api answers with (README, "The dashboard: /dashboard/*"). The orders, their
+ * history and the stats are the generated types of services/dashboard-api/openapi.json
+ * (`openapi.gen.ts`, `npm run gen:types`; `npm run check:types` fails when it is stale).
+ */
+import type { components, operations } from './openapi.gen';
+
+type JsonBody<R> = R extends { content: { 'application/json': infer B } } ? B : never;
 
 export const ACTIVE_STATUSES = ['On Process', 'On Verification', 'Verified'] as const;
 export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
@@ -12,27 +19,7 @@ export function isActiveStatus(status: string): status is ActiveStatus {
  * One order as `/dashboard/orders` and the live feed send it. The customer's facts are null
  * while the projection has seen a later event of the order before its `order.created`.
  */
-export interface Order {
-  id: string;
-  status: OrderStatus;
-  nama_customer: string | null;
-  email: string | null;
-  nama_barang: string | null;
-  jenis_barang: string | null;
-  jumlah_barang: number | null;
-  estimasi_nilai_barang: number | null;
-  wilayah: string | null;
-  id_percakapan: string | null;
-  created_at: string | null;
-  updated_at: string | null;
-  /** A verification mail is on its way. */
-  sending: boolean;
-  send_count: number;
-  /** Why the last send failed, if it did. */
-  last_error: string | null;
-  expires_at: string | null;
-  last_sent_at: string | null;
-}
+export type Order = components['schemas']['Order'];
 
 export type EventType =
   | 'order.created'
@@ -43,29 +30,19 @@ export type EventType =
   | 'order.expired'
   | 'order.deleted';
 
-export interface HistoryEntry {
-  seq: number;
-  /** One of {@link EventType}; unknown types are shown by name. */
-  type: string;
-  actor: string;
-  occurred_at: string;
-  data: Record<string, unknown> | null;
-}
+export type OrderDetail = JsonBody<operations['getOrder']['responses'][200]>;
 
-export interface OrderDetail {
-  order: Order;
-  history: HistoryEntry[];
-}
+/**
+ * One event of an order's history; `type` is one of {@link EventType}, unknown types are shown by
+ * name. The app reads `data` defensively (a JSON null is possible in the column).
+ */
+export type HistoryEntry = Omit<OrderDetail['history'][number], 'data'> & {
+  data: Record<string, unknown> | null;
+};
 
 export type StatsStatus = OrderStatus;
 
-export interface Stats {
-  total: number;
-  total_estimasi_nilai: number;
-  per_status: Partial<Record<StatsStatus, number>>;
-  per_wilayah: { wilayah: string; count: number; estimasi_nilai: number }[];
-  per_day: { day: string; count: number; estimasi_nilai: number }[];
-}
+export type Stats = JsonBody<operations['stats']['responses'][200]>;
 
 export type SortKey = 'created_at' | 'estimasi_nilai_barang' | 'nama_customer';
 export type SortOrder = 'asc' | 'desc';
