@@ -15,9 +15,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use gadai_bus::Bus;
 use gadai_events::Event;
-use gadai_runtime::{ApplyError, Delivered, Projection};
+use gadai_runtime::{ApplyError, Delivered, Projection, Tx};
 use serde_json::Value;
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::{
@@ -29,9 +29,9 @@ pub const NAME: &str = "dashboard-api";
 /// Core NATS subject (under the prefix) where applied changes are announced.
 pub const CHANGES_SUBJECT: &str = "dashboard.changes";
 
+/// The projection; its `Default` (no announcements) is the one a rebuild replays through.
+#[derive(Default)]
 pub struct Dashboard {
-    pub pool: PgPool,
-    pub schema: String,
     /// Where to announce changes; `None` during a rebuild.
     pub announce: Option<Bus>,
 }
@@ -51,15 +51,7 @@ impl Projection for Dashboard {
     /// The changes to announce once committed.
     type Applied = Vec<Change>;
 
-    fn store(&self) -> (&PgPool, &str) {
-        (&self.pool, &self.schema)
-    }
-
-    async fn apply(
-        &self,
-        tx: &mut Transaction<'static, Postgres>,
-        batch: &[Delivered],
-    ) -> Result<Vec<Change>, ApplyError> {
+    async fn apply(&self, tx: Tx<'_>, batch: &[Delivered]) -> Result<Vec<Change>, ApplyError> {
         let candidates = fold_new(batch);
         let (mut existing, mut changed) = insert_or_lock(tx, candidates).await?;
         let fresh = record_events(tx, batch).await?;

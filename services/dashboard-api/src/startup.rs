@@ -53,11 +53,9 @@ impl Service for DashboardApi {
         ));
         let consumer = base.consume(
             ConsumerSpec::new(projection::NAME, None),
-            Dashboard {
-                pool: base.pool.clone(),
-                schema: settings.db.schema.clone(),
+            base.stored(Dashboard {
                 announce: Some(base.bus.clone()),
-            },
+            }),
             shutdown,
         );
         // Live feeds end with their session, or when shutdown starts.
@@ -84,14 +82,6 @@ impl Service for DashboardApi {
             routes,
             workers: vec![consumer, watch, prune],
             helpers: vec![relay.abort_handle()],
-        }
-    }
-
-    fn rebuild_projection(pool: PgPool, schema: String) -> Dashboard {
-        Dashboard {
-            pool,
-            schema,
-            announce: None,
         }
     }
 

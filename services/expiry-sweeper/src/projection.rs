@@ -4,29 +4,18 @@
 //! (`last_seq`) gives the state of the stream order, whatever order replicas apply them in.
 
 use gadai_events::EventKind;
-use gadai_runtime::{ApplyError, Delivered, Projection};
-use sqlx::{PgPool, Postgres, Transaction};
+use gadai_runtime::{ApplyError, Delivered, Projection, Tx};
 
 pub const NAME: &str = "expiry-sweeper";
 
-pub struct Verifications {
-    pub pool: PgPool,
-    pub schema: String,
-}
+#[derive(Default)]
+pub struct Verifications;
 
 impl Projection for Verifications {
     const NAME: &'static str = NAME;
     type Applied = ();
 
-    fn store(&self) -> (&PgPool, &str) {
-        (&self.pool, &self.schema)
-    }
-
-    async fn apply(
-        &self,
-        tx: &mut Transaction<'static, Postgres>,
-        batch: &[Delivered],
-    ) -> Result<(), ApplyError> {
+    async fn apply(&self, tx: Tx<'_>, batch: &[Delivered]) -> Result<(), ApplyError> {
         for d in batch {
             let (order, seq) = (d.event.order_id, d.seq as i64);
             let query = match &d.event.kind {

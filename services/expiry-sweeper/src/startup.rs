@@ -2,7 +2,6 @@
 
 use gadai_bus::ConsumerSpec;
 use gadai_runtime::{Base, Running, Service};
-use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -36,7 +35,7 @@ impl Service for ExpirySweeper {
         let settings = self.settings;
         let consumer = base.consume(
             ConsumerSpec::new(projection::NAME, None),
-            Self::rebuild_projection(base.pool.clone(), settings.db.schema.clone()),
+            base.stored(Verifications),
             shutdown,
         );
         let sweeper = Sweeper {
@@ -48,9 +47,5 @@ impl Service for ExpirySweeper {
         let sweep = tokio::spawn(sweeper.run(shutdown.clone()));
         let routes = axum::Router::new().fallback(gadai_kit::error::not_found);
         Running::new(routes, vec![consumer, sweep])
-    }
-
-    fn rebuild_projection(pool: PgPool, schema: String) -> Verifications {
-        Verifications { pool, schema }
     }
 }

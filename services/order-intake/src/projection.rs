@@ -2,32 +2,22 @@
 
 use chrono::{DateTime, Utc};
 use gadai_events::EventKind;
-use gadai_runtime::{ApplyError, Delivered, Projection};
-use sqlx::{PgPool, Postgres, Transaction};
+use gadai_runtime::{ApplyError, Delivered, Projection, Tx};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::domain::idempotency::{Earlier, IndexedOrder};
 
 pub const NAME: &str = "order-intake";
 
-pub struct IdempotencyIndex {
-    pub pool: PgPool,
-    pub schema: String,
-}
+#[derive(Default)]
+pub struct IdempotencyIndex;
 
 impl Projection for IdempotencyIndex {
     const NAME: &'static str = NAME;
     type Applied = ();
 
-    fn store(&self) -> (&PgPool, &str) {
-        (&self.pool, &self.schema)
-    }
-
-    async fn apply(
-        &self,
-        tx: &mut Transaction<'static, Postgres>,
-        batch: &[Delivered],
-    ) -> Result<(), ApplyError> {
+    async fn apply(&self, tx: Tx<'_>, batch: &[Delivered]) -> Result<(), ApplyError> {
         let mut keys = Vec::new();
         let mut idxs = Vec::new();
         let mut counts = Vec::new();

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use gadai_bus::ConsumerSpec;
 use gadai_runtime::{Base, Running, Service};
-use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -39,7 +38,7 @@ impl Service for OrderIntake {
     fn start(self, base: &Base, shutdown: &CancellationToken) -> Running {
         let consumer = base.consume(
             ConsumerSpec::new(projection::NAME, Some("order.created")),
-            Self::rebuild_projection(base.pool.clone(), self.settings.db.schema.clone()),
+            base.stored(IdempotencyIndex),
             shutdown,
         );
         let routes = http::router(AppState {
@@ -48,9 +47,5 @@ impl Service for OrderIntake {
             settings: self.settings,
         });
         Running::new(routes, vec![consumer])
-    }
-
-    fn rebuild_projection(pool: PgPool, schema: String) -> IdempotencyIndex {
-        IdempotencyIndex { pool, schema }
     }
 }

@@ -2,31 +2,20 @@
 //! order closes its codes.
 
 use gadai_events::EventKind;
-use gadai_runtime::{ApplyError, Delivered, Projection};
-use sqlx::{PgPool, Postgres, Transaction};
+use gadai_runtime::{ApplyError, Delivered, Projection, Tx};
 
 use crate::domain::lifecycle::{self, Step};
 
 pub const NAME: &str = "verification-mailer";
 
-pub struct Recipients {
-    pub pool: PgPool,
-    pub schema: String,
-}
+#[derive(Default)]
+pub struct Recipients;
 
 impl Projection for Recipients {
     const NAME: &'static str = NAME;
     type Applied = ();
 
-    fn store(&self) -> (&PgPool, &str) {
-        (&self.pool, &self.schema)
-    }
-
-    async fn apply(
-        &self,
-        tx: &mut Transaction<'static, Postgres>,
-        batch: &[Delivered],
-    ) -> Result<(), ApplyError> {
+    async fn apply(&self, tx: Tx<'_>, batch: &[Delivered]) -> Result<(), ApplyError> {
         for d in batch {
             let order = d.event.order_id;
             match &d.event.kind {

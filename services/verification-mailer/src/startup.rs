@@ -3,7 +3,6 @@
 
 use gadai_bus::ConsumerSpec;
 use gadai_runtime::{Base, Handled, Running, Service};
-use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -51,7 +50,7 @@ impl Service for VerificationMailer {
         let hasher = CodeHasher::new(&settings.code_key);
         let recipients = base.consume(
             ConsumerSpec::new(projection::NAME, None),
-            Self::rebuild_projection(base.pool.clone(), settings.db.schema.clone()),
+            base.stored(Recipients),
             shutdown,
         );
         // One request at a time per replica: each is a mail and an outcome of its own.
@@ -86,9 +85,5 @@ impl Service for VerificationMailer {
         });
         let routes = axum::Router::new().fallback(gadai_kit::error::not_found);
         Running::new(routes, vec![recipients, mails, checks])
-    }
-
-    fn rebuild_projection(pool: PgPool, schema: String) -> Recipients {
-        Recipients { pool, schema }
     }
 }

@@ -10,12 +10,17 @@ use sqlx::{PgPool, migrate::Migrator};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
-use crate::{Core, consume::Sink};
+use crate::{
+    Core,
+    consume::{Projection, Sink, Stored},
+};
 
 /// A started service: connected, migrated, bound.
 pub struct Base {
     pub name: &'static str,
     pub pool: PgPool,
+    /// The schema of its tables.
+    pub schema: String,
     pub bus: Bus,
     pub readiness: Readiness,
     pub listener: TcpListener,
@@ -41,6 +46,7 @@ impl Base {
         Ok(Base {
             name,
             pool,
+            schema: core.db.schema.clone(),
             bus,
             readiness,
             listener,
@@ -78,7 +84,17 @@ impl Base {
         Ok(())
     }
 
-    /// Spawns a durable consumer feeding `sink`: a projection, or a [`crate::Handled`] handler.
+    /// `projection` on this service's pool and schema, ready for [`Base::consume`].
+    pub fn stored<P: Projection>(&self, projection: P) -> Stored<P> {
+        Stored {
+            pool: self.pool.clone(),
+            schema: self.schema.clone(),
+            projection,
+        }
+    }
+
+    /// Spawns a durable consumer feeding `sink`: a [`Base::stored`] projection, or a
+    /// [`crate::Handled`] handler.
     pub fn consume(
         &self,
         spec: ConsumerSpec,

@@ -4,7 +4,7 @@
 use gadai_bus::{Bus, BusSettings};
 use gadai_kit::{cli::Command, server};
 use gadai_store::DbSettings;
-use sqlx::{PgPool, migrate::Migrator};
+use sqlx::migrate::Migrator;
 use tokio_util::sync::CancellationToken;
 
 use crate::{Application, Service, ServiceSettings, consume::Projection, rebuild::RebuildReport};
@@ -33,31 +33,22 @@ pub async fn migrate_command(db: &DbSettings, migrator: &Migrator) -> anyhow::Re
 
 /// The `rebuild` subcommand: replays the stream into fresh tables, printing progress, and
 /// swaps them in unless `swap` is false.
-pub async fn rebuild_command<P, F>(
+pub async fn rebuild_command<P: Projection>(
     name: &str,
     db: &DbSettings,
     bus: &BusSettings,
     migrator: &Migrator,
-    make_projection: F,
+    projection: P,
     keep: &[&str],
     swap: bool,
-) -> anyhow::Result<RebuildReport>
-where
-    P: Projection,
-    F: Fn(PgPool, String) -> P,
-{
+) -> anyhow::Result<RebuildReport> {
     let bus = Bus::connect_named(bus.clone(), name, &format!("{name}-rebuild")).await?;
     let started = std::time::Instant::now();
-    let report = crate::rebuild::rebuild(
-        &bus,
-        db,
-        migrator,
-        make_projection,
-        keep,
-        swap,
-        |seq, until| eprintln!("rebuild: applied up to {seq} of {until}"),
-    )
-    .await?;
+    let report =
+        crate::rebuild::rebuild(&bus, db, migrator, projection, keep, swap, |seq, until| {
+            eprintln!("rebuild: applied up to {seq} of {until}")
+        })
+        .await?;
     eprintln!(
         "rebuild: {} events up to sequence {} in {:.1} s{}",
         report.events,

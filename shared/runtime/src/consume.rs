@@ -61,23 +61,24 @@ impl From<sqlx::Error> for ApplyError {
     }
 }
 
-/// Events folded into tables of the service's schema. The consumer loop (and the replay of a
-/// rebuild) owns the transaction: it begins it, calls [`Projection::apply`], advances the
-/// checkpoint named [`Projection::NAME`], commits, then calls [`Projection::committed`].
+/// The transaction a [`Projection`] writes a batch in.
+pub type Tx<'a> = &'a mut Transaction<'static, Postgres>;
+
+/// Events folded into tables of the service's schema. It knows only its SQL: the consumer loop
+/// (and the replay of a rebuild) runs it as [`Stored`], on the service's pool and schema, and
+/// owns the transaction: it begins it, calls [`Projection::apply`], advances the checkpoint
+/// named [`Projection::NAME`], commits, then calls [`Projection::committed`].
 pub trait Projection: Send + Sync + 'static {
     /// The checkpoint's name, under which parked messages are recorded too.
     const NAME: &'static str;
     /// What `apply` hands to `committed`.
     type Applied: Send;
 
-    /// The pool and schema the projection writes to.
-    fn store(&self) -> (&PgPool, &str);
-
     /// Writes the batch's events in `tx`. Applying an event that was applied before must
     /// change nothing.
     fn apply(
         &self,
-        tx: &mut Transaction<'static, Postgres>,
+        tx: Tx<'_>,
         batch: &[Delivered],
     ) -> impl Future<Output = Result<Self::Applied, ApplyError>> + Send;
 
@@ -103,8 +104,16 @@ pub trait Handler: Send + Sync + 'static {
 /// A [`Handler`], as the consumer loop runs it.
 pub struct Handled<H>(pub H);
 
-/// What the consumer loop and the replay feed batches to: a [`Projection`] in a transaction
-/// of its own, or a [`Handled`] handler.
+/// A [`Projection`] on the pool and schema it writes to, as the consumer loop and the replay
+/// run it (see [`crate::Base::stored`]).
+pub struct Stored<P> {
+    pub pool: PgPool,
+    pub schema: String,
+    pub projection: P,
+}
+
+/// What the consumer loop and the replay feed batches to: a [`Stored`] projection, in a
+/// transaction of its own, or a [`Handled`] handler.
 pub trait Sink: Send + Sync + 'static {
     /// Applies the batch; `Ok` means every message of it may be acked.
     fn apply(&self, batch: &[Delivered]) -> impl Future<Output = Result<(), ApplyError>> + Send;
@@ -119,17 +128,16 @@ pub trait Sink: Send + Sync + 'static {
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
-impl<P: Projection> Sink for P {
+impl<P: Projection> Sink for Stored<P> {
     async fn apply(&self, batch: &[Delivered]) -> Result<(), ApplyError> {
         let Some(last) = batch.iter().map(|d| d.seq).max() else {
             return Ok(());
         };
-        let (pool, schema) = self.store();
-        let mut tx = gadai_store::begin_apply(pool, schema).await?;
-        let applied = Projection::apply(self, &mut tx, batch).await?;
+        let mut tx = gadai_store::begin_apply(&self.pool, &self.schema).await?;
+        let applied = self.projection.apply(&mut tx, batch).await?;
         gadai_store::advance_checkpoint(&mut tx, P::NAME, last).await?;
         tx.commit().await?;
-        self.committed(applied).await;
+        self.projection.committed(applied).await;
         Ok(())
     }
 
@@ -140,7 +148,7 @@ impl<P: Projection> Sink for P {
         reason: &str,
         payload: &[u8],
     ) -> anyhow::Result<()> {
-        gadai_store::park(self.store().0, P::NAME, seq, subject, reason, payload).await?;
+        gadai_store::park(&self.pool, P::NAME, seq, subject, reason, payload).await?;
         Ok(())
     }
 }

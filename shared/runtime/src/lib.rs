@@ -20,7 +20,7 @@ use tokio::task::{AbortHandle, JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 pub use base::Base;
-pub use consume::{ApplyError, Delivered, Handled, Handler, Projection};
+pub use consume::{ApplyError, Delivered, Handled, Handler, Projection, Stored, Tx};
 
 use rebuild::RebuildReport;
 
@@ -89,8 +89,9 @@ pub trait Service: Sized + Send + Sync + 'static {
     const KEPT_TABLES: &'static [&'static str] = &[];
 
     type Settings: ServiceSettings;
-    /// The projection a rebuild replays the stream through.
-    type Projection: Projection;
+    /// The projection a rebuild replays the stream through: its `Default`, which must have no
+    /// effect beyond its tables (no announcements).
+    type Projection: Projection + Default;
 
     /// The migrations of its schema.
     fn migrator() -> &'static Migrator;
@@ -104,9 +105,6 @@ pub trait Service: Sized + Send + Sync + 'static {
     /// Starts its consumers and background tasks (they stop on `shutdown`), and gives its
     /// routes.
     fn start(self, base: &Base, shutdown: &CancellationToken) -> Running;
-
-    /// The projection a rebuild fills, on the pool of the fresh schema `schema`.
-    fn rebuild_projection(pool: PgPool, schema: String) -> Self::Projection;
 
     /// Its commands beside `serve`, `migrate` and `rebuild`: none unless it says otherwise.
     fn command(
@@ -160,7 +158,7 @@ impl<S: Service> Application<S> {
             core.db,
             core.bus,
             S::migrator(),
-            S::rebuild_projection,
+            S::Projection::default(),
             S::KEPT_TABLES,
             swap,
         )

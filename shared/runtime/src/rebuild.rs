@@ -8,11 +8,14 @@
 
 use anyhow::Context;
 use gadai_store::DbSettings;
-use sqlx::{PgPool, migrate::Migrator};
+use sqlx::migrate::Migrator;
 
 use gadai_bus::Bus;
 
-use crate::{consume::Projection, replay::replay};
+use crate::{
+    consume::{Projection, Stored},
+    replay::replay,
+};
 
 /// What a rebuild did.
 #[derive(Debug, Clone, Copy)]
@@ -21,23 +24,19 @@ pub struct RebuildReport {
     pub last_sequence: u64,
 }
 
-/// Replays the stream into `<schema>_rebuild`, then (when `swap`) swaps it in for `schema`.
+/// Replays the stream through `projection` into `<schema>_rebuild`, then (when `swap`) swaps it in for `schema`.
 /// Without `swap` the fresh tables stay beside the live ones, for comparison. Tables named in
 /// `keep` hold state that is not derived from events (the mailer's codes): their rows are copied
 /// into the fresh schema inside the swap's lock.
-pub async fn rebuild<P, F>(
+pub async fn rebuild<P: Projection>(
     bus: &Bus,
     db: &DbSettings,
     migrator: &Migrator,
-    make_projection: F,
+    projection: P,
     keep: &[&str],
     swap: bool,
     mut progress: impl FnMut(u64, u64),
-) -> anyhow::Result<RebuildReport>
-where
-    P: Projection,
-    F: Fn(PgPool, String) -> P,
-{
+) -> anyhow::Result<RebuildReport> {
     let fresh = format!("{}_rebuild", db.schema);
     let live_pool = gadai_store::connect(db).await?;
     sqlx::query(&format!("DROP SCHEMA IF EXISTS {fresh} CASCADE"))
@@ -50,7 +49,11 @@ where
     };
     let fresh_pool = gadai_store::connect(&fresh_settings).await?;
     gadai_store::migrate(&fresh_pool, &fresh, migrator).await?;
-    let projection = make_projection(fresh_pool.clone(), fresh.clone());
+    let projection = Stored {
+        pool: fresh_pool.clone(),
+        schema: fresh.clone(),
+        projection,
+    };
 
     let until = bus.last_sequence().await?;
     // The replay fills empty tables: without their secondary indexes, built once afterwards.

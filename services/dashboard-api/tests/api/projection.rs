@@ -2,23 +2,30 @@ use std::time::Duration;
 
 use dashboard_api::{Application, projection::Dashboard, startup};
 use gadai_events::*;
-use gadai_runtime::consume::{Delivered, Sink};
+use gadai_runtime::consume::{Delivered, Sink, Stored};
 use gadai_test_support::{TestEnv, eventually};
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::helpers::*;
 
+/// The projection on its pool and schema, as the consumer loop runs it.
+type Projection = Stored<Dashboard>;
+
+/// The projection on `pool`'s dashboard schema, announcing nothing.
+fn on(pool: &sqlx::PgPool) -> Projection {
+    Stored {
+        pool: pool.clone(),
+        schema: "dashboard".into(),
+        projection: Dashboard::default(),
+    }
+}
+
 /// The projection on a migrated schema, with no consumer running: the test feeds it.
-async fn bare_projection() -> (Dashboard, TestEnv) {
+async fn bare_projection() -> (Projection, TestEnv) {
     let env = TestEnv::new().await.unwrap();
     let app = Application::build(settings(&env)).await.unwrap();
-    let projection = Dashboard {
-        pool: app.pool().clone(),
-        schema: "dashboard".into(),
-        announce: None,
-    };
-    (projection, env)
+    (on(app.pool()), env)
 }
 
 fn delivered(seq: u64, order: Uuid, kind: EventKind) -> Delivered {
@@ -30,7 +37,7 @@ fn delivered(seq: u64, order: Uuid, kind: EventKind) -> Delivered {
     }
 }
 
-async fn snapshot(p: &Dashboard) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
+async fn snapshot(p: &Projection) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
     (
         dump(&p.pool, "dashboard", "orders", "id").await,
         dump(&p.pool, "dashboard", "order_events", "seq").await,
@@ -165,11 +172,7 @@ async fn events_applied_out_of_order_leave_the_newer_state() {
 #[tokio::test]
 async fn two_replicas_applying_at_once_agree_with_one() {
     let (p, env) = bare_projection().await;
-    let q = Dashboard {
-        pool: p.pool.clone(),
-        schema: "dashboard".into(),
-        announce: None,
-    };
+    let q = on(&p.pool);
     let orders: Vec<Uuid> = (0..20).map(|_| Uuid::now_v7()).collect();
     let mut events = Vec::new();
     let mut seq = 0;
@@ -198,12 +201,8 @@ async fn two_replicas_applying_at_once_agree_with_one() {
         .partition(|(i, _)| i % 2 == 0);
     let mine: Vec<Delivered> = mine.into_iter().map(|(_, d)| d).collect();
     let theirs: Vec<Delivered> = theirs.into_iter().map(|(_, d)| d).collect();
-    let run = |proj: &Dashboard, batch: Vec<Delivered>| {
-        let proj = Dashboard {
-            pool: proj.pool.clone(),
-            schema: proj.schema.clone(),
-            announce: None,
-        };
+    let run = |proj: &Projection, batch: Vec<Delivered>| {
+        let proj = on(&proj.pool);
         async move {
             for chunk in batch.chunks(5) {
                 loop {
