@@ -168,10 +168,10 @@ impl Running {
 /// database and stream, on a free port. `main` has set `APPS_KEY` to [`APPS_KEY`].
 pub fn intake_settings(env: &BenchEnv) -> anyhow::Result<order_intake::config::Settings> {
     let mut s = order_intake::config::Settings::from_env().context("order-intake settings")?;
-    s.db = env.db("intake");
-    s.bus = env.bus();
-    s.host = "127.0.0.1".into();
-    s.port = 0;
+    s.core.db = env.db("intake");
+    s.core.bus = env.bus();
+    s.core.host = "127.0.0.1".into();
+    s.core.port = 0;
     s.apps_key = APPS_KEY.into();
     Ok(s)
 }
@@ -179,10 +179,10 @@ pub fn intake_settings(env: &BenchEnv) -> anyhow::Result<order_intake::config::S
 /// dashboard-api's production settings, pointed at the bench's database and stream.
 pub fn dashboard_settings(env: &BenchEnv) -> anyhow::Result<dashboard_api::config::Settings> {
     let mut s = dashboard_api::config::Settings::from_env().context("dashboard-api settings")?;
-    s.db = env.db("dashboard");
-    s.bus = env.bus();
-    s.host = "127.0.0.1".into();
-    s.port = 0;
+    s.core.db = env.db("dashboard");
+    s.core.bus = env.bus();
+    s.core.host = "127.0.0.1".into();
+    s.core.port = 0;
     s.web_dist = "does-not-exist".into();
     s.apps_key = APPS_KEY.into();
     s.bootstrap_admin = Some((OPERATOR.into(), operator_password().into()));

@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use gadai_runtime::CoreSettings;
 use gadai_store::DbSettings;
 use gadai_test_support::{TestEnv, eventually, logged_in, smtp::SmtpServer};
 use serde_json::{Value, json};
@@ -49,11 +50,13 @@ fn db(env: &TestEnv, schema: &str) -> DbSettings {
 
 pub fn mailer_settings(env: &TestEnv, knobs: &Knobs) -> verification_mailer::config::Settings {
     verification_mailer::config::Settings {
-        db: db(env, "mailer"),
-        bus: env.bus.clone(),
-        host: "127.0.0.1".into(),
-        port: 0,
-        request_timeout: Duration::from_secs(10),
+        core: CoreSettings {
+            db: db(env, "mailer"),
+            bus: env.bus.clone(),
+            host: "127.0.0.1".into(),
+            port: 0,
+            request_timeout: Duration::from_secs(10),
+        },
         mail: verification_mailer::config::MailSettings::Smtp {
             host: "127.0.0.1".into(),
             port: knobs.smtp_port,
@@ -76,10 +79,13 @@ pub async fn start(knobs: Knobs) -> System {
     let env = TestEnv::new().await.unwrap();
     let shutdown = CancellationToken::new();
     let intake = order_intake::Application::build(order_intake::config::Settings {
-        db: db(&env, "intake"),
-        bus: env.bus.clone(),
-        host: "127.0.0.1".into(),
-        port: 0,
+        core: CoreSettings {
+            db: db(&env, "intake"),
+            bus: env.bus.clone(),
+            host: "127.0.0.1".into(),
+            port: 0,
+            request_timeout: Duration::from_secs(10),
+        },
         apps_key: KEY.into(),
         rules: order_intake::domain::OrderRules {
             catalog: order_intake::domain::Catalog::new(
@@ -91,7 +97,6 @@ pub async fn start(knobs: Knobs) -> System {
         },
         max_body_bytes: 64 * 1024,
         fallback_window: Duration::from_secs(600),
-        request_timeout: Duration::from_secs(10),
         loan_rates: order_intake::domain::quote::LoanRates::parse(
             order_intake::domain::quote::DEFAULT_LOAN_RATES,
         )
@@ -100,12 +105,14 @@ pub async fn start(knobs: Knobs) -> System {
     .await
     .unwrap();
     let dashboard = dashboard_api::Application::build(dashboard_api::config::Settings {
-        db: db(&env, "dashboard"),
-        bus: env.bus.clone(),
-        host: "127.0.0.1".into(),
-        port: 0,
+        core: CoreSettings {
+            db: db(&env, "dashboard"),
+            bus: env.bus.clone(),
+            host: "127.0.0.1".into(),
+            port: 0,
+            request_timeout: Duration::from_secs(10),
+        },
         web_dist: "none".into(),
-        request_timeout: Duration::from_secs(10),
         apps_key: KEY.into(),
         resend_cooldown: knobs.resend_cooldown,
         max_sends: 3,
@@ -127,11 +134,13 @@ pub async fn start(knobs: Knobs) -> System {
         .await
         .unwrap();
     let sweeper = expiry_sweeper::Application::build(expiry_sweeper::config::Settings {
-        db: db(&env, "sweeper"),
-        bus: env.bus.clone(),
-        host: "127.0.0.1".into(),
-        port: 0,
-        request_timeout: Duration::from_secs(10),
+        core: CoreSettings {
+            db: db(&env, "sweeper"),
+            bus: env.bus.clone(),
+            host: "127.0.0.1".into(),
+            port: 0,
+            request_timeout: Duration::from_secs(10),
+        },
         sweep_interval: knobs.sweep_interval,
         sweep_batch: 100,
     })

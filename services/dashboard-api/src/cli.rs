@@ -33,8 +33,8 @@ async fn run(settings: Settings, command: &str, args: &[String]) -> anyhow::Resu
         bail!("usage: dashboard-api {command} USERNAME (password from OPERATOR_PASSWORD or stdin)");
     };
     let username = parse_username(username).map_err(|e| anyhow::anyhow!("username: {e}"))?;
-    let pool = gadai_store::connect(&settings.db).await?;
-    gadai_store::migrate(&pool, &settings.db.schema, &MIGRATOR).await?;
+    let pool = gadai_store::connect(&settings.core.db).await?;
+    gadai_store::migrate(&pool, &settings.core.db.schema, &MIGRATOR).await?;
     let password = read_password()?;
     check_password(&password).map_err(|e| anyhow::anyhow!("password: {e}"))?;
     match command {

@@ -3,21 +3,16 @@
 use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context;
-use gadai_bus::BusSettings;
 use gadai_kit::{client::TrustedProxies, config};
-use gadai_runtime::{Core, ServiceSettings};
-use gadai_store::DbSettings;
+use gadai_runtime::{CoreSettings, ServiceSettings};
 use secrecy::SecretString;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub db: DbSettings,
-    pub bus: BusSettings,
-    pub host: String,
-    pub port: u16,
+    /// Database, NATS and HTTP server.
+    pub core: CoreSettings,
     /// The built web dashboard (`web_dashboard/dist`), served at `/` when present.
     pub web_dist: PathBuf,
-    pub request_timeout: Duration,
     /// The API key n8n sends in `X-API-Key` to `/dashboard/verify` (`APPS_KEY`).
     pub apps_key: SecretString,
     /// How long after a mail a new code may be sent (`RESEND_COOLDOWN`).
@@ -77,24 +72,14 @@ impl CookieSecure {
 }
 
 impl ServiceSettings for Settings {
-    fn core(&self) -> Core<'_> {
-        Core::new(
-            &self.db,
-            &self.bus,
-            &self.host,
-            self.port,
-            self.request_timeout,
-        )
+    fn core(&self) -> &CoreSettings {
+        &self.core
     }
 
     fn from_env() -> anyhow::Result<Self> {
         Ok(Settings {
-            db: DbSettings::from_env("dashboard")?,
-            bus: BusSettings::from_env()?,
-            host: config::string("HTTP_HOST", "127.0.0.1"),
-            port: config::parse("DASHBOARD_API_PORT", 2026)?,
+            core: CoreSettings::from_env("dashboard", config::parse("DASHBOARD_API_PORT", 2026)?)?,
             web_dist: PathBuf::from(config::string("WEB_DIST_DIR", "web_dashboard/dist")),
-            request_timeout: config::duration("REQUEST_TIMEOUT", Duration::from_secs(15))?,
             apps_key: apps_key()?,
             resend_cooldown: config::duration("RESEND_COOLDOWN", Duration::from_secs(60))?,
             max_sends: config::parse("MAX_VERIFICATION_SENDS", 3)?,

@@ -2,18 +2,13 @@
 
 use std::time::Duration;
 
-use gadai_bus::BusSettings;
 use gadai_kit::config;
-use gadai_runtime::{Core, ServiceSettings};
-use gadai_store::DbSettings;
+use gadai_runtime::{CoreSettings, ServiceSettings};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub db: DbSettings,
-    pub bus: BusSettings,
-    pub host: String,
-    pub port: u16,
-    pub request_timeout: Duration,
+    /// Database, NATS and HTTP server.
+    pub core: CoreSettings,
     /// How often due verifications are looked for (`SWEEP_INTERVAL`, default 60 s).
     pub sweep_interval: Duration,
     /// The most expiries published per sweep.
@@ -21,23 +16,13 @@ pub struct Settings {
 }
 
 impl ServiceSettings for Settings {
-    fn core(&self) -> Core<'_> {
-        Core::new(
-            &self.db,
-            &self.bus,
-            &self.host,
-            self.port,
-            self.request_timeout,
-        )
+    fn core(&self) -> &CoreSettings {
+        &self.core
     }
 
     fn from_env() -> anyhow::Result<Self> {
         Ok(Settings {
-            db: DbSettings::from_env("sweeper")?,
-            bus: BusSettings::from_env()?,
-            host: config::string("HTTP_HOST", "127.0.0.1"),
-            port: config::parse("EXPIRY_SWEEPER_PORT", 2029)?,
-            request_timeout: config::duration("REQUEST_TIMEOUT", Duration::from_secs(15))?,
+            core: CoreSettings::from_env("sweeper", config::parse("EXPIRY_SWEEPER_PORT", 2029)?)?,
             sweep_interval: config::duration("SWEEP_INTERVAL", Duration::from_secs(60))?,
             sweep_batch: config::parse("SWEEP_BATCH", 1000)?,
         })

@@ -3,10 +3,8 @@
 use std::{path::PathBuf, time::Duration};
 
 use anyhow::{Context, bail};
-use gadai_bus::BusSettings;
 use gadai_kit::config;
-use gadai_runtime::{Core, ServiceSettings};
-use gadai_store::DbSettings;
+use gadai_runtime::{CoreSettings, ServiceSettings};
 
 /// How the connection to the SMTP server is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,11 +31,8 @@ pub enum MailSettings {
 
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub db: DbSettings,
-    pub bus: BusSettings,
-    pub host: String,
-    pub port: u16,
-    pub request_timeout: Duration,
+    /// Database, NATS and HTTP server.
+    pub core: CoreSettings,
     pub mail: MailSettings,
     /// The From address.
     pub mail_from: String,
@@ -99,14 +94,8 @@ impl CheckSettings {
 const DEV_KEY: &str = "dev-only-code-key-change-me";
 
 impl ServiceSettings for Settings {
-    fn core(&self) -> Core<'_> {
-        Core::new(
-            &self.db,
-            &self.bus,
-            &self.host,
-            self.port,
-            self.request_timeout,
-        )
+    fn core(&self) -> &CoreSettings {
+        &self.core
     }
 
     fn from_env() -> anyhow::Result<Self> {
@@ -162,11 +151,10 @@ impl ServiceSettings for Settings {
             ),
         };
         Ok(Settings {
-            db: DbSettings::from_env("mailer")?,
-            bus: BusSettings::from_env()?,
-            host: config::string("HTTP_HOST", "127.0.0.1"),
-            port: config::parse("VERIFICATION_MAILER_PORT", 2028)?,
-            request_timeout: config::duration("REQUEST_TIMEOUT", Duration::from_secs(15))?,
+            core: CoreSettings::from_env(
+                "mailer",
+                config::parse("VERIFICATION_MAILER_PORT", 2028)?,
+            )?,
             mail,
             mail_from: config::optional("MAIL_FROM").or(user).unwrap_or_else(|| {
                 "Pegadaian Gadai Elektronik <no-reply@gadai.localhost>".to_owned()

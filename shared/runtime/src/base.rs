@@ -11,7 +11,7 @@ use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    Core,
+    CoreSettings,
     consume::{Projection, Sink, Stored},
 };
 
@@ -31,17 +31,17 @@ pub struct Base {
 impl Base {
     pub async fn start(
         name: &'static str,
-        core: Core<'_>,
+        core: &CoreSettings,
         migrator: &Migrator,
     ) -> anyhow::Result<Self> {
         // Record metrics from the start, not from the first scrape.
         gadai_kit::ops::metrics_handle();
-        let pool = gadai_store::connect(core.db).await?;
+        let pool = gadai_store::connect(&core.db).await?;
         let bus = Bus::connect(core.bus.clone(), name).await?;
         let readiness = Readiness::new(pool.clone(), bus.client().clone());
         gadai_store::migrate(&pool, &core.db.schema, migrator).await?;
         bus.ensure_stream().await?;
-        let listener = server::bind(core.host, core.port).await?;
+        let listener = server::bind(&core.host, core.port).await?;
         readiness.mark_started();
         Ok(Base {
             name,

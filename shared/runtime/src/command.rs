@@ -17,7 +17,7 @@ pub async fn dispatch<S: Service>(command: Command, settings: S::Settings) -> an
             server::cancel_on_signal(shutdown.clone());
             Application::<S>::build(settings).await?.run(shutdown).await
         }
-        Command::Migrate => migrate_command(settings.core().db, S::migrator()).await,
+        Command::Migrate => migrate_command(&settings.core().db, S::migrator()).await,
         Command::Rebuild { swap } => Application::<S>::rebuild(settings, swap).await.map(|_| ()),
         Command::Other(cmd, args) => S::command(settings, cmd, args).await,
     }

@@ -14,6 +14,7 @@ pub mod replay;
 use std::{future::Future, time::Duration};
 
 use gadai_bus::BusSettings;
+use gadai_kit::config;
 use gadai_store::DbSettings;
 use sqlx::{PgPool, migrate::Migrator};
 use tokio::task::{AbortHandle, JoinHandle};
@@ -24,31 +25,30 @@ pub use consume::{ApplyError, Delivered, Handled, Handler, Projection, Stored, T
 
 use rebuild::RebuildReport;
 
-/// What every service's settings hold: where its database, NATS and HTTP port are.
-#[derive(Debug, Clone, Copy)]
-pub struct Core<'a> {
-    pub db: &'a DbSettings,
-    pub bus: &'a BusSettings,
-    pub host: &'a str,
+/// What every service's settings hold: where its database and NATS are, and where it serves
+/// HTTP.
+#[derive(Debug, Clone)]
+pub struct CoreSettings {
+    pub db: DbSettings,
+    pub bus: BusSettings,
+    pub host: String,
     pub port: u16,
+    /// The longest a request may take (the middleware's timeout).
     pub request_timeout: Duration,
 }
 
-impl<'a> Core<'a> {
-    pub fn new(
-        db: &'a DbSettings,
-        bus: &'a BusSettings,
-        host: &'a str,
-        port: u16,
-        request_timeout: Duration,
-    ) -> Self {
-        Core {
-            db,
-            bus,
-            host,
+impl CoreSettings {
+    /// Reads them from the environment (see `.env.example`): the database with `schema` as the
+    /// default schema, NATS, `HTTP_HOST` and `REQUEST_TIMEOUT`; `port` is the service's own
+    /// (read from its `<SERVICE>_PORT`).
+    pub fn from_env(schema: &str, port: u16) -> anyhow::Result<Self> {
+        Ok(CoreSettings {
+            db: DbSettings::from_env(schema)?,
+            bus: BusSettings::from_env()?,
+            host: config::string("HTTP_HOST", "127.0.0.1"),
             port,
-            request_timeout,
-        }
+            request_timeout: config::duration("REQUEST_TIMEOUT", Duration::from_secs(15))?,
+        })
     }
 }
 
@@ -57,7 +57,7 @@ pub trait ServiceSettings: Clone + Send + Sync + 'static {
     /// Reads them from the environment (see `.env.example`).
     fn from_env() -> anyhow::Result<Self>;
     /// The part every service has.
-    fn core(&self) -> Core<'_>;
+    fn core(&self) -> &CoreSettings;
 }
 
 /// What a service runs beside its HTTP server, and its routes.
@@ -155,8 +155,8 @@ impl<S: Service> Application<S> {
         let core = settings.core();
         command::rebuild_command(
             S::NAME,
-            core.db,
-            core.bus,
+            &core.db,
+            &core.bus,
             S::migrator(),
             S::Projection::default(),
             S::KEPT_TABLES,

@@ -3,6 +3,7 @@ use std::time::Duration;
 use dashboard_api::{Application, config::Settings};
 use gadai_bus::Bus;
 use gadai_events::*;
+use gadai_runtime::CoreSettings;
 use gadai_store::DbSettings;
 pub use gadai_test_support::logged_in;
 use gadai_test_support::{TestEnv, eventually};
@@ -25,16 +26,18 @@ pub struct TestApp {
 
 pub fn settings(env: &TestEnv) -> Settings {
     Settings {
-        db: DbSettings {
-            url: env.database_url.clone(),
-            schema: "dashboard".into(),
-            max_connections: 5,
+        core: CoreSettings {
+            db: DbSettings {
+                url: env.database_url.clone(),
+                schema: "dashboard".into(),
+                max_connections: 5,
+            },
+            bus: env.bus.clone(),
+            host: "127.0.0.1".into(),
+            port: 0,
+            request_timeout: Duration::from_secs(10),
         },
-        bus: env.bus.clone(),
-        host: "127.0.0.1".into(),
-        port: 0,
         web_dist: "does-not-exist".into(),
-        request_timeout: Duration::from_secs(10),
         apps_key: "test-apps-key".into(),
         resend_cooldown: Duration::from_secs(60),
         max_sends: 3,

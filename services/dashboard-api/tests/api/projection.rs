@@ -342,7 +342,7 @@ async fn rebuilding_from_the_stream_gives_the_same_tables() {
     app.caught_up().await;
 
     let mut s = settings(&app.env);
-    s.db.max_connections = 2;
+    s.core.db.max_connections = 2;
     let report = startup::rebuild(s.clone(), false).await.unwrap();
     assert_eq!(report.events, 20);
     for (table, order) in [

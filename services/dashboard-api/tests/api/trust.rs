@@ -68,7 +68,7 @@ async fn forwarded_for_names_the_client_only_behind_a_trusted_proxy() {
     s.trusted_proxies = gadai_kit::client::TrustedProxies::parse(&["127.0.0.1/32".into()]).unwrap();
     let (behind_proxy, stop_a) = replica(s.clone()).await;
     s.trusted_proxies = Default::default();
-    s.db.schema = "dashboard_direct".into();
+    s.core.db.schema = "dashboard_direct".into();
     let (direct, stop_b) = replica(s).await;
 
     // Behind the (trusted) ingress, each client is counted on its own: one person's wrong

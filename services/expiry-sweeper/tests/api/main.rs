@@ -6,6 +6,7 @@ use chrono::Utc;
 use expiry_sweeper::{Application, config::Settings, sweep::Sweeper};
 use gadai_bus::Bus;
 use gadai_events::*;
+use gadai_runtime::CoreSettings;
 use gadai_store::DbSettings;
 use gadai_test_support::{TestEnv, eventually};
 use tokio_util::sync::CancellationToken;
@@ -21,15 +22,17 @@ struct TestApp {
 
 fn settings(env: &TestEnv, interval: Duration) -> Settings {
     Settings {
-        db: DbSettings {
-            url: env.database_url.clone(),
-            schema: "sweeper".into(),
-            max_connections: 5,
+        core: CoreSettings {
+            db: DbSettings {
+                url: env.database_url.clone(),
+                schema: "sweeper".into(),
+                max_connections: 5,
+            },
+            bus: env.bus.clone(),
+            host: "127.0.0.1".into(),
+            port: 0,
+            request_timeout: Duration::from_secs(10),
         },
-        bus: env.bus.clone(),
-        host: "127.0.0.1".into(),
-        port: 0,
-        request_timeout: Duration::from_secs(10),
         sweep_interval: interval,
         sweep_batch: 100,
     }

@@ -2,6 +2,7 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use gadai_bus::BusSettings;
+use gadai_runtime::CoreSettings;
 use gadai_store::DbSettings;
 use gadai_test_support::TestEnv;
 use order_intake::{
@@ -24,14 +25,17 @@ pub struct TestApp {
 
 pub fn settings(env: &TestEnv, bus: BusSettings) -> Settings {
     Settings {
-        db: DbSettings {
-            url: env.database_url.clone(),
-            schema: "intake".into(),
-            max_connections: 5,
+        core: CoreSettings {
+            db: DbSettings {
+                url: env.database_url.clone(),
+                schema: "intake".into(),
+                max_connections: 5,
+            },
+            bus,
+            host: "127.0.0.1".into(),
+            port: 0,
+            request_timeout: Duration::from_secs(10),
         },
-        bus,
-        host: "127.0.0.1".into(),
-        port: 0,
         apps_key: KEY.into(),
         rules: OrderRules {
             catalog: Catalog::new(DEFAULT_CATEGORIES.iter().map(|s| s.to_string())),
@@ -39,7 +43,6 @@ pub fn settings(env: &TestEnv, bus: BusSettings) -> Settings {
         },
         max_body_bytes: 64 * 1024,
         fallback_window: Duration::from_secs(600),
-        request_timeout: Duration::from_secs(10),
         loan_rates: order_intake::domain::quote::LoanRates::parse(
             order_intake::domain::quote::DEFAULT_LOAN_RATES,
         )
@@ -50,7 +53,7 @@ pub fn settings(env: &TestEnv, bus: BusSettings) -> Settings {
 pub async fn spawn_app() -> TestApp {
     let env = TestEnv::new().await.expect("test environment");
     let bus = env.bus.clone();
-    spawn_with(env, |s| s.bus = bus).await
+    spawn_with(env, |s| s.core.bus = bus).await
 }
 
 pub async fn spawn_with(env: TestEnv, tweak: impl FnOnce(&mut Settings)) -> TestApp {

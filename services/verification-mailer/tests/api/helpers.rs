@@ -8,6 +8,7 @@ use gadai_events::{
     check::{CheckReply, CheckRequest, OrderRef, SUBJECT},
     *,
 };
+use gadai_runtime::CoreSettings;
 use gadai_store::DbSettings;
 use gadai_test_support::{
     TestEnv, eventually,
@@ -26,15 +27,17 @@ pub const KEY: &str = "mailer-test-hmac-key-at-least-32-bytes";
 /// The settings a replica runs with in these tests: the documented defaults, mail to `smtp_port`.
 pub fn settings(env: &TestEnv, smtp_port: u16) -> Settings {
     Settings {
-        db: DbSettings {
-            url: env.database_url.clone(),
-            schema: "mailer".into(),
-            max_connections: 6,
+        core: CoreSettings {
+            db: DbSettings {
+                url: env.database_url.clone(),
+                schema: "mailer".into(),
+                max_connections: 6,
+            },
+            bus: env.bus.clone(),
+            host: "127.0.0.1".into(),
+            port: 0,
+            request_timeout: Duration::from_secs(10),
         },
-        bus: env.bus.clone(),
-        host: "127.0.0.1".into(),
-        port: 0,
-        request_timeout: Duration::from_secs(10),
         mail: MailSettings::Smtp {
             host: "127.0.0.1".into(),
             port: smtp_port,
