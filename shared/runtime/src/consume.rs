@@ -118,14 +118,23 @@ pub trait Sink: Send + Sync + 'static {
     /// Applies the batch; `Ok` means every message of it may be acked.
     fn apply(&self, batch: &[Delivered]) -> impl Future<Output = Result<(), ApplyError>> + Send;
 
-    /// Records a parked message where ops can see it (the schema's `parked_events`).
+    /// Where parked messages are recorded (the schema's `parked_events`), and under which name.
+    fn parked_in(&self) -> (&PgPool, &'static str);
+
+    /// Records a parked message where ops can see it.
     fn park(
         &self,
         seq: u64,
         subject: &str,
         reason: &str,
         payload: &[u8],
-    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+    ) -> impl Future<Output = anyhow::Result<()>> + Send {
+        let (pool, name) = self.parked_in();
+        async move {
+            gadai_store::park(pool, name, seq, subject, reason, payload).await?;
+            Ok(())
+        }
+    }
 }
 
 impl<P: Projection> Sink for Stored<P> {
@@ -141,15 +150,8 @@ impl<P: Projection> Sink for Stored<P> {
         Ok(())
     }
 
-    async fn park(
-        &self,
-        seq: u64,
-        subject: &str,
-        reason: &str,
-        payload: &[u8],
-    ) -> anyhow::Result<()> {
-        gadai_store::park(&self.pool, P::NAME, seq, subject, reason, payload).await?;
-        Ok(())
+    fn parked_in(&self) -> (&PgPool, &'static str) {
+        (&self.pool, P::NAME)
     }
 }
 
@@ -163,15 +165,8 @@ impl<H: Handler> Sink for Handled<H> {
         Ok(())
     }
 
-    async fn park(
-        &self,
-        seq: u64,
-        subject: &str,
-        reason: &str,
-        payload: &[u8],
-    ) -> anyhow::Result<()> {
-        gadai_store::park(self.0.pool(), H::NAME, seq, subject, reason, payload).await?;
-        Ok(())
+    fn parked_in(&self) -> (&PgPool, &'static str) {
+        (self.0.pool(), H::NAME)
     }
 }
 
