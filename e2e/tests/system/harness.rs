@@ -40,23 +40,24 @@ pub struct System {
     shutdown: CancellationToken,
 }
 
-fn db(env: &TestEnv, schema: &str) -> DbSettings {
-    DbSettings {
-        url: env.database_url.clone(),
-        schema: schema.into(),
-        max_connections: 4,
+/// A service's database (schema `schema`), NATS and a free port on 127.0.0.1.
+fn core(env: &TestEnv, schema: &str) -> CoreSettings {
+    CoreSettings {
+        db: DbSettings {
+            url: env.database_url.clone(),
+            schema: schema.into(),
+            max_connections: 4,
+        },
+        bus: env.bus.clone(),
+        host: "127.0.0.1".into(),
+        port: 0,
+        request_timeout: Duration::from_secs(10),
     }
 }
 
 pub fn mailer_settings(env: &TestEnv, knobs: &Knobs) -> verification_mailer::config::Settings {
     verification_mailer::config::Settings {
-        core: CoreSettings {
-            db: db(env, "mailer"),
-            bus: env.bus.clone(),
-            host: "127.0.0.1".into(),
-            port: 0,
-            request_timeout: Duration::from_secs(10),
-        },
+        core: core(env, "mailer"),
         mail: verification_mailer::config::MailSettings::Smtp {
             host: "127.0.0.1".into(),
             port: knobs.smtp_port,
@@ -79,13 +80,7 @@ pub async fn start(knobs: Knobs) -> System {
     let env = TestEnv::new().await.unwrap();
     let shutdown = CancellationToken::new();
     let intake = order_intake::Application::build(order_intake::config::Settings {
-        core: CoreSettings {
-            db: db(&env, "intake"),
-            bus: env.bus.clone(),
-            host: "127.0.0.1".into(),
-            port: 0,
-            request_timeout: Duration::from_secs(10),
-        },
+        core: core(&env, "intake"),
         apps_key: KEY.into(),
         rules: order_intake::domain::OrderRules {
             catalog: order_intake::domain::Catalog::new(
@@ -105,13 +100,7 @@ pub async fn start(knobs: Knobs) -> System {
     .await
     .unwrap();
     let dashboard = dashboard_api::Application::build(dashboard_api::config::Settings {
-        core: CoreSettings {
-            db: db(&env, "dashboard"),
-            bus: env.bus.clone(),
-            host: "127.0.0.1".into(),
-            port: 0,
-            request_timeout: Duration::from_secs(10),
-        },
+        core: core(&env, "dashboard"),
         web_dist: "none".into(),
         apps_key: KEY.into(),
         resend_cooldown: knobs.resend_cooldown,
@@ -134,13 +123,7 @@ pub async fn start(knobs: Knobs) -> System {
         .await
         .unwrap();
     let sweeper = expiry_sweeper::Application::build(expiry_sweeper::config::Settings {
-        core: CoreSettings {
-            db: db(&env, "sweeper"),
-            bus: env.bus.clone(),
-            host: "127.0.0.1".into(),
-            port: 0,
-            request_timeout: Duration::from_secs(10),
-        },
+        core: core(&env, "sweeper"),
         sweep_interval: knobs.sweep_interval,
         sweep_batch: 100,
     })
