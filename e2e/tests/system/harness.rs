@@ -67,7 +67,7 @@ pub fn mailer_settings(env: &TestEnv, knobs: &Knobs) -> verification_mailer::con
             timeout: Duration::from_secs(5),
         },
         mail_from: "Pegadaian Gadai <no-reply@gadai.example>".into(),
-        code_key: b"e2e-hmac-key-with-at-least-32-bytes".to_vec(),
+        code_key: b"e2e-hmac-key-with-at-least-32-bytes".to_vec().into(),
         code_ttl: knobs.code_ttl,
         max_failed_attempts: 5,
         send_attempts: knobs.send_attempts,

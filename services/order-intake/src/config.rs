@@ -5,6 +5,7 @@ use std::time::Duration;
 use anyhow::Context;
 use gadai_kit::config;
 use gadai_runtime::{CoreSettings, ServiceSettings};
+use secrecy::SecretString;
 
 use crate::domain::{
     Catalog, EmailPolicy, OrderRules,
@@ -25,7 +26,7 @@ pub struct Settings {
     /// Database, NATS and HTTP server.
     pub core: CoreSettings,
     /// The bridge's API key (`APPS_KEY`), sent by n8n in `X-API-Key`.
-    pub apps_key: String,
+    pub apps_key: SecretString,
     pub rules: OrderRules,
     pub max_body_bytes: usize,
     pub fallback_window: Duration,
@@ -44,7 +45,7 @@ impl ServiceSettings for Settings {
         config::check_secret("APPS_KEY", &apps_key, 32)?;
         Ok(Settings {
             core: CoreSettings::from_env("intake", config::parse("ORDER_INTAKE_PORT", 2027)?)?,
-            apps_key,
+            apps_key: apps_key.into(),
             rules: OrderRules {
                 catalog: Catalog::new(config::list("ITEM_CATEGORIES", DEFAULT_CATEGORIES)),
                 email: EmailPolicy {

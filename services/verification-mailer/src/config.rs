@@ -5,6 +5,7 @@ use std::{path::PathBuf, time::Duration};
 use anyhow::{Context, bail};
 use gadai_kit::config;
 use gadai_runtime::{CoreSettings, ServiceSettings};
+use secrecy::{SecretBox, SecretString};
 
 /// How the connection to the SMTP server is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +23,7 @@ pub enum MailSettings {
         port: u16,
         tls: TlsMode,
         user: Option<String>,
-        password: Option<String>,
+        password: Option<SecretString>,
         timeout: Duration,
     },
     /// No SMTP configured: each mail is written as an .eml file (the development default).
@@ -37,7 +38,7 @@ pub struct Settings {
     /// The From address.
     pub mail_from: String,
     /// Key of the codes' HMAC.
-    pub code_key: Vec<u8>,
+    pub code_key: SecretBox<[u8]>,
     /// How long a code works (the seed: 24 h).
     pub code_ttl: Duration,
     /// Failed checks against a named order after which its code stops working.
@@ -126,7 +127,7 @@ impl ServiceSettings for Settings {
                 )?,
                 tls,
                 user: user.clone(),
-                password,
+                password: password.map(SecretString::from),
                 timeout: config::duration("SMTP_TIMEOUT", Duration::from_secs(20))?,
             },
             None => MailSettings::Files {
@@ -159,7 +160,7 @@ impl ServiceSettings for Settings {
             mail_from: config::optional("MAIL_FROM").or(user).unwrap_or_else(|| {
                 "Pegadaian Gadai Elektronik <no-reply@gadai.localhost>".to_owned()
             }),
-            code_key,
+            code_key: code_key.into(),
             code_ttl: config::duration("VERIFICATION_TTL", Duration::from_secs(24 * 3600))?,
             max_failed_attempts: config::parse("VERIFICATION_MAX_FAILED_ATTEMPTS", 5)?,
             send_attempts: config::parse("SMTP_SEND_ATTEMPTS", 5)?,
@@ -167,5 +168,27 @@ impl ServiceSettings for Settings {
                 .context("MAIL_ACK_WAIT")?,
             check: CheckSettings::from_env()?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let mail = MailSettings::Smtp {
+            host: "smtp.example.co.id".into(),
+            port: 587,
+            tls: TlsMode::StartTls,
+            user: Some("gadai".into()),
+            password: Some(SecretString::from("app-password-1234")),
+            timeout: Duration::from_secs(5),
+        };
+        let printed = format!("{mail:?}");
+        assert!(printed.contains("smtp.example.co.id"), "{printed}");
+        assert!(!printed.contains("app-password-1234"), "{printed}");
+        let key: SecretBox<[u8]> = b"code-hmac-key-0123456789abcdef-xyz".to_vec().into();
+        assert!(!format!("{key:?}").contains("code-hmac"));
     }
 }

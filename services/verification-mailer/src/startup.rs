@@ -3,6 +3,7 @@
 
 use gadai_bus::ConsumerSpec;
 use gadai_runtime::{Base, Handled, Running, Service};
+use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -47,7 +48,7 @@ impl Service for VerificationMailer {
             settings,
             transport,
         } = self;
-        let hasher = CodeHasher::new(&settings.code_key);
+        let hasher = CodeHasher::new(settings.code_key.expose_secret());
         let recipients = base.consume(
             ConsumerSpec::new(projection::NAME, None),
             base.stored(Recipients),

@@ -5,6 +5,7 @@ use lettre::{
     message::{Mailbox, MultiPart, header::ContentType},
     transport::smtp::{authentication::Credentials, client::Tls, client::TlsParameters},
 };
+use secrecy::ExposeSecret;
 
 use crate::{
     config::{MailSettings, TlsMode},
@@ -53,7 +54,10 @@ impl Transport {
                     .tls(tls)
                     .timeout(Some(*timeout));
                 if let (Some(user), Some(password)) = (user, password) {
-                    builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+                    builder = builder.credentials(Credentials::new(
+                        user.clone(),
+                        password.expose_secret().to_owned(),
+                    ));
                 }
                 Transport::Smtp(builder.build())
             }

@@ -4,6 +4,7 @@ mod insert_orders;
 mod legacy_order;
 mod quote;
 
+use secrecy::ExposeSecret;
 use std::sync::Arc;
 
 use axum::{
@@ -36,7 +37,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/quote", post(quote::post_quote))
         .route("/order", post(legacy_order::post_order))
         .layer(middleware::from_fn_with_state(
-            ApiKey(state.settings.apps_key.as_str().into()),
+            ApiKey(state.settings.apps_key.expose_secret().into()),
             api_key::require,
         ))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes));

@@ -47,7 +47,7 @@ pub fn settings(env: &TestEnv, smtp_port: u16) -> Settings {
             timeout: Duration::from_secs(5),
         },
         mail_from: "Gadai <no-reply@example.com>".into(),
-        code_key: KEY.as_bytes().to_vec(),
+        code_key: KEY.as_bytes().to_vec().into(),
         code_ttl: Duration::from_secs(3600),
         max_failed_attempts: 5,
         send_attempts: 3,
