@@ -6,6 +6,7 @@ use std::sync::{
 };
 
 use axum::{Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
+use futures::future::BoxFuture;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
 
@@ -28,19 +29,24 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// What readiness depends on: the database, the bus, and the service's own start-up work.
+/// One thing readiness depends on (the database, the bus): a name for `/readyz`'s answer and
+/// a check. The runtime supplies them; this crate knows no database or broker.
+pub trait Probe: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    fn ok(&self) -> BoxFuture<'_, bool>;
+}
+
+/// What readiness depends on: the probes, and the service's own start-up work.
 #[derive(Clone)]
 pub struct Readiness {
-    pool: sqlx::PgPool,
-    nats: async_nats::Client,
+    probes: Arc<Vec<Box<dyn Probe>>>,
     started: Arc<AtomicBool>,
 }
 
 impl Readiness {
-    pub fn new(pool: sqlx::PgPool, nats: async_nats::Client) -> Self {
+    pub fn new(probes: Vec<Box<dyn Probe>>) -> Self {
         Readiness {
-            pool,
-            nats,
+            probes: Arc::new(probes),
             started: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -55,11 +61,10 @@ impl Readiness {
         if !self.started.load(Ordering::Acquire) {
             failing.push("starting");
         }
-        if sqlx::query("SELECT 1").execute(&self.pool).await.is_err() {
-            failing.push("postgres");
-        }
-        if self.nats.connection_state() != async_nats::connection::State::Connected {
-            failing.push("nats");
+        for probe in self.probes.iter() {
+            if !probe.ok().await {
+                failing.push(probe.name());
+            }
         }
         if failing.is_empty() {
             Ok(())
@@ -96,4 +101,36 @@ async fn metrics() -> impl IntoResponse {
         )],
         metrics_handle().render(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::FutureExt;
+
+    struct Fixed(&'static str, bool);
+
+    impl Probe for Fixed {
+        fn name(&self) -> &'static str {
+            self.0
+        }
+        fn ok(&self) -> BoxFuture<'_, bool> {
+            let ok = self.1;
+            async move { ok }.boxed()
+        }
+    }
+
+    #[tokio::test]
+    async fn readiness_names_what_is_not_ready() {
+        let readiness = Readiness::new(vec![
+            Box::new(Fixed("postgres", true)),
+            Box::new(Fixed("nats", false)),
+        ]);
+        assert_eq!(readiness.check().await, Err(vec!["starting", "nats"]));
+        readiness.mark_started();
+        assert_eq!(readiness.check().await, Err(vec!["nats"]));
+        let all_up = Readiness::new(vec![Box::new(Fixed("postgres", true))]);
+        all_up.mark_started();
+        assert_eq!(all_up.check().await, Ok(()));
+    }
 }

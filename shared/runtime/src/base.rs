@@ -4,8 +4,12 @@
 
 use std::time::Duration;
 
+use futures::{FutureExt, future::BoxFuture};
 use gadai_bus::{Bus, ConsumerSpec};
-use gadai_kit::{ops::Readiness, server};
+use gadai_kit::{
+    ops::{Probe, Readiness},
+    server,
+};
 use sqlx::{PgPool, migrate::Migrator};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
@@ -38,7 +42,10 @@ impl Base {
         gadai_kit::ops::metrics_handle();
         let pool = gadai_store::connect(&core.db).await?;
         let bus = Bus::connect(core.bus.clone(), name).await?;
-        let readiness = Readiness::new(pool.clone(), bus.client().clone());
+        let readiness = Readiness::new(vec![
+            Box::new(PostgresProbe(pool.clone())),
+            Box::new(NatsProbe(bus.client().clone())),
+        ]);
         gadai_store::migrate(&pool, &core.db.schema, migrator).await?;
         bus.ensure_stream().await?;
         let listener = server::bind(&core.host, core.port).await?;
@@ -107,5 +114,32 @@ impl Base {
             sink,
             shutdown.clone(),
         ))
+    }
+}
+
+/// Ready when Postgres answers a query.
+struct PostgresProbe(sqlx::PgPool);
+
+impl Probe for PostgresProbe {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn ok(&self) -> BoxFuture<'_, bool> {
+        async { sqlx::query("SELECT 1").execute(&self.0).await.is_ok() }.boxed()
+    }
+}
+
+/// Ready while the NATS connection is up.
+struct NatsProbe(async_nats::Client);
+
+impl Probe for NatsProbe {
+    fn name(&self) -> &'static str {
+        "nats"
+    }
+
+    fn ok(&self) -> BoxFuture<'_, bool> {
+        let connected = self.0.connection_state() == async_nats::connection::State::Connected;
+        async move { connected }.boxed()
     }
 }
