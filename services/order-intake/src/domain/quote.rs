@@ -8,6 +8,7 @@
 use gadai_kit::FieldError;
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 /// Percentages by province, and the one for everywhere else.
 #[derive(Debug, Clone)]
@@ -81,7 +82,7 @@ impl LoanRates {
 }
 
 /// One priced item of a quote.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
 pub struct QuotedItem {
     pub nama_barang: String,
     pub jumlah_barang: i64,
@@ -90,10 +91,11 @@ pub struct QuotedItem {
     pub nilai_pinjaman: i64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
 pub struct Quote {
     pub wilayah: String,
     pub persentase: u32,
+    #[schema(inline)]
     pub items: Vec<QuotedItem>,
     pub total_nilai_barang: i64,
     pub total_nilai_pinjaman: i64,

@@ -10,10 +10,12 @@ use axum::{
 use chrono::Utc;
 use gadai_events::{BRIDGE_ACTOR, Event, EventKind, IdempotencyRef};
 use gadai_kit::{ApiError, FieldError};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::AppState;
+use super::{AppState, openapi};
 use crate::{
     domain::{
         NewOrder,
@@ -23,9 +25,58 @@ use crate::{
     projection::find_earlier,
 };
 
-/// The status every new order starts in (the seed's string).
-pub const ON_PROCESS: &str = "On Process";
+/// An order's id and status, as the answers list them.
+#[derive(Serialize, ToSchema)]
+pub struct OrderStatus {
+    pub id: Uuid,
+    #[schema(inline)]
+    pub status: Status,
+}
 
+impl OrderStatus {
+    /// A new order: On Process.
+    pub fn new(id: Uuid) -> Self {
+        OrderStatus {
+            id,
+            status: Status::OnProcess,
+        }
+    }
+}
+
+// The status every new order starts in (the seed's string).
+#[derive(Serialize, ToSchema)]
+pub enum Status {
+    #[serde(rename = "On Process")]
+    OnProcess,
+}
+
+// `201`'s body.
+#[derive(Serialize, ToSchema)]
+pub struct Created {
+    #[schema(example = "Order berhasil disimpan")]
+    pub message: &'static str,
+    pub order_ids: Vec<Uuid>,
+    #[schema(inline)]
+    pub orders: Vec<OrderStatus>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/insert-orders",
+    operation_id = "insertOrders",
+    summary = "Create one order or a batch (all or nothing)",
+    params(openapi::IdempotencyKey),
+    request_body(content = inline(openapi::InsertOrdersRequest)),
+    responses(
+        (status = 201, description = "Stored on the stream; the ids of the orders, in request order.", body = Created, headers(
+            ("Idempotent-Replayed" = String, description = "true when this answers a retry of an earlier request"),
+        )),
+        (status = 401, description = "Missing or wrong X-API-Key", body = openapi::Error),
+        (status = 413, description = "Body larger than MAX_BODY_BYTES", body = openapi::Error),
+        (status = 422, description = "Validation failed: every failing field is named; nothing was published", body = openapi::ValidationError),
+        (status = 503, description = "The stream did not acknowledge in time; retry with the same Idempotency-Key", body = openapi::Error),
+    )
+)]
 pub async fn insert_orders(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -147,15 +198,11 @@ async fn publish(
 }
 
 fn created(ids: &[Uuid], replayed: bool) -> Response {
-    let orders: Vec<Value> = ids
-        .iter()
-        .map(|id| json!({ "id": id, "status": ON_PROCESS }))
-        .collect();
-    let body = json!({
-        "message": "Order berhasil disimpan",
-        "order_ids": ids,
-        "orders": orders,
-    });
+    let body = Created {
+        message: "Order berhasil disimpan",
+        order_ids: ids.to_vec(),
+        orders: ids.iter().copied().map(OrderStatus::new).collect(),
+    };
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     if replayed {
         response.headers_mut().insert(

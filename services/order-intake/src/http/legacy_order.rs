@@ -9,24 +9,41 @@ use axum::{
     http::HeaderMap,
 };
 use gadai_kit::{ApiError, FieldError};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::{AppState, insert_orders};
+use super::{
+    AppState,
+    insert_orders::{self, OrderStatus},
+    openapi,
+};
 
+#[utoipa::path(
+    post,
+    path = "/order",
+    operation_id = "legacyOrder",
+    summary = "The old workflow's order request (compatibility)",
+    description = r#"Body {"dataOrder": "<JSON string of {\"dataOrder\": [orders]}>"}: the same validation, idempotency and events as /api/insert-orders; answers the old list of {id, status}."#,
+    params(openapi::IdempotencyKey),
+    request_body(content = inline(openapi::LegacyOrderRequest)),
+    responses(
+        (status = 200, description = "Stored on the stream", body = inline(Vec<OrderStatus>)),
+        (status = 401, description = "Missing or wrong X-API-Key", body = openapi::Error),
+        (status = 413, description = "Body too large", body = openapi::Error),
+        (status = 422, description = "Validation failed; nothing was published", body = openapi::ValidationError),
+        (status = 503, description = "Retry with the same body or Idempotency-Key", body = openapi::Error),
+    )
+)]
 pub async fn post_order(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Json<Value>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<OrderStatus>>, ApiError> {
     let Json(body) = body?;
     let orders = unwrap_data_order(body)?;
     let accepted = insert_orders::accept(&state, &headers, orders).await?;
-    let list: Vec<Value> = accepted
-        .ids
-        .iter()
-        .map(|id| json!({ "id": id, "status": insert_orders::ON_PROCESS }))
-        .collect();
-    Ok(Json(Value::Array(list)))
+    Ok(Json(
+        accepted.ids.into_iter().map(OrderStatus::new).collect(),
+    ))
 }
 
 /// `{"dataOrder": "{\"dataOrder\": [...]}"}` -> `[...]`. The string may also already be decoded
@@ -64,6 +81,7 @@ fn unwrap_data_order(body: Value) -> Result<Value, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn the_double_encoded_body_is_unwrapped() {

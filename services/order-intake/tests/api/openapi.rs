@@ -1,4 +1,4 @@
-use gadai_test_support::openapi::{documented, routed};
+use gadai_test_support::openapi::{check_generated, documented, routed};
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -47,4 +47,13 @@ async fn the_openapi_document_matches_the_routes() {
         .unwrap();
     assert_eq!(served, doc);
     app.stop().await;
+}
+
+#[test]
+fn the_committed_document_is_the_generated_one() {
+    check_generated(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json")),
+        order_intake::http::OPENAPI,
+        &order_intake::http::openapi::document(),
+    );
 }
