@@ -18,10 +18,13 @@ use axum::{
 use chrono::Utc;
 use gadai_kit::{ApiError, api_key::constant_time_eq};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
-use super::AppState;
+use super::{
+    AppState,
+    openapi::{Limits, OperatorInfo, Session},
+};
 use crate::{
     domain::operator::{
         MAX_PASSWORD_CHARS, Role, new_token, parse_username, token_hash, verify_password_capped,
@@ -59,13 +62,13 @@ impl Operator {
         &self.session
     }
 
-    fn json(&self) -> Value {
-        json!({
-            "id": self.operator_id,
-            "username": self.id,
-            "display_name": self.display_name,
-            "role": self.role,
-        })
+    fn info(&self) -> OperatorInfo {
+        OperatorInfo {
+            id: self.operator_id,
+            username: self.id.clone(),
+            display_name: self.display_name.clone(),
+            role: self.role.into(),
+        }
     }
 }
 
@@ -306,19 +309,19 @@ pub async fn logout(
         (status = 401, description = "No session", body = super::openapi::Error),
     )
 )]
-pub async fn me(State(state): State<AppState>, operator: Operator) -> Json<Value> {
+pub async fn me(State(state): State<AppState>, operator: Operator) -> Json<Session> {
     Json(session_body(&operator, &operator.csrf_token, &state))
 }
 
 /// The session as login and `/auth/me` answer it: the operator, the CSRF token, and the
 /// verification limits the UI shows (so its cool-down is the one the server enforces).
-fn session_body(operator: &Operator, csrf: &str, state: &AppState) -> Value {
-    json!({
-        "operator": operator.json(),
-        "csrf_token": csrf,
-        "limits": {
-            "resend_cooldown_seconds": state.settings.resend_cooldown.as_secs(),
-            "max_verification_sends": state.settings.max_sends,
+fn session_body(operator: &Operator, csrf: &str, state: &AppState) -> Session {
+    Session {
+        operator: operator.info(),
+        csrf_token: csrf.to_owned(),
+        limits: Limits {
+            resend_cooldown_seconds: state.settings.resend_cooldown.as_secs(),
+            max_verification_sends: state.settings.max_sends.max(0) as u32,
         },
-    })
+    }
 }

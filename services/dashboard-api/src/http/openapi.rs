@@ -145,15 +145,24 @@ pub enum LocPart {
 }
 
 // The role of an operator.
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,
     Operator,
 }
 
+impl From<crate::domain::operator::Role> for Role {
+    fn from(role: crate::domain::operator::Role) -> Self {
+        match role {
+            crate::domain::operator::Role::Admin => Role::Admin,
+            crate::domain::operator::Role::Operator => Role::Operator,
+        }
+    }
+}
+
 // An operator as the API shows it.
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct OperatorInfo {
     #[schema(required = false)]
     pub id: Uuid,
@@ -166,7 +175,7 @@ pub struct OperatorInfo {
 }
 
 // The session as login and `/auth/me` answer it.
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct Session {
     #[schema(inline)]
     pub operator: OperatorInfo,
@@ -176,7 +185,7 @@ pub struct Session {
     pub limits: Limits,
 }
 
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[schema(
     description = "The server's verification settings, so the UI shows the same cool-down the server enforces."
 )]
@@ -190,7 +199,7 @@ pub struct Limits {
 }
 
 // `{"message": "Order berhasil dihapus"}`.
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct Deleted {
     #[schema(schema_with = deleted_message)]
     pub message: String,

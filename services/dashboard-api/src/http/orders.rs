@@ -9,7 +9,6 @@ use axum::{
 };
 use gadai_kit::ApiError;
 use serde::Serialize;
-use serde_json::{Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -136,9 +135,11 @@ pub async fn delete(
     State(state): State<AppState>,
     operator: Operator,
     id: Result<Path<String>, PathRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<super::openapi::Deleted>, ApiError> {
     operator.require_admin()?;
     let id = parse_id(id)?;
     super::verification::execute(&state, &operator, id, Command::Delete).await?;
-    Ok(Json(json!({ "message": "Order berhasil dihapus" })))
+    Ok(Json(Deleted {
+        message: "Order berhasil dihapus".into(),
+    }))
 }
