@@ -6,6 +6,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod memory;
+pub mod openapi;
 pub mod ops;
 pub mod server;
 pub mod telemetry;

@@ -6,12 +6,14 @@
 //! The types below describe bodies that the handlers parse or build themselves (so that errors
 //! keep the seed's shapes); the order, its history and the stats are the handlers' own types.
 
+pub use gadai_kit::openapi::{
+    AnyObject, Error, FieldError, LocPart, NoTags, ValidationError, constant,
+};
 use serde::Serialize;
 use utoipa::{
     Modify, OpenApi, ToSchema,
     openapi::{
-        Object, ObjectBuilder, RefOr, Schema, Type,
-        extensions::Extensions,
+        ObjectBuilder, RefOr, Schema, Type,
         security::{ApiKey, ApiKeyValue, SecurityScheme},
     },
 };
@@ -35,9 +37,9 @@ use crate::read_model::Order;
         stats::stats,
         events::events,
         super::openapi,
-        healthz,
-        readyz,
-        metrics,
+        gadai_kit::openapi::healthz,
+        gadai_kit::openapi::readyz,
+        gadai_kit::openapi::metrics,
         verification::send,
         verification::resend,
         verification::verify,
@@ -80,68 +82,6 @@ impl Modify for SecuritySchemes {
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("gadai_session"))),
         );
     }
-}
-
-/// Operations are not grouped: utoipa would tag each with its module's name.
-struct NoTags;
-
-impl Modify for NoTags {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
-            for operation in [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                operation.tags = None;
-            }
-        }
-    }
-}
-
-/// A string schema that admits one value (`const`).
-pub fn constant(value: &str) -> Object {
-    let mut extensions = Extensions::default();
-    extensions.insert("const".into(), value.into());
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .extensions(Some(extensions))
-        .build()
-}
-
-// An error answer: `{"detail": ...}` (a message, or the list of a validation error).
-#[derive(ToSchema)]
-pub struct Error {
-    pub detail: serde_json::Value,
-}
-
-// A validation error in FastAPI's shape: every failing field named.
-#[derive(ToSchema)]
-pub struct ValidationError {
-    #[schema(inline)]
-    pub detail: Vec<FieldError>,
-}
-
-#[derive(ToSchema)]
-pub struct FieldError {
-    #[schema(inline)]
-    pub loc: Vec<LocPart>,
-    pub msg: String,
-    #[schema(rename = "type")]
-    pub kind: String,
-}
-
-// A part of a field's location: a name or an index.
-#[derive(Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum LocPart {
-    Name(String),
-    Index(i64),
 }
 
 // The role of an operator.
@@ -277,10 +217,6 @@ pub struct OperatorChange {
     pub password: String,
 }
 
-// Any JSON object.
-#[derive(ToSchema)]
-pub struct AnyObject {}
-
 /// A file's bytes.
 pub struct Binary;
 
@@ -296,39 +232,3 @@ impl utoipa::PartialSchema for Binary {
 }
 
 impl ToSchema for Binary {}
-
-#[utoipa::path(
-    get,
-    path = "/healthz",
-    operation_id = "healthz",
-    summary = "Alive",
-    security(),
-    responses((status = 200, description = "ok", body = String, content_type = "text/plain"))
-)]
-#[allow(dead_code)]
-fn healthz() {}
-
-#[utoipa::path(
-    get,
-    path = "/readyz",
-    operation_id = "readyz",
-    summary = "Postgres and NATS reachable, migrations done",
-    security(),
-    responses(
-        (status = 200, description = "ready", body = inline(AnyObject)),
-        (status = 503, description = "not ready, with what is failing", body = inline(AnyObject)),
-    )
-)]
-#[allow(dead_code)]
-fn readyz() {}
-
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    operation_id = "metrics",
-    summary = "Prometheus metrics",
-    security(),
-    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"))
-)]
-#[allow(dead_code)]
-fn metrics() {}

@@ -7,7 +7,10 @@
 //! The handlers parse their bodies by hand (so that every failing field is named), so the
 //! request types below only describe those bodies; the answers are the handlers' own types.
 
-use serde::{Deserialize, Serialize};
+pub use gadai_kit::openapi::{
+    AnyObject, Error, FieldError, LocPart, NoTags, ValidationError, constant,
+};
+use serde::Deserialize;
 use utoipa::{
     IntoParams, Modify, OpenApi, ToSchema,
     openapi::{
@@ -30,9 +33,9 @@ use super::{legacy_order, quote};
     paths(
         insert_orders::insert_orders,
         super::openapi,
-        healthz,
-        readyz,
-        metrics,
+        gadai_kit::openapi::healthz,
+        gadai_kit::openapi::readyz,
+        gadai_kit::openapi::metrics,
         quote::post_quote,
         legacy_order::post_order,
     ),
@@ -65,28 +68,6 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// Operations are not grouped: utoipa would tag each with its module's name.
-struct NoTags;
-
-impl Modify for NoTags {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
-            for operation in [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                operation.tags = None;
-            }
-        }
-    }
-}
-
 /// The optional `Idempotency-Key` header of the order writes (read by `insert_orders::accept`
 /// from the headers).
 #[derive(Deserialize, IntoParams)]
@@ -101,36 +82,6 @@ pub struct IdempotencyKey {
         pattern = "^[!-~]+$"
     )]
     pub idempotency_key: String,
-}
-
-// An error answer: `{"detail": ...}` (a message, or the list of a validation error).
-#[derive(ToSchema)]
-pub struct Error {
-    pub detail: serde_json::Value,
-}
-
-// A validation error in FastAPI's shape: every failing field named.
-#[derive(ToSchema)]
-pub struct ValidationError {
-    #[schema(inline)]
-    pub detail: Vec<FieldError>,
-}
-
-#[derive(ToSchema)]
-pub struct FieldError {
-    #[schema(inline)]
-    pub loc: Vec<LocPart>,
-    pub msg: String,
-    #[schema(rename = "type")]
-    pub kind: String,
-}
-
-// A part of a field's location: a name or an index.
-#[derive(Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum LocPart {
-    Name(String),
-    Index(i64),
 }
 
 // `POST /api/insert-orders`' body: one order, or a batch of 1 to 100 (all or nothing).
@@ -262,43 +213,3 @@ fn data_order() -> Schema {
         .item(ObjectBuilder::new().schema_type(Type::Array))
         .into()
 }
-
-// Any JSON object.
-#[derive(ToSchema)]
-pub struct AnyObject {}
-
-#[utoipa::path(
-    get,
-    path = "/healthz",
-    operation_id = "healthz",
-    summary = "Alive",
-    security(),
-    responses((status = 200, description = "ok", body = String, content_type = "text/plain"))
-)]
-#[allow(dead_code)]
-fn healthz() {}
-
-#[utoipa::path(
-    get,
-    path = "/readyz",
-    operation_id = "readyz",
-    summary = "Postgres and NATS reachable, migrations done",
-    security(),
-    responses(
-        (status = 200, description = "ready", body = inline(AnyObject)),
-        (status = 503, description = "not ready, with what is failing", body = inline(AnyObject)),
-    )
-)]
-#[allow(dead_code)]
-fn readyz() {}
-
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    operation_id = "metrics",
-    summary = "Prometheus metrics",
-    security(),
-    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"))
-)]
-#[allow(dead_code)]
-fn metrics() {}
