@@ -4,14 +4,43 @@
 use serde::Serialize;
 use utoipa::{
     Modify, ToSchema,
-    openapi::{Object, ObjectBuilder, Type, extensions::Extensions},
+    openapi::{
+        Object, ObjectBuilder, OpenApi, Type,
+        extensions::Extensions,
+        security::{ApiKey, ApiKeyValue, SecurityScheme},
+    },
 };
+
+/// A document as committed and served: pretty JSON with a final newline, naming no license or
+/// contact (utoipa would take them from Cargo.toml).
+pub fn render(mut doc: OpenApi) -> String {
+    doc.info.license = None;
+    doc.info.contact = None;
+    let mut text = doc.to_pretty_json().expect("the document serializes");
+    text.push('\n');
+    text
+}
+
+/// The machine clients' key, sent in `X-API-Key`: the security scheme `apiKey`.
+pub struct ApiKeyScheme;
+
+impl Modify for ApiKeyScheme {
+    fn modify(&self, openapi: &mut OpenApi) {
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "apiKey",
+                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+            );
+    }
+}
 
 /// Operations are not grouped: utoipa would tag each with its module's name.
 pub struct NoTags;
 
 impl Modify for NoTags {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+    fn modify(&self, openapi: &mut OpenApi) {
         for item in openapi.paths.paths.values_mut() {
             for operation in [
                 &mut item.get,

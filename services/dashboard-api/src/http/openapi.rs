@@ -7,7 +7,7 @@
 //! keep the seed's shapes); the order, its history and the stats are the handlers' own types.
 
 pub use gadai_kit::openapi::{
-    AnyObject, Error, FieldError, LocPart, NoTags, ValidationError, constant,
+    AnyObject, ApiKeyScheme, Error, FieldError, LocPart, NoTags, ValidationError, constant,
 };
 use serde::Serialize;
 use utoipa::{
@@ -52,31 +52,22 @@ use crate::read_model::Order;
         export::export,
     ),
     components(schemas(Order, Error, ValidationError, Session)),
-    modifiers(&SecuritySchemes, &NoTags),
+    modifiers(&ApiKeyScheme, &SessionScheme, &NoTags),
     security(("session" = [])),
 )]
 pub struct ApiDoc;
 
-/// The document as committed and served: pretty JSON with a final newline.
+/// The document as committed and served.
 pub fn document() -> String {
-    let mut doc = ApiDoc::openapi();
-    // Not taken from Cargo.toml: the document names no license or contact.
-    doc.info.license = None;
-    doc.info.contact = None;
-    let mut text = doc.to_pretty_json().expect("the document serializes");
-    text.push('\n');
-    text
+    gadai_kit::openapi::render(ApiDoc::openapi())
 }
 
-struct SecuritySchemes;
+/// The operators' session cookie: the security scheme `session`.
+struct SessionScheme;
 
-impl Modify for SecuritySchemes {
+impl Modify for SessionScheme {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "apiKey",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
-        );
         components.add_security_scheme(
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("gadai_session"))),

@@ -70,8 +70,9 @@ pub async fn list(
     Ok(response)
 }
 
-fn parse_id(id: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
-    let Path(id) = id?;
+/// An order id from the path; anything else is an unknown order (404).
+pub(super) fn parse_id(id: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
+    let Path(id) = id.map_err(|_| not_found())?;
     Uuid::parse_str(&id).map_err(|_| not_found())
 }
 

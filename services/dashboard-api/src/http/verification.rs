@@ -61,7 +61,7 @@ pub async fn send(
     operator: Operator,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let id = order_id(id)?;
+    let id = orders::parse_id(id)?;
     let view = execute(&state, &operator, id, Command::SendVerification).await?;
     Ok(accepted(&view))
 }
@@ -87,14 +87,9 @@ pub async fn resend(
     operator: Operator,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let id = order_id(id)?;
+    let id = orders::parse_id(id)?;
     let view = execute(&state, &operator, id, Command::ResendVerification).await?;
     Ok(accepted(&view))
-}
-
-fn order_id(id: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
-    let Path(id) = id.map_err(|_| orders::not_found())?;
-    Uuid::parse_str(&id).map_err(|_| orders::not_found())
 }
 
 /// Runs an operator's command on an order: load its view, decide, publish what the decision

@@ -8,15 +8,12 @@
 //! request types below only describe those bodies; the answers are the handlers' own types.
 
 pub use gadai_kit::openapi::{
-    AnyObject, Error, FieldError, LocPart, NoTags, ValidationError, constant,
+    AnyObject, ApiKeyScheme, Error, FieldError, LocPart, NoTags, ValidationError, constant,
 };
 use serde::Deserialize;
 use utoipa::{
-    IntoParams, Modify, OpenApi, ToSchema,
-    openapi::{
-        ObjectBuilder, OneOfBuilder, RefOr, Schema, Type,
-        security::{ApiKey, ApiKeyValue, SecurityScheme},
-    },
+    IntoParams, OpenApi, ToSchema,
+    openapi::{ObjectBuilder, OneOfBuilder, RefOr, Schema, Type},
 };
 
 use super::insert_orders::{self, Created};
@@ -40,32 +37,14 @@ use super::{legacy_order, quote};
         legacy_order::post_order,
     ),
     components(schemas(OrderIn, Created, Error, ValidationError)),
-    modifiers(&SecuritySchemes, &NoTags),
+    modifiers(&ApiKeyScheme, &NoTags),
     security(("apiKey" = [])),
 )]
 pub struct ApiDoc;
 
-/// The document as committed and served: pretty JSON with a final newline.
+/// The document as committed and served.
 pub fn document() -> String {
-    let mut doc = ApiDoc::openapi();
-    // Not taken from Cargo.toml: the document names no license or contact.
-    doc.info.license = None;
-    doc.info.contact = None;
-    let mut text = doc.to_pretty_json().expect("the document serializes");
-    text.push('\n');
-    text
-}
-
-struct SecuritySchemes;
-
-impl Modify for SecuritySchemes {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "apiKey",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
-        );
-    }
+    gadai_kit::openapi::render(ApiDoc::openapi())
 }
 
 /// The optional `Idempotency-Key` header of the order writes (read by `insert_orders::accept`
