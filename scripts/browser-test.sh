@@ -38,7 +38,9 @@ if [[ ! -d web_dashboard/node_modules/playwright-core ]]; then
 fi
 (cd web_dashboard && npm run build)
 
-"$CARGO" build -p order-intake -p dashboard-api -p verification-mailer -p expiry-sweeper -p gadai-e2e --bins
+# The binaries as `cargo test --workspace` builds them (the same features, so after make test's
+# cargo step nothing is compiled twice); the e2e crate's tests make cargo build browser-stack.
+"$CARGO" test --workspace --no-run --quiet
 
 rm -rf "$GADAI_E2E_ARTIFACTS"
 mkdir -p "$GADAI_E2E_ARTIFACTS"
