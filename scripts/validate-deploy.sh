@@ -11,7 +11,8 @@
 #               interpolation, depends_on/volume/profile references, port syntax;
 #            3. our rules: the four services can be scaled (no container_name; only
 #               dashboard-api and order-intake publish ports), every long-running service has a
-#               healthcheck, every variable the file reads is in compose/.env.example.
+#               healthcheck, every variable the file reads is in compose/.env.example,
+#               compose/prometheus/prometheus.yml scrapes each service on its port.
 # k8s      k8s/overlays/dev and k8s/overlays/prod rendered by kustomize; every document
 #          validated by kubernetes-validate --strict (unknown fields are errors) against
 #          Kubernetes $K8S_VERSION; our rules (probes on /readyz and /healthz, requests and
@@ -19,6 +20,11 @@
 #          backends and ConfigMap references that exist, prod's NATS_STREAM_REPLICAS=3);
 #          k8s/base/secret.example.yaml validated too; k8s/reference: YAML parsed, the
 #          CloudNativePG Cluster (a CRD, no schema here) skipped with a message.
+#          k8s/overlays/prod-operators too (KEDA ScaledObjects instead of the HPAs, a
+#          PrometheusRule and a PodMonitor): those custom resources against JSON Schemas made from
+#          their CRDs (k8s/schemas, check-jsonschema); a custom kind without a schema fails; our
+#          rules: one autoscaler per Deployment, ScaledObjects with a CPU trigger and a
+#          nats-jetstream trigger on each durable consumer of the service (read from its source).
 # docker   hadolint on the Dockerfile, plus what hadolint does not check: every FROM pinned to a
 #          version, a non-root USER, a HEALTHCHECK, no ADD of a URL, and a .dockerignore that
 #          keeps target, node_modules, var and .git out of the build context.
@@ -183,6 +189,14 @@ nats_env = (services.get("nats") or {}).get("environment") or {}
 for var in re.findall(r"password: \$([A-Z0-9_]+)", open("compose/nats/auth.conf").read()):
     if var not in nats_env:
         errors.append(f"nats: {var} (read by compose/nats/auth.conf) is not in its environment")
+# Prometheus (compose/prometheus/prometheus.yml) scrapes each service by name on its HTTP port.
+prom = yaml.safe_load(open("compose/prometheus/prometheus.yml"))
+scraped = {n: c["port"] for job in prom["scrape_configs"] for c in job.get("dns_sd_configs", []) for n in c["names"]}
+for name in gadai:
+    env = (services.get(name) or {}).get("environment") or {}
+    port = env.get(name.upper().replace("-", "_") + "_PORT")
+    if port is None or scraped.get(name) != int(port):
+        errors.append(f"{name}: compose/prometheus/prometheus.yml does not scrape it on its port ({port})")
 for name, s in services.items():
     one_shot = s.get("restart") == "no"
     if not one_shot and "healthcheck" not in s and name != "ngrok":
@@ -251,6 +265,8 @@ validate_compose() {
   expect_failure "n8n without a variable its workflow reads by our rules" compose_rules "$bad"
   sed 's/^      NATS_USER: dashboard-api$/      NATS_USER: order-intake/' compose/docker-compose.yml >"$bad"
   expect_failure "a service on another service's NATS user by our rules" compose_rules "$bad"
+  sed 's/^      VERIFICATION_MAILER_PORT: 2028$/      VERIFICATION_MAILER_PORT: 2038/' compose/docker-compose.yml >"$bad"
+  expect_failure "a service on a port Prometheus does not scrape by our rules" compose_rules "$bad"
 }
 
 # --- k8s --------------------------------------------------------------------------------------
@@ -275,6 +291,7 @@ services = by_kind.get("Service", {})
 hpas = by_kind.get("HorizontalPodAutoscaler", {})
 pdbs = by_kind.get("PodDisruptionBudget", {})
 configmaps = by_kind.get("ConfigMap", {})
+scaled = by_kind.get("ScaledObject", {})
 expected = {"order-intake", "dashboard-api", "verification-mailer", "expiry-sweeper"}
 if set(deployments) != expected:
     errors.append(f"Deployments {sorted(deployments)} != {sorted(expected)}")
@@ -320,9 +337,13 @@ for name, d in deployments.items():
         for p in svc["spec"]["ports"]:
             if p.get("targetPort") not in ports:
                 errors.append(f"Service {name}: targetPort {p.get('targetPort')} is no container port")
-    hpa = hpas.get(name)
-    if not hpa or hpa["spec"]["scaleTargetRef"] != {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}:
-        errors.append(f"{where}: no HorizontalPodAutoscaler targeting it")
+    # One autoscaler per Deployment: its HPA, or a KEDA ScaledObject (which creates its own HPA).
+    ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+    scalers = [f"HorizontalPodAutoscaler {n}" for n, h in hpas.items() if h["spec"]["scaleTargetRef"] == ref]
+    scalers += [f"ScaledObject {n}" for n, o in scaled.items() if o["spec"]["scaleTargetRef"] == ref]
+    if len(scalers) != 1:
+        errors.append(f"{where}: needs exactly one autoscaler (a HorizontalPodAutoscaler or a KEDA "
+                      f"ScaledObject), has {', '.join(scalers) or 'none'}")
     pdb = pdbs.get(name)
     if not pdb or any(labels.get(k) != v for k, v in pdb["spec"]["selector"]["matchLabels"].items()):
         errors.append(f"{where}: no PodDisruptionBudget selecting its pods")
@@ -351,7 +372,51 @@ for name, ing in by_kind.get("Ingress", {}).items():
         for rule, kind, backend in paths:
             if routed(private, rule, kind):
                 errors.append(f"Ingress {name}: {private} reaches {backend} through {kind} {rule}")
-if overlay == "prod":
+# KEDA: a CPU trigger (as the HPAs had) and a nats-jetstream trigger on every durable consumer
+# of the service (the names its startup.rs gives ConsumerSpec::new), on this namespace's NATS.
+import re
+def durable_consumers(service):
+    src = f"services/{service}/src"
+    names = set()
+    for module in re.findall(r"ConsumerSpec::new\(\s*(\w+)::NAME", open(f"{src}/startup.rs").read()):
+        text = open(f"{src}/{module}.rs").read()
+        names.add(re.search(r'pub const NAME: &str = "([^"]+)"', text).group(1))
+    return names
+stream = next((cm["data"].get("NATS_STREAM") for cm in configmaps.values()
+               if cm["metadata"]["name"].startswith("gadai-config")), None)
+for name, so in scaled.items():
+    where, spec = f"ScaledObject {name}", so["spec"]
+    target = spec["scaleTargetRef"].get("name")
+    if target not in deployments:
+        errors.append(f"{where}: scales {target}, no Deployment")
+        continue
+    lo, hi = spec.get("minReplicaCount", 0), spec.get("maxReplicaCount", 100)
+    if not 1 <= lo <= hi:
+        errors.append(f"{where}: needs 1 <= minReplicaCount <= maxReplicaCount (a CPU trigger cannot scale to 0)")
+    triggers = spec["triggers"]
+    if not any(t["type"] == "cpu" and t.get("metricType") == "Utilization" for t in triggers):
+        errors.append(f"{where}: no cpu trigger (metricType Utilization)")
+    ns = so["metadata"].get("namespace")
+    covered = set()
+    for t in (t for t in triggers if t["type"] == "nats-jetstream"):
+        m = t["metadata"]
+        covered.add(m.get("consumer"))
+        if m.get("stream") != stream:
+            errors.append(f"{where}: stream {m.get('stream')}, the services use {stream}")
+        host, _, port = m.get("natsServerMonitoringEndpoint", "").partition(":")
+        if not host.endswith(f".{ns}.svc.cluster.local") or port != "8222":
+            errors.append(f"{where}: natsServerMonitoringEndpoint {host}:{port} is not NATS's monitoring port in namespace {ns}")
+    want = durable_consumers(target)
+    if covered != want:
+        errors.append(f"{where}: nats-jetstream triggers on consumers {sorted(covered)}, {target}'s durable consumers are {sorted(want)}")
+if scaled:
+    keda_in = [p for p in by_kind.get("NetworkPolicy", {}).values()
+               for rule in p["spec"].get("ingress", []) for src in rule.get("from", [])
+               if src.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name") == "keda"
+               and 8222 in [q.get("port") for q in rule.get("ports", [])]]
+    if not keda_in:
+        errors.append("ScaledObjects, but no NetworkPolicy lets namespace keda reach NATS's monitoring port 8222")
+if overlay.startswith("prod"):
     for cm in configmaps.values():
         if cm["metadata"]["name"].startswith("gadai-config") and cm["data"].get("NATS_STREAM_REPLICAS") != "3":
             errors.append("prod: NATS_STREAM_REPLICAS must be 3")
@@ -359,7 +424,8 @@ for e in errors:
     print("   ", e)
 if errors:
     sys.exit(1)
-print(f"    ok: our rules ({len(docs)} documents, {len(deployments)} services)")
+print(f"    ok: our rules ({len(docs)} documents, {len(deployments)} services, "
+      f"{len(hpas)} HPAs, {len(scaled)} KEDA ScaledObjects)")
 PYEOF
 }
 
@@ -367,15 +433,73 @@ k8s_render() {
   "${KUSTOMIZE_CMD[@]}" "$1"
 }
 
+# Custom resources and the JSON Schema (from the CRD) each is validated against: k8s/schemas.
+CRD_SCHEMAS=(
+  "keda.sh/v1alpha1 ScaledObject k8s/schemas/keda-scaledobject-v1alpha1.json"
+  "monitoring.coreos.com/v1 PrometheusRule k8s/schemas/monitoring-prometheusrule-v1.json"
+  "monitoring.coreos.com/v1 PodMonitor k8s/schemas/monitoring-podmonitor-v1.json"
+)
+
+# k8s_split FILE DIR: the built-in kinds into DIR/core.yaml, each custom resource into
+# DIR/custom/<Kind>/<n>.yaml; fails on a custom kind without a schema in CRD_SCHEMAS
+# (kubernetes-validate only warns on kinds it does not know).
+k8s_split() {
+  printf '%s\n' "${CRD_SCHEMAS[@]}" >"$WORK/crd-schemas.txt"
+  "$PY" - "$1" "$2" "$WORK/crd-schemas.txt" <<'PYEOF'
+import os, sys, yaml
+
+path, out, known_path = sys.argv[1:4]
+known = {tuple(line.split()[:2]) for line in open(known_path) if line.strip()}
+core, count = [], {}
+for d in yaml.safe_load_all(open(path)):
+    if not d:
+        continue
+    api, kind = d["apiVersion"], d["kind"]
+    group = api.rpartition("/")[0]
+    if "." not in group or group.endswith(".k8s.io"):
+        core.append(d)
+        continue
+    if (api, kind) not in known:
+        sys.exit(f"    {kind} {api} ({d['metadata']['name']}): a custom resource without a schema in k8s/schemas")
+    os.makedirs(f"{out}/custom/{kind}", exist_ok=True)
+    count[kind] = count.get(kind, 0) + 1
+    yaml.safe_dump(d, open(f"{out}/custom/{kind}/{count[kind]}.yaml", "w"), sort_keys=False)
+yaml.safe_dump_all(core, open(f"{out}/core.yaml", "w"), sort_keys=False)
+PYEOF
+}
+
+# k8s_custom FILE: every custom resource of a render against its CRD's schema (check-jsonschema);
+# sets CUSTOM_SUMMARY.
+k8s_custom() {
+  local dir="$WORK/custom-check" entry api kind schema
+  rm -rf "$dir" && mkdir -p "$dir"
+  k8s_split "$1" "$dir" || return 1
+  CUSTOM_SUMMARY=""
+  for entry in "${CRD_SCHEMAS[@]}"; do
+    read -r api kind schema <<<"$entry"
+    [[ -d "$dir/custom/$kind" ]] || continue
+    "$VENV/bin/check-jsonschema" --schemafile "$schema" "$dir/custom/$kind"/*.yaml >"$dir/log" 2>&1 \
+      || { cat "$dir/log"; return 1; }
+    CUSTOM_SUMMARY+="${CUSTOM_SUMMARY:+, }$(find "$dir/custom/$kind" -name '*.yaml' | wc -l) $kind"
+  done
+}
+
 validate_k8s() {
   local overlay out
-  for overlay in dev prod; do
+  # prod-operators: prod on a cluster with KEDA and the Prometheus Operator (custom resources).
+  for overlay in dev prod prod-operators; do
     say "k8s: k8s/overlays/$overlay (rendered with ${KUSTOMIZE_CMD[*]})"
     out="$WORK/$overlay.yaml"
     k8s_render "k8s/overlays/$overlay" >"$out"
     ok "rendered $(grep -c '^kind:' "$out") documents"
-    k8s_validate "$out"
-    ok "kubernetes-validate --strict, Kubernetes $K8S_VERSION"
+    mkdir -p "$WORK/$overlay"
+    k8s_split "$out" "$WORK/$overlay"
+    k8s_validate "$WORK/$overlay/core.yaml"
+    ok "kubernetes-validate --strict, Kubernetes $K8S_VERSION (the built-in kinds)"
+    if [[ -d "$WORK/$overlay/custom" ]]; then
+      k8s_custom "$out"
+      ok "custom resources against their CRDs' schemas (check-jsonschema, k8s/schemas): $CUSTOM_SUMMARY"
+    fi
     k8s_rules "$out" "$overlay"
   done
 
@@ -454,6 +578,42 @@ PYEOF
     >>"$WORK/k8s/overlays/selftest/kustomization.yaml"
   expect_failure "an overlay patching a path that does not exist by kustomize" \
     k8s_render "$WORK/k8s/overlays/selftest"
+
+  # Custom resources (KEDA, Prometheus Operator): copies of the prod-operators render.
+  local po="$WORK/prod-operators.yaml"
+  sed -E 's/lagThreshold: "([0-9]+)"/lagThreshold: \1/' "$po" >"$bad"
+  expect_failure "a ScaledObject with a number for lagThreshold (trigger metadata are strings) by the KEDA schema" \
+    k8s_custom "$bad"
+  sed 's/^  minReplicaCount: /  minReplicas: /' "$po" >"$bad"
+  expect_failure "a ScaledObject with a misspelled field (minReplicas) by the KEDA schema" k8s_custom "$bad"
+  sed -E '0,/^( +)for: 5m$/s//\1for: 5 minutes/' "$po" >"$bad"
+  expect_failure "a PrometheusRule with for: 5 minutes by the PrometheusRule schema" k8s_custom "$bad"
+  sed 's/^  podMetricsEndpoints:$/  podMetricEndpoints:/' "$po" >"$bad"
+  expect_failure "a PodMonitor with a misspelled field (podMetricEndpoints) by the PodMonitor schema" k8s_custom "$bad"
+  { cat "$po"; printf -- '---\napiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n'; } >"$bad"
+  expect_failure "a custom resource of a kind without a schema" k8s_custom "$bad"
+  sed 's/consumer: verification-mailer-send$/consumer: verification-mailer-sender/' "$po" >"$bad"
+  expect_failure "a ScaledObject on a consumer the service does not have by our rules" k8s_rules "$bad" prod-operators
+  sed 's/\.gadai\.svc\.cluster\.local:8222/.gadai-dev.svc.cluster.local:8222/' "$po" >"$bad"
+  expect_failure "a ScaledObject reading another namespace's NATS by our rules" k8s_rules "$bad" prod-operators
+  "$PY" - "$po" "$WORK/prod.yaml" "$bad" <<'PYEOF'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+# prod's HPA of dashboard-api beside its ScaledObject: two autoscalers.
+docs += [d for d in yaml.safe_load_all(open(sys.argv[2]))
+         if d and d["kind"] == "HorizontalPodAutoscaler" and d["metadata"]["name"] == "dashboard-api"]
+yaml.safe_dump_all(docs, open(sys.argv[3], "w"))
+PYEOF
+  expect_failure "a Deployment with both a ScaledObject and an HPA by our rules" k8s_rules "$bad" prod-operators
+  "$PY" - "$po" "$bad" <<'PYEOF'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+for d in docs:
+    if d["kind"] == "ScaledObject":
+        d["spec"]["triggers"] = [t for t in d["spec"]["triggers"] if t["type"] != "cpu"]
+yaml.safe_dump_all(docs, open(sys.argv[2], "w"))
+PYEOF
+  expect_failure "ScaledObjects without their CPU trigger by our rules" k8s_rules "$bad" prod-operators
 }
 
 # --- docker -----------------------------------------------------------------------------------
