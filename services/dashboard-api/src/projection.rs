@@ -21,8 +21,8 @@ use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::{
-    domain::{OrderFacts, OrderView},
-    read_model::{COLUMNS, OrderRow, order_json},
+    domain::OrderView,
+    read_model::{COLUMNS, OrderRow, bind_rows, order_json, unnest_rows},
 };
 
 pub const NAME: &str = "dashboard-api";
@@ -135,14 +135,15 @@ async fn insert_or_lock(
     tx: &mut Transaction<'_, Postgres>,
     candidates: Vec<OrderView>,
 ) -> sqlx::Result<(HashMap<Uuid, OrderView>, Vec<(OrderView, OrderView)>)> {
-    let rows: Vec<&OrderView> = candidates.iter().collect();
+    let rows: Vec<OrderRow> = candidates.iter().map(OrderRow::from).collect();
     // xmax is 0 on a row version this statement inserted, and set on one it locked.
     let upserted: Vec<Upserted> = bind_rows(
         sqlx::query_as(&format!(
-            "INSERT INTO orders ({ROW_COLUMNS})
-             SELECT * FROM {ROW_ARRAYS} ORDER BY 1
+            "INSERT INTO orders ({COLUMNS})
+             SELECT * FROM {} ORDER BY 1
              ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id
-             RETURNING {COLUMNS}, (xmax = 0) AS inserted"
+             RETURNING {COLUMNS}, (xmax = 0) AS inserted",
+            unnest_rows()
         )),
         &rows,
     )
@@ -254,75 +255,19 @@ where
         .collect()
 }
 
-/// The columns of `orders` the projection writes, in the order `bind_rows` binds them.
-const ROW_COLUMNS: &str = "id, created, nama_customer, email, nama_barang, jenis_barang, \
-    jumlah_barang, estimasi_nilai_barang, wilayah, id_percakapan, created_at, state, active, \
-    sending, send_count, last_error, verification_id, expires_at, updated_at, last_seq, last_sent_at";
-/// The rows `bind_rows` binds, as a table of `ROW_COLUMNS`.
-const ROW_ARRAYS: &str = "UNNEST($1::uuid[], $2::bool[], $3::text[], $4::text[], $5::text[], \
-    $6::text[], $7::bigint[], $8::bigint[], $9::text[], $10::text[], $11::timestamptz[], \
-    $12::text[], $13::bool[], $14::bool[], $15::int[], $16::text[], $17::uuid[], \
-    $18::timestamptz[], $19::timestamptz[], $20::bigint[], $21::timestamptz[])";
-
-type RowsQuery<'q, O> = sqlx::query::QueryAs<'q, Postgres, O, sqlx::postgres::PgArguments>;
-
-/// Binds `rows` as the 21 column arrays of `ROW_ARRAYS`.
-fn bind_rows<'q, O>(query: RowsQuery<'q, O>, rows: &[&OrderView]) -> RowsQuery<'q, O> {
-    let facts: Vec<Option<&OrderFacts>> = rows.iter().map(|v| v.facts.as_ref()).collect();
-    let text = |get: fn(&OrderFacts) -> &String| -> Vec<Option<String>> {
-        facts.iter().map(|f| f.map(|f| get(f).clone())).collect()
-    };
-    let number = |get: fn(&OrderFacts) -> i64| -> Vec<Option<i64>> {
-        facts.iter().map(|f| f.map(get)).collect()
-    };
-    query
-        .bind(rows.iter().map(|v| v.id).collect::<Vec<_>>())
-        .bind(facts.iter().map(Option::is_some).collect::<Vec<_>>())
-        .bind(text(|f| &f.nama_customer))
-        .bind(text(|f| &f.email))
-        .bind(text(|f| &f.nama_barang))
-        .bind(text(|f| &f.jenis_barang))
-        .bind(number(|f| f.jumlah_barang))
-        .bind(number(|f| f.estimasi_nilai_barang))
-        .bind(text(|f| &f.wilayah))
-        .bind(
-            facts
-                .iter()
-                .map(|f| f.and_then(|f| f.id_percakapan.clone()))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            facts
-                .iter()
-                .map(|f| f.map(|f| f.created_at))
-                .collect::<Vec<_>>(),
-        )
-        .bind(rows.iter().map(|v| v.status.code()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|v| v.is_active()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|v| v.sending).collect::<Vec<_>>())
-        .bind(rows.iter().map(|v| v.send_count).collect::<Vec<_>>())
-        .bind(
-            rows.iter()
-                .map(|v| v.last_error.clone())
-                .collect::<Vec<_>>(),
-        )
-        .bind(rows.iter().map(|v| v.verification_id).collect::<Vec<_>>())
-        .bind(rows.iter().map(|v| v.expires_at).collect::<Vec<_>>())
-        .bind(rows.iter().map(|v| v.updated_at).collect::<Vec<_>>())
-        .bind(rows.iter().map(|v| v.last_seq).collect::<Vec<_>>())
-        .bind(rows.iter().map(|v| v.last_sent_at).collect::<Vec<_>>())
-}
-
 /// Writes the new state of rows that existed before the batch.
 async fn write_rows(
     tx: &mut Transaction<'_, Postgres>,
     changed: &[(OrderView, OrderView)],
 ) -> sqlx::Result<()> {
-    let rows: Vec<&OrderView> = changed.iter().map(|(_, after)| after).collect();
+    let rows: Vec<OrderRow> = changed
+        .iter()
+        .map(|(_, after)| OrderRow::from(after))
+        .collect();
     if rows.is_empty() {
         return Ok(());
     }
-    let set: Vec<String> = ROW_COLUMNS
+    let set: Vec<String> = COLUMNS
         .split(',')
         .map(str::trim)
         .filter(|c| *c != "id")
@@ -330,9 +275,10 @@ async fn write_rows(
         .collect();
     let _: Vec<(Uuid,)> = bind_rows(
         sqlx::query_as(&format!(
-            "UPDATE orders o SET {} FROM {ROW_ARRAYS} AS u({ROW_COLUMNS})
+            "UPDATE orders o SET {} FROM {} AS u({COLUMNS})
              WHERE o.id = u.id RETURNING o.id",
-            set.join(", ")
+            set.join(", "),
+            unnest_rows()
         )),
         &rows,
     )
@@ -449,6 +395,7 @@ async fn announce(bus: &Bus, changes: &[Change]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::OrderFacts;
     use crate::domain::Status;
 
     fn view(status: Status, wilayah: &str, value: i64) -> OrderView {

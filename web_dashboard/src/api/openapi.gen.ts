@@ -376,11 +376,13 @@ export interface components {
         Session: {
             operator: {
                 /** Format: uuid */
-                id?: string;
-                username?: string;
-                display_name?: string;
+                id: string;
+                username: string;
+                display_name: string;
                 /** @enum {string} */
-                role?: "admin" | "operator";
+                role: "admin" | "operator";
+                /** @description Inactive operators cannot log in. */
+                active: boolean;
             };
             /** @description Send it in X-CSRF-Token on every write. */
             csrf_token: string;
@@ -1030,7 +1032,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": {
+                        message: string;
+                    };
                 };
             };
             /** @description No session */
@@ -1099,11 +1103,13 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** Format: uuid */
-                        id?: string;
-                        username?: string;
-                        display_name?: string;
+                        id: string;
+                        username: string;
+                        display_name: string;
                         /** @enum {string} */
-                        role?: "admin" | "operator";
+                        role: "admin" | "operator";
+                        /** @description Inactive operators cannot log in. */
+                        active: boolean;
                     }[];
                 };
             };
@@ -1154,11 +1160,13 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** Format: uuid */
-                        id?: string;
-                        username?: string;
-                        display_name?: string;
+                        id: string;
+                        username: string;
+                        display_name: string;
                         /** @enum {string} */
-                        role?: "admin" | "operator";
+                        role: "admin" | "operator";
+                        /** @description Inactive operators cannot log in. */
+                        active: boolean;
                     };
                 };
             };
@@ -1226,7 +1234,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, unknown>;
+                    "application/json": {
+                        message: string;
+                    };
                 };
             };
             /** @description An admin cannot deactivate or demote itself */

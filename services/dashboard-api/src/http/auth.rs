@@ -18,7 +18,6 @@ use axum::{
 use chrono::Utc;
 use gadai_kit::{ApiError, api_key::constant_time_eq};
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use super::{
@@ -68,6 +67,8 @@ impl Operator {
             username: self.id.clone(),
             display_name: self.display_name.clone(),
             role: self.role.into(),
+            // A session is only ever opened for, and kept by, an active operator.
+            active: true,
         }
     }
 }
@@ -271,7 +272,7 @@ fn dummy_hash() -> &'static str {
     operation_id = "logout",
     summary = "End the session",
     responses(
-        (status = 200, description = "Logged out; the cookie is cleared", body = inline(super::openapi::AnyObject)),
+        (status = 200, description = "Logged out; the cookie is cleared", body = inline(super::openapi::Message)),
         (status = 401, description = "No session", body = super::openapi::Error),
         (status = 403, description = "Missing or wrong X-CSRF-Token", body = super::openapi::Error),
     )
@@ -290,7 +291,10 @@ pub async fn logout(
         // Its feeds on this replica end now; other replicas' within feeds::CHECK_EVERY.
         state.feeds.end_session(&session);
     }
-    let mut response = Json(json!({ "message": "Berhasil keluar" })).into_response();
+    let mut response = Json(super::openapi::Message {
+        message: "Berhasil keluar",
+    })
+    .into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_static("gadai_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),

@@ -3,8 +3,9 @@
 //! output, committed so reviewers see it; `tests/api/openapi.rs` fails when the two differ and
 //! rewrites the file when run with `UPDATE_OPENAPI=1`.
 //!
-//! The types below describe bodies that the handlers parse or build themselves (so that errors
-//! keep the seed's shapes); the order, its history and the stats are the handlers' own types.
+//! The answer types below are the ones the handlers serialize; the request types describe bodies
+//! the handlers parse themselves (so that errors keep the seed's shapes). The order, its history
+//! and the stats are the read model's own types.
 
 pub use gadai_kit::openapi::{
     AnyObject, ApiKeyScheme, Error, FieldError, LocPart, NoTags, ValidationError, constant,
@@ -95,14 +96,13 @@ impl From<crate::domain::operator::Role> for Role {
 // An operator as the API shows it.
 #[derive(Serialize, ToSchema)]
 pub struct OperatorInfo {
-    #[schema(required = false)]
     pub id: Uuid,
-    #[schema(required = false)]
     pub username: String,
-    #[schema(required = false)]
     pub display_name: String,
-    #[schema(inline, required = false)]
+    #[schema(inline)]
     pub role: Role,
+    /// Inactive operators cannot log in.
+    pub active: bool,
 }
 
 // The session as login and `/auth/me` answer it.
@@ -141,7 +141,7 @@ fn deleted_message() -> impl Into<RefOr<Schema>> {
 }
 
 // A verification send on its way.
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct SendAccepted {
     #[schema(example = "Email verifikasi sedang dikirim ke budi@example.com")]
     pub message: String,
@@ -166,15 +166,30 @@ pub struct VerifyRequest {
 }
 
 // A code that matched.
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct Verified {
     #[schema(schema_with = verified_message)]
-    pub message: String,
+    pub message: &'static str,
     pub order_id: Uuid,
+}
+
+impl Verified {
+    pub fn new(order_id: Uuid) -> Self {
+        Verified {
+            message: "Order berhasil diverifikasi",
+            order_id,
+        }
+    }
 }
 
 fn verified_message() -> impl Into<RefOr<Schema>> {
     constant("Order berhasil diverifikasi")
+}
+
+// A done action, told in words: `{"message": "Operator diperbarui"}`.
+#[derive(Serialize, ToSchema)]
+pub struct Message {
+    pub message: &'static str,
 }
 
 // `POST /dashboard/auth/login`'s body.

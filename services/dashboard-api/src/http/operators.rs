@@ -8,10 +8,13 @@ use axum::{
 };
 use gadai_kit::{ApiError, FieldError};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{AppState, auth::Operator};
+use super::{
+    AppState,
+    auth::Operator,
+    openapi::{Message, OperatorInfo},
+};
 use crate::domain::operator::{Role, check_password, hash_password_capped, parse_username};
 
 #[utoipa::path(
@@ -20,7 +23,7 @@ use crate::domain::operator::{Role, check_password, hash_password_capped, parse_
     operation_id = "listOperators",
     summary = "All operators (admin)",
     responses(
-        (status = 200, description = "Operators", body = inline(Vec<super::openapi::OperatorInfo>)),
+        (status = 200, description = "Operators", body = inline(Vec<OperatorInfo>)),
         (status = 401, description = "No session", body = super::openapi::Error),
         (status = 403, description = "Not an admin", body = super::openapi::Error),
     )
@@ -28,7 +31,7 @@ use crate::domain::operator::{Role, check_password, hash_password_capped, parse_
 pub async fn list(
     State(state): State<AppState>,
     operator: Operator,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<OperatorInfo>>, ApiError> {
     operator.require_admin()?;
     let rows: Vec<(Uuid, String, String, String, bool)> = sqlx::query_as(
         "SELECT id, username, display_name, role, active FROM operators ORDER BY username",
@@ -36,13 +39,20 @@ pub async fn list(
     .fetch_all(&state.pool)
     .await
     .map_err(anyhow::Error::from)?;
-    Ok(Json(Value::Array(
-        rows.into_iter()
-            .map(|(id, username, display_name, role, active)| {
-                json!({"id": id, "username": username, "display_name": display_name, "role": role, "active": active})
+    let operators = rows
+        .into_iter()
+        .map(|(id, username, display_name, role, active)| {
+            let role = Role::parse(&role).ok_or_else(|| anyhow::anyhow!("unknown role {role}"))?;
+            Ok(OperatorInfo {
+                id,
+                username,
+                display_name,
+                role: role.into(),
+                active,
             })
-            .collect(),
-    )))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Json(operators))
 }
 
 #[derive(Deserialize)]
@@ -61,7 +71,7 @@ pub struct NewOperator {
     summary = "Create an operator (admin)",
     request_body(content = inline(super::openapi::NewOperatorRequest)),
     responses(
-        (status = 201, description = "Created", body = inline(super::openapi::OperatorInfo)),
+        (status = 201, description = "Created", body = inline(OperatorInfo)),
         (status = 401, description = "No session", body = super::openapi::Error),
         (status = 403, description = "Not an admin, or CSRF", body = super::openapi::Error),
         (status = 409, description = "Username taken", body = super::openapi::Error),
@@ -72,7 +82,7 @@ pub async fn create(
     State(state): State<AppState>,
     operator: Operator,
     body: Result<Json<NewOperator>, JsonRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<OperatorInfo>), ApiError> {
     operator.require_admin()?;
     let Json(body) = body?;
     let mut errors = Vec::new();
@@ -118,7 +128,13 @@ pub async fn create(
     tracing::info!(by = %operator.id, %username, role = role.as_str(), "operator created");
     Ok((
         StatusCode::CREATED,
-        Json(json!({"id": id, "username": username, "role": role})),
+        Json(OperatorInfo {
+            id,
+            username,
+            display_name,
+            role: role.into(),
+            active: true,
+        }),
     ))
 }
 
@@ -178,7 +194,7 @@ pub struct Change {
     params(("id" = Uuid, Path)),
     request_body(content = inline(super::openapi::OperatorChange)),
     responses(
-        (status = 200, description = "Updated", body = inline(super::openapi::AnyObject)),
+        (status = 200, description = "Updated", body = inline(Message)),
         (status = 400, description = "An admin cannot deactivate or demote itself", body = super::openapi::Error),
         (status = 401, description = "No session", body = super::openapi::Error),
         (status = 403, description = "Not an admin, or CSRF", body = super::openapi::Error),
@@ -191,7 +207,7 @@ pub async fn update(
     operator: Operator,
     Path(id): Path<Uuid>,
     body: Result<Json<Change>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Message>, ApiError> {
     operator.require_admin()?;
     let Json(change) = body?;
     if id == operator.operator_id
@@ -243,5 +259,7 @@ pub async fn update(
         set_password(&state.pool, id, password).await?;
     }
     tracing::info!(by = %operator.id, operator = %id, "operator changed");
-    Ok(Json(json!({"message": "Operator diperbarui"})))
+    Ok(Json(Message {
+        message: "Operator diperbarui",
+    }))
 }

@@ -24,10 +24,15 @@ use gadai_events::{
 };
 use gadai_kit::{ApiError, FieldError};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
-use super::{AppState, auth::Operator, orders};
+use super::{
+    AppState,
+    auth::Operator,
+    openapi::{SendAccepted, Verified},
+    orders,
+};
 use crate::{
     domain::{Command, Limits, OrderView, Refusal, decide},
     limits::Limit,
@@ -60,7 +65,7 @@ pub async fn send(
     State(state): State<AppState>,
     operator: Operator,
     id: Result<Path<String>, PathRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<SendAccepted>), ApiError> {
     let id = orders::parse_id(id)?;
     let view = execute(&state, &operator, id, Command::SendVerification).await?;
     Ok(accepted(&view))
@@ -86,7 +91,7 @@ pub async fn resend(
     State(state): State<AppState>,
     operator: Operator,
     id: Result<Path<String>, PathRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<SendAccepted>), ApiError> {
     let id = orders::parse_id(id)?;
     let view = execute(&state, &operator, id, Command::ResendVerification).await?;
     Ok(accepted(&view))
@@ -137,14 +142,14 @@ fn refused(refusal: Refusal) -> ApiError {
 
 /// 202: the request is on the stream (or a mail was already on its way); the outcome reaches
 /// the UI live.
-fn accepted(view: &OrderView) -> (StatusCode, Json<Value>) {
+fn accepted(view: &OrderView) -> (StatusCode, Json<SendAccepted>) {
     let email = view.facts.as_ref().map_or("", |f| f.email.as_str());
     (
         StatusCode::ACCEPTED,
-        Json(json!({
-            "message": format!("Email verifikasi sedang dikirim ke {email}"),
-            "order_id": view.id,
-        })),
+        Json(SendAccepted {
+            message: format!("Email verifikasi sedang dikirim ke {email}"),
+            order_id: view.id,
+        }),
     )
 }
 
@@ -185,7 +190,7 @@ pub async fn verify(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Json<VerifyBody>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Verified>, ApiError> {
     let client = super::client_key(&state, peer, &headers);
     Limit {
         bucket: "verify",
@@ -213,9 +218,7 @@ pub async fn verify(
     match (reply.outcome, reply.order_id) {
         (Outcome::Matched, Some(order_id)) => {
             span.record("outcome", "matched");
-            Ok(Json(
-                json!({ "message": "Order berhasil diverifikasi", "order_id": order_id }),
-            ))
+            Ok(Json(Verified::new(order_id)))
         }
         (Outcome::Locked, _) => {
             span.record("outcome", "locked");
@@ -344,6 +347,7 @@ fn push(errors: &mut Vec<FieldError>, field: &str, msg: &str, kind: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn parse(body: Value, allow_code_only: bool) -> Result<CheckRequest, Vec<String>> {
         let body: VerifyBody = serde_json::from_value(body).unwrap();

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres};
 use uuid::Uuid;
 
 use crate::domain::{OrderFacts, OrderView, Status};
@@ -14,11 +14,12 @@ mod order;
 pub use list::{ListParams, ListQuery};
 pub use order::{Cell, ExportColumn, HistoryEntry, Order};
 
-/// Declares [`OrderRow`] and [`COLUMNS`] from one field list, so the query's column list and
-/// the struct it is read into cannot disagree.
+/// Declares [`OrderRow`], [`COLUMNS`], [`unnest_rows`] and [`bind_rows`] from one field list
+/// (each field with its Postgres type), so the queries' column lists, the arrays the projection
+/// writes and the struct the rows are read into cannot disagree.
 macro_rules! order_row {
     ($(#[$meta:meta])* pub struct $name:ident {
-        $first:ident: $first_ty:ty $(, $field:ident: $ty:ty)* $(,)?
+        $first:ident: $first_ty:ty = $first_sql:literal $(, $field:ident: $ty:ty = $sql:literal)* $(,)?
     }) => {
         $(#[$meta])*
         pub struct $name {
@@ -28,33 +29,85 @@ macro_rules! order_row {
 
         /// The columns of `orders` that make an [`OrderView`]: the fields of [`OrderRow`].
         pub const COLUMNS: &str = concat!(stringify!($first) $(, ", ", stringify!($field))*);
+
+        /// `UNNEST($1::uuid[], ...)`: the rows [`bind_rows`] binds, as a table of [`COLUMNS`].
+        pub fn unnest_rows() -> String {
+            let types = [$first_sql $(, $sql)*];
+            let arrays: Vec<String> = types
+                .iter()
+                .enumerate()
+                .map(|(i, ty)| format!("${}::{ty}[]", i + 1))
+                .collect();
+            format!("UNNEST({})", arrays.join(", "))
+        }
+
+        /// Binds `rows` column by column, as the arrays of [`unnest_rows`].
+        pub fn bind_rows<'q, O>(query: RowsQuery<'q, O>, rows: &[$name]) -> RowsQuery<'q, O> {
+            query
+                .bind(rows.iter().map(|r| r.$first.clone()).collect::<Vec<_>>())
+                $(.bind(rows.iter().map(|r| r.$field.clone()).collect::<Vec<_>>()))*
+        }
     };
 }
 
+/// A query that binds the rows of [`bind_rows`].
+pub type RowsQuery<'q, O> = sqlx::query::QueryAs<'q, Postgres, O, sqlx::postgres::PgArguments>;
+
 order_row! {
-    /// One row of `orders` as the queries read it.
+    /// One row of `orders` as the queries read it and the projection writes it.
     #[derive(Debug, sqlx::FromRow)]
     pub struct OrderRow {
-        id: Uuid,
-        created: bool,
-        nama_customer: Option<String>,
-        email: Option<String>,
-        nama_barang: Option<String>,
-        jenis_barang: Option<String>,
-        jumlah_barang: Option<i64>,
-        estimasi_nilai_barang: Option<i64>,
-        wilayah: Option<String>,
-        id_percakapan: Option<String>,
-        created_at: Option<DateTime<Utc>>,
-        state: String,
-        sending: bool,
-        send_count: i32,
-        last_error: Option<String>,
-        verification_id: Option<Uuid>,
-        expires_at: Option<DateTime<Utc>>,
-        last_sent_at: Option<DateTime<Utc>>,
-        updated_at: Option<DateTime<Utc>>,
-        last_seq: i64,
+        id: Uuid = "uuid",
+        created: bool = "bool",
+        nama_customer: Option<String> = "text",
+        email: Option<String> = "text",
+        nama_barang: Option<String> = "text",
+        jenis_barang: Option<String> = "text",
+        jumlah_barang: Option<i64> = "bigint",
+        estimasi_nilai_barang: Option<i64> = "bigint",
+        wilayah: Option<String> = "text",
+        id_percakapan: Option<String> = "text",
+        created_at: Option<DateTime<Utc>> = "timestamptz",
+        state: String = "text",
+        active: bool = "bool",
+        sending: bool = "bool",
+        send_count: i32 = "int",
+        last_error: Option<String> = "text",
+        verification_id: Option<Uuid> = "uuid",
+        expires_at: Option<DateTime<Utc>> = "timestamptz",
+        last_sent_at: Option<DateTime<Utc>> = "timestamptz",
+        updated_at: Option<DateTime<Utc>> = "timestamptz",
+        last_seq: i64 = "bigint",
+    }
+}
+
+impl From<&OrderView> for OrderRow {
+    fn from(v: &OrderView) -> Self {
+        let f = v.facts.as_ref();
+        let text = |get: fn(&OrderFacts) -> &String| f.map(|f| get(f).clone());
+        OrderRow {
+            id: v.id,
+            created: f.is_some(),
+            nama_customer: text(|f| &f.nama_customer),
+            email: text(|f| &f.email),
+            nama_barang: text(|f| &f.nama_barang),
+            jenis_barang: text(|f| &f.jenis_barang),
+            jumlah_barang: f.map(|f| f.jumlah_barang),
+            estimasi_nilai_barang: f.map(|f| f.estimasi_nilai_barang),
+            wilayah: text(|f| &f.wilayah),
+            id_percakapan: f.and_then(|f| f.id_percakapan.clone()),
+            created_at: f.map(|f| f.created_at),
+            state: v.status.code().to_owned(),
+            active: v.is_active(),
+            sending: v.sending,
+            send_count: v.send_count,
+            last_error: v.last_error.clone(),
+            verification_id: v.verification_id,
+            expires_at: v.expires_at,
+            last_sent_at: v.last_sent_at,
+            updated_at: v.updated_at,
+            last_seq: v.last_seq,
+        }
     }
 }
 
