@@ -58,6 +58,8 @@ if [[ -f scripts/validate-deploy.sh ]]; then
   step "deploy files" bash scripts/validate-deploy.sh all
 fi
 
+step "pipeline" bash scripts/check-pipeline.sh
+
 if [[ -f web_dashboard/package.json ]]; then
   step "web: npm ci" in_web npm ci
   step "web: lint" in_web npm run lint
