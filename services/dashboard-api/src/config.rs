@@ -3,7 +3,8 @@
 use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context;
-use gadai_kit::{client::TrustedProxies, config};
+use gadai_http::client::TrustedProxies;
+use gadai_kit::config;
 use gadai_runtime::{CoreSettings, ServiceSettings};
 use secrecy::SecretString;
 

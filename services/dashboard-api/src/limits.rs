@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use gadai_kit::ApiError;
+use gadai_http::ApiError;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 

@@ -5,7 +5,9 @@
 //! those past due.
 
 pub mod config;
+pub mod domain;
 pub mod projection;
+pub mod read_model;
 pub mod startup;
 pub mod sweep;
 

@@ -45,7 +45,7 @@ impl Service for ExpirySweeper {
             batch: settings.sweep_batch,
         };
         let sweep = tokio::spawn(sweeper.run(shutdown.clone()));
-        let routes = axum::Router::new().fallback(gadai_kit::error::not_found);
+        let routes = axum::Router::new().fallback(gadai_http::error::not_found);
         Running::new(routes, vec![consumer, sweep])
     }
 }

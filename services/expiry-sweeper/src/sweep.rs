@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use gadai_bus::Bus;
-use gadai_events::{Event, EventKind, OrderExpired, SYSTEM_ACTOR};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
+
+use crate::{domain, read_model};
 
 pub struct Sweeper {
     pub pool: PgPool,
@@ -41,34 +41,16 @@ impl Sweeper {
     /// One round: returns how many expiries were published (0 when another replica sweeps).
     pub async fn sweep_once(&self, now: DateTime<Utc>) -> anyhow::Result<usize> {
         let mut tx = self.pool.begin().await?;
-        let leader: bool = sqlx::query_scalar(
-            "SELECT pg_try_advisory_xact_lock(hashtext('expiry-sweeper.sweep'))",
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        if !leader {
+        if !read_model::try_lead_sweep(&mut tx).await? {
             return Ok(0);
         }
-        let due: Vec<(Uuid, Uuid)> = sqlx::query_as(
-            "SELECT order_id, verification_id FROM verifications
-             WHERE open AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
-        )
-        .bind(now)
-        .bind(self.batch)
-        .fetch_all(&mut *tx)
-        .await?;
-        for (order, verification) in &due {
-            let event = Event::new(
-                *order,
-                SYSTEM_ACTOR,
-                EventKind::OrderExpired(OrderExpired {
-                    verification_id: *verification,
-                }),
-            );
-            self.bus.publish(&event).await?;
+        let due = read_model::due(&mut tx, now, self.batch).await?;
+        let expiries = domain::decide(&due, now);
+        for event in &expiries {
+            self.bus.publish(event).await?;
             metrics::counter!("orders_expired_total").increment(1);
         }
         tx.commit().await?;
-        Ok(due.len())
+        Ok(expiries.len())
     }
 }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod projection;
+pub mod read_model;
 pub mod startup;
 
 pub use startup::Application;

@@ -21,7 +21,7 @@ use futures::StreamExt;
 use gadai_bus::Bus;
 use gadai_events::{
     BRIDGE_ACTOR, Event, EventKind, OrderVerified,
-    check::{CheckReply, CheckRequest, OrderRef, Outcome, QUEUE_GROUP, SUBJECT},
+    check::{CheckReply, CheckRequest, Outcome, QUEUE_GROUP, SUBJECT},
 };
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -32,9 +32,10 @@ use crate::{
     domain::{
         Code, CodeHasher,
         budget::{Budget, Decision, Spent, Window},
-        lifecycle::{self, Miss, State, Step},
+        lifecycle::{self, Miss, Step},
     },
     failpoint,
+    read_model::{self, Live, Lookup},
 };
 
 /// Requests one replica works on at once (each holds at most one pooled connection at a time;
@@ -48,20 +49,6 @@ pub struct Checker {
     pub max_failed_attempts: i32,
     pub limits: CheckSettings,
 }
-
-/// A live code's row, locked for the check.
-#[derive(sqlx::FromRow)]
-struct Live {
-    id: Uuid,
-    order_id: Uuid,
-    code_hash: Vec<u8>,
-    attempts: i32,
-}
-
-/// The codes a check may match (`$1`: the [`State::CHECKABLE`] states), not expired by the
-/// database's clock.
-const LIVE: &str = "SELECT id, order_id, code_hash, attempts FROM verifications
-                    WHERE state = ANY($1) AND expires_at > now()";
 
 /// The outcome of passing the budgets.
 enum Admission {
@@ -233,34 +220,14 @@ impl Checker {
     async fn evaluate(&self, request: &CheckRequest) -> anyhow::Result<CheckReply> {
         let code = Code::parse(&request.kode_unik);
         let mut tx = self.pool.begin().await?;
-        let checkable = lifecycle::strs(&State::CHECKABLE);
-        let live: Vec<Live> = match (&request.order, &code) {
-            (Some(OrderRef::Id(order)), _) => {
-                sqlx::query_as(&format!("{LIVE} AND order_id = $2 ORDER BY id FOR UPDATE"))
-                    .bind(&checkable)
-                    .bind(order)
-                    .fetch_all(&mut *tx)
-                    .await?
-            }
-            (Some(OrderRef::Reference(reference)), _) => {
-                let (low, high) = reference.id_range();
-                sqlx::query_as(&format!(
-                    "{LIVE} AND order_id BETWEEN $2 AND $3 ORDER BY id FOR UPDATE"
-                ))
-                .bind(&checkable)
-                .bind(low)
-                .bind(high)
-                .fetch_all(&mut *tx)
-                .await?
-            }
-            (None, Some(code)) => {
-                sqlx::query_as(&format!("{LIVE} AND code_hash = $2 FOR UPDATE"))
-                    .bind(&checkable)
-                    .bind(self.hasher.hash(code))
-                    .fetch_all(&mut *tx)
-                    .await?
-            }
-            (None, None) => Vec::new(),
+        let lookup = match (&request.order, &code) {
+            (Some(order), _) => Some(Lookup::Order(order)),
+            (None, Some(code)) => Some(Lookup::CodeHash(self.hasher.hash(code))),
+            (None, None) => None,
+        };
+        let live = match lookup {
+            Some(lookup) => read_model::lock_live_codes(&mut tx, lookup).await?,
+            None => Vec::new(),
         };
         let open = |l: &&Live| lifecycle::accepts_attempts(l.attempts, self.max_failed_attempts);
         // Every open code is compared (in constant time each); a match wins.

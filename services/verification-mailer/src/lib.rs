@@ -13,6 +13,7 @@ pub mod config;
 pub mod domain;
 pub mod failpoint;
 pub mod projection;
+pub mod read_model;
 pub mod sender;
 pub mod startup;
 pub mod transport;

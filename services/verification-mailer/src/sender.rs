@@ -18,7 +18,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use gadai_bus::Bus;
 use gadai_events::{Event, EventKind, SYSTEM_ACTOR, VerificationFailed, VerificationSent};
 use gadai_runtime::{ApplyError, Delivered, Handler};
@@ -28,10 +28,11 @@ use uuid::Uuid;
 use crate::{
     domain::{
         Code, CodeHasher,
-        lifecycle::{self, SendAction, SendRecord, State, Step},
+        lifecycle::{self, SendAction, Step},
         mail,
     },
     failpoint,
+    read_model::{self, Recipient},
     transport::{SendError, Transport},
 };
 
@@ -88,18 +89,16 @@ impl Sender {
             // A redelivery: the outcome is recorded; make sure it is on the stream.
             return self.announce(order, id).await;
         }
-        let recipient: Option<(Option<String>, Option<String>, bool)> = sqlx::query_as(
-            "SELECT email, nama_customer, closed FROM recipients WHERE order_id = $1",
-        )
-        .bind(order)
-        .fetch_optional(&self.pool)
-        .await?;
-        let (email, name) = match recipient {
-            Some((_, _, true)) => {
+        let (email, name) = match read_model::recipient(&self.pool, order).await? {
+            Some(Recipient { closed: true, .. }) => {
                 tracing::info!("order already verified, expired or deleted: nothing to send");
                 return Ok(());
             }
-            Some((Some(email), name, false)) => (email, name.unwrap_or_default()),
+            Some(Recipient {
+                email: Some(email),
+                name,
+                closed: false,
+            }) => (email, name.unwrap_or_default()),
             // order.created reaches this service through another consumer: wait for it.
             _ => {
                 return Err(ApplyError::Transient(anyhow::anyhow!(
@@ -166,29 +165,7 @@ impl Sender {
 
     /// What a send request for verification `id` does, given what is recorded of it.
     async fn send_action(&self, id: Uuid) -> Result<SendAction, ApplyError> {
-        type Row = (
-            String,
-            Option<DateTime<Utc>>,
-            Option<DateTime<Utc>>,
-            Option<String>,
-            Option<DateTime<Utc>>,
-        );
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT state, expires_at, sent_at, failure_reason, announced_at
-             FROM verifications WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let record = row.map(
-            |(state, expires_at, sent_at, failure_reason, announced_at)| SendRecord {
-                state: State::parse(&state).ok(),
-                expires_at,
-                sent_at,
-                failure_reason,
-                announced_at,
-            },
-        );
+        let record = read_model::send_record(&self.pool, id).await?;
         Ok(lifecycle::on_send_request(record.as_ref()))
     }
 

@@ -84,7 +84,7 @@ impl Service for VerificationMailer {
                 tracing::error!(error = ?err, "the code checker stopped");
             }
         });
-        let routes = axum::Router::new().fallback(gadai_kit::error::not_found);
+        let routes = axum::Router::new().fallback(gadai_http::error::not_found);
         Running::new(routes, vec![recipients, mails, checks])
     }
 }

@@ -1,14 +1,7 @@
-//! Shared plumbing of the Gadai services.
+//! What every Gadai process sets up the same way, before any HTTP or bus: configuration from the
+//! environment, telemetry (logs, traces), the command line, and the allocator's settings.
 
-pub mod api_key;
 pub mod cli;
-pub mod client;
 pub mod config;
-pub mod error;
 pub mod memory;
-pub mod openapi;
-pub mod ops;
-pub mod server;
 pub mod telemetry;
-
-pub use error::{ApiError, FieldError};

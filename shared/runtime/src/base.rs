@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures::{FutureExt, future::BoxFuture};
 use gadai_bus::{Bus, ConsumerSpec};
-use gadai_kit::{
+use gadai_http::{
     ops::{Probe, Readiness},
     server,
 };
@@ -39,7 +39,7 @@ impl Base {
         migrator: &Migrator,
     ) -> anyhow::Result<Self> {
         // Record metrics from the start, not from the first scrape.
-        gadai_kit::ops::metrics_handle();
+        gadai_http::ops::metrics_handle();
         let pool = gadai_store::connect(&core.db).await?;
         let bus = Bus::connect(core.bus.clone(), name).await?;
         let readiness = Readiness::new(vec![
@@ -73,7 +73,7 @@ impl Base {
         workers: Vec<JoinHandle<()>>,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
-        let router = routes.merge(gadai_kit::ops::router(self.readiness));
+        let router = routes.merge(gadai_http::ops::router(self.readiness));
         let router = server::with_middleware(router, self.request_timeout);
         tracing::info!(
             service = self.name,

@@ -2,7 +2,8 @@
 //! and the service's own.
 
 use gadai_bus::{Bus, BusSettings};
-use gadai_kit::{cli::Command, server};
+use gadai_http::server;
+use gadai_kit::cli::Command;
 use gadai_store::DbSettings;
 use sqlx::migrate::Migrator;
 use tokio_util::sync::CancellationToken;

@@ -16,7 +16,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::Utc;
-use gadai_kit::{ApiError, api_key::constant_time_eq};
+use gadai_http::{ApiError, api_key::constant_time_eq};
 use serde::Deserialize;
 use uuid::Uuid;
 

@@ -22,7 +22,7 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt, TryStreamExt, future, stream};
-use gadai_kit::{ApiError, FieldError};
+use gadai_http::{ApiError, FieldError};
 use rust_xlsxwriter::{ColNum, ExcelDateTime, Format, RowNum, Workbook, Worksheet};
 use serde::Deserialize;
 use sqlx::PgPool;

@@ -27,11 +27,15 @@ use axum::{
     routing::{delete, get, patch, post},
 };
 use gadai_bus::Bus;
-use gadai_kit::api_key::{self, ApiKey};
+use gadai_http::api_key::{self, ApiKey};
 use http::{HeaderMap, HeaderValue, header};
 use secrecy::ExposeSecret;
 use sqlx::PgPool;
-use tower_http::services::{ServeDir, ServeFile};
+use tower::ServiceBuilder;
+use tower_http::{
+    services::{ServeDir, ServeFile},
+    set_header::SetResponseHeaderLayer,
+};
 
 use crate::config::Settings;
 
@@ -47,10 +51,10 @@ pub struct AppState {
     pub closing: tokio_util::sync::CancellationToken,
 }
 
-/// The rate-limit key of the client behind `peer` (see [`gadai_kit::client`]).
+/// The rate-limit key of the client behind `peer` (see [`gadai_http::client`]).
 pub fn client_key(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> String {
     let ip: IpAddr = state.settings.trusted_proxies.client(peer.ip(), headers);
-    gadai_kit::client::bucket(ip)
+    gadai_http::client::bucket(ip)
 }
 
 /// The OpenAPI document of this service, served at `/openapi.json`: the output of
@@ -90,7 +94,7 @@ pub fn router(state: AppState) -> Router {
             )),
         )
         .merge(operators)
-        .fallback(gadai_kit::error::not_found);
+        .fallback(gadai_http::error::not_found);
     let router = Router::new()
         .nest("/dashboard", api)
         .route("/openapi.json", get(openapi))
@@ -136,13 +140,65 @@ async fn security_headers(State(state): State<AppState>, req: Request, next: Nex
 
 /// Serves the built dashboard when it is there; unknown paths get `index.html` so deep links
 /// work. Unknown `/dashboard/*` paths stay JSON 404s (the nested router's fallback).
+///
+/// Files are sent in the encoding the browser accepts, from the `.br`/`.gz` copies the build
+/// wrote beside them (`Vary: Accept-Encoding`). `/assets/*` names carry a hash of their
+/// content, so they are cached for a year and never revalidated; everything else (`index.html`,
+/// which names the current assets) is revalidated on every visit (`no-cache`; ServeDir answers
+/// `If-Modified-Since` with 304).
 fn with_web_app(router: Router, dist: &Path) -> Router {
     let index = dist.join("index.html");
-    if index.is_file() {
-        router.fallback_service(ServeDir::new(dist).fallback(ServeFile::new(index)))
-    } else {
-        router.fallback(gadai_kit::error::not_found)
+    if !index.is_file() {
+        return router.fallback(gadai_http::error::not_found);
     }
+    let assets = ServiceBuilder::new()
+        .layer(cache_control(IMMUTABLE))
+        .layer(vary_on_encoding())
+        .service(
+            ServeDir::new(dist.join("assets"))
+                .precompressed_br()
+                .precompressed_gzip(),
+        );
+    let pages = ServiceBuilder::new()
+        .layer(cache_control(REVALIDATE))
+        .layer(vary_on_encoding())
+        .service(
+            ServeDir::new(dist)
+                .precompressed_br()
+                .precompressed_gzip()
+                .fallback(
+                    ServeFile::new(index)
+                        .precompressed_br()
+                        .precompressed_gzip(),
+                ),
+        );
+    router
+        .nest_service("/assets", assets)
+        .fallback_service(pages)
+}
+
+/// `Cache-Control` of content-hashed files.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// `Cache-Control` of files whose name stays while their content changes.
+const REVALIDATE: &str = "no-cache";
+
+/// Sets `Cache-Control: value` on files served (200, 206, 304); errors are not cached.
+fn cache_control<B>(
+    value: &'static str,
+) -> SetResponseHeaderLayer<impl FnMut(&http::Response<B>) -> Option<HeaderValue> + Clone> {
+    SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, move |res: &http::Response<B>| {
+        let served = res.status().is_success() || res.status() == http::StatusCode::NOT_MODIFIED;
+        Some(HeaderValue::from_static(if served {
+            value
+        } else {
+            "no-store"
+        }))
+    })
+}
+
+/// `Vary: Accept-Encoding`: caches keep one copy per encoding.
+fn vary_on_encoding() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(header::VARY, HeaderValue::from_static("accept-encoding"))
 }
 
 #[utoipa::path(

@@ -7,7 +7,7 @@
 //! the handlers parse themselves (so that errors keep the seed's shapes). The order, its history
 //! and the stats are the read model's own types.
 
-pub use gadai_kit::openapi::{
+pub use gadai_http::openapi::{
     AnyObject, ApiKeyScheme, Error, FieldError, LocPart, NoTags, ValidationError, constant,
 };
 use serde::Serialize;
@@ -38,9 +38,9 @@ use crate::read_model::Order;
         stats::stats,
         events::events,
         super::openapi,
-        gadai_kit::openapi::healthz,
-        gadai_kit::openapi::readyz,
-        gadai_kit::openapi::metrics,
+        gadai_http::openapi::healthz,
+        gadai_http::openapi::readyz,
+        gadai_http::openapi::metrics,
         verification::send,
         verification::resend,
         verification::verify,
@@ -60,7 +60,7 @@ pub struct ApiDoc;
 
 /// The document as committed and served.
 pub fn document() -> String {
-    gadai_kit::openapi::render(ApiDoc::openapi())
+    gadai_http::openapi::render(ApiDoc::openapi())
 }
 
 /// The operators' session cookie: the security scheme `session`.

@@ -6,7 +6,7 @@ use axum::{
     extract::{Path, State, rejection::JsonRejection},
     http::StatusCode,
 };
-use gadai_kit::{ApiError, FieldError};
+use gadai_http::{ApiError, FieldError};
 use serde::Deserialize;
 use uuid::Uuid;
 

@@ -7,7 +7,7 @@ use axum::{
     http::HeaderValue,
     response::{IntoResponse, Response},
 };
-use gadai_kit::ApiError;
+use gadai_http::ApiError;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;

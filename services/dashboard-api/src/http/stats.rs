@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use axum::{Json, extract::State};
-use gadai_kit::ApiError;
+use gadai_http::ApiError;
 use serde::Serialize;
 use utoipa::ToSchema;
 

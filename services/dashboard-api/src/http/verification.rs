@@ -22,7 +22,7 @@ use gadai_events::{
     Event,
     check::{CheckReply, CheckRequest, OrderRef, Outcome, Reference, SUBJECT},
 };
-use gadai_kit::{ApiError, FieldError};
+use gadai_http::{ApiError, FieldError};
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;

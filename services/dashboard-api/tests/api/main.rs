@@ -8,3 +8,4 @@ mod live;
 mod openapi;
 mod projection;
 mod trust;
+mod web_app;

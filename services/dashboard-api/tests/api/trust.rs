@@ -65,7 +65,8 @@ async fn forwarded_for_names_the_client_only_behind_a_trusted_proxy() {
     let env = TestEnv::new().await.unwrap();
     let mut s = settings(&env);
     s.login_rate_limit = 2;
-    s.trusted_proxies = gadai_kit::client::TrustedProxies::parse(&["127.0.0.1/32".into()]).unwrap();
+    s.trusted_proxies =
+        gadai_http::client::TrustedProxies::parse(&["127.0.0.1/32".into()]).unwrap();
     let (behind_proxy, stop_a) = replica(s.clone()).await;
     s.trusted_proxies = Default::default();
     s.core.db.schema = "dashboard_direct".into();

@@ -1,7 +1,7 @@
 //! Parsing an incoming order into a [`NewOrder`], deterministically, with the rules the old
 //! system asked an LLM to check. Every failing field is reported, not just the first.
 
-use gadai_kit::FieldError;
+use gadai_http::FieldError;
 use serde_json::Value;
 
 /// The most orders one request may carry.

@@ -5,7 +5,7 @@
 //! without regard to case, spaces or a leading "Provinsi", with common short names
 //! (Jakarta, Jabar, Jatim).
 
-use gadai_kit::FieldError;
+use gadai_http::FieldError;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;

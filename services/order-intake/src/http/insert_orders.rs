@@ -9,7 +9,7 @@ use axum::{
 };
 use chrono::Utc;
 use gadai_events::{BRIDGE_ACTOR, Event, EventKind, IdempotencyRef};
-use gadai_kit::{ApiError, FieldError};
+use gadai_http::{ApiError, FieldError};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -22,7 +22,7 @@ use crate::{
         idempotency::{self, ClientKey, Decision, Request},
         parse_orders,
     },
-    projection::find_earlier,
+    read_model::find_earlier,
 };
 
 /// An order's id and status, as the answers list them.

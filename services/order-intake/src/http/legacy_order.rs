@@ -8,7 +8,7 @@ use axum::{
     extract::{State, rejection::JsonRejection},
     http::HeaderMap,
 };
-use gadai_kit::{ApiError, FieldError};
+use gadai_http::{ApiError, FieldError};
 use serde_json::Value;
 
 use super::{

@@ -16,7 +16,7 @@ use axum::{
     routing::{get, post},
 };
 use gadai_bus::Bus;
-use gadai_kit::api_key::{self, ApiKey};
+use gadai_http::api_key::{self, ApiKey};
 use sqlx::PgPool;
 
 use crate::config::Settings;
@@ -46,7 +46,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(bridge)
         .route("/openapi.json", get(openapi))
-        .fallback(gadai_kit::error::not_found)
+        .fallback(gadai_http::error::not_found)
         .with_state(state)
 }
 

@@ -7,7 +7,7 @@
 //! The handlers parse their bodies by hand (so that every failing field is named), so the
 //! request types below only describe those bodies; the answers are the handlers' own types.
 
-pub use gadai_kit::openapi::{
+pub use gadai_http::openapi::{
     AnyObject, ApiKeyScheme, Error, FieldError, LocPart, NoTags, ValidationError, constant,
 };
 use serde::Deserialize;
@@ -30,9 +30,9 @@ use super::{legacy_order, quote};
     paths(
         insert_orders::insert_orders,
         super::openapi,
-        gadai_kit::openapi::healthz,
-        gadai_kit::openapi::readyz,
-        gadai_kit::openapi::metrics,
+        gadai_http::openapi::healthz,
+        gadai_http::openapi::readyz,
+        gadai_http::openapi::metrics,
         quote::post_quote,
         legacy_order::post_order,
     ),
@@ -44,7 +44,7 @@ pub struct ApiDoc;
 
 /// The document as committed and served.
 pub fn document() -> String {
-    gadai_kit::openapi::render(ApiDoc::openapi())
+    gadai_http::openapi::render(ApiDoc::openapi())
 }
 
 /// The optional `Idempotency-Key` header of the order writes (read by `insert_orders::accept`

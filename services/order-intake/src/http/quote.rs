@@ -1,7 +1,7 @@
 //! `POST /api/quote`: the loan value of items for a province, for the agent's tool.
 
 use axum::{Json, extract::State, extract::rejection::JsonRejection};
-use gadai_kit::ApiError;
+use gadai_http::ApiError;
 use serde_json::Value;
 
 use super::{AppState, openapi};

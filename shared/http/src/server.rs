@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
 
-use crate::telemetry::{HttpHeaders, set_parent_from};
+use gadai_kit::telemetry::{HttpHeaders, set_parent_from};
 
 /// Wraps a service's routes with tracing (continuing the caller's trace), request metrics and a
 /// request timeout so that nothing can hold shutdown forever.

@@ -56,6 +56,7 @@ impl Readiness {
         self.started.store(true, Ordering::Release);
     }
 
+    /// Runs every probe; the gauge `service_ready` (1 or 0) follows each evaluation.
     async fn check(&self) -> Result<(), Vec<&'static str>> {
         let mut failing = Vec::new();
         if !self.started.load(Ordering::Acquire) {
@@ -66,6 +67,7 @@ impl Readiness {
                 failing.push(probe.name());
             }
         }
+        metrics::gauge!("service_ready").set(if failing.is_empty() { 1.0 } else { 0.0 });
         if failing.is_empty() {
             Ok(())
         } else {
@@ -93,7 +95,10 @@ async fn ready(State(readiness): State<Readiness>) -> impl IntoResponse {
     }
 }
 
-async fn metrics() -> impl IntoResponse {
+/// The Prometheus text; readiness is evaluated first, so every scrape carries a current
+/// `service_ready` whether or not anything probes `/readyz`.
+async fn metrics(State(readiness): State<Readiness>) -> impl IntoResponse {
+    let _ = readiness.check().await;
     (
         [(
             http::header::CONTENT_TYPE,

@@ -83,7 +83,7 @@ impl TrustedProxies {
 
     /// From `TRUSTED_PROXIES`, a comma-separated list of addresses and networks.
     pub fn from_env() -> anyhow::Result<Self> {
-        Self::parse(&crate::config::list("TRUSTED_PROXIES", &[]))
+        Self::parse(&gadai_kit::config::list("TRUSTED_PROXIES", &[]))
             .map_err(|e| anyhow::anyhow!("TRUSTED_PROXIES: {e}"))
     }
 

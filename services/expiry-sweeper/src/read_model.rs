@@ -1,0 +1,30 @@
+//! The sweeper's queries over its table of open verifications.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+
+use crate::domain::OpenVerification;
+
+/// Takes the sweep's lock for the rest of `conn`'s transaction, if no other replica holds it:
+/// one replica sweeps at a time.
+pub async fn try_lead_sweep(conn: &mut PgConnection) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtext('expiry-sweeper.sweep'))")
+        .fetch_one(conn)
+        .await
+}
+
+/// Up to `limit` open verifications expired at `now`, the longest expired first.
+pub async fn due(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> sqlx::Result<Vec<OpenVerification>> {
+    sqlx::query_as(
+        "SELECT order_id, verification_id, expires_at FROM verifications
+         WHERE open AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
