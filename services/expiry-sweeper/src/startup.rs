@@ -28,6 +28,7 @@ impl Service for ExpirySweeper {
     }
 
     async fn build(settings: Settings, _base: &Base) -> anyhow::Result<Self> {
+        gadai_runtime::export_counters(&["orders_expired_total"]);
         Ok(ExpirySweeper { settings })
     }
 

@@ -30,6 +30,7 @@ impl Service for OrderIntake {
     }
 
     async fn build(settings: Settings, _base: &Base) -> anyhow::Result<Self> {
+        gadai_runtime::export_counters(&["orders_accepted_total", "orders_rejected_total"]);
         Ok(OrderIntake {
             settings: Arc::new(settings),
         })

@@ -36,6 +36,11 @@ impl Service for VerificationMailer {
     }
 
     async fn build(settings: Settings, _base: &Base) -> anyhow::Result<Self> {
+        gadai_runtime::export_counters(&[
+            "verification_mails_sent_total",
+            "verification_mails_failed_total",
+            "verification_check_failures_total",
+        ]);
         let transport = Transport::new(&settings.mail)?;
         Ok(VerificationMailer {
             settings,

@@ -16,7 +16,7 @@
 
 use std::{future::Future, time::Duration};
 
-use async_nats::jetstream::{AckKind, Message};
+use async_nats::jetstream::{AckKind, Message, consumer::PullConsumer};
 use futures::StreamExt;
 use gadai_bus::{Bus, ConsumerSpec, NatsHeadersRef};
 use gadai_events::Event;
@@ -178,6 +178,13 @@ pub async fn run<P: Sink>(
     projection: P,
     shutdown: CancellationToken,
 ) {
+    // Exported at 0 from the start, so alerts and rates see the first parked or applied event.
+    for counter in [
+        "projection_events_applied_total",
+        "projection_events_parked_total",
+    ] {
+        metrics::counter!(counter, "projection" => spec.name.clone()).increment(0);
+    }
     let mut backoff = Duration::from_millis(200);
     while !shutdown.is_cancelled() {
         match consume(&bus, &spec, &projection, &shutdown).await {
@@ -202,6 +209,67 @@ async fn consume<P: Sink>(
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let consumer = bus.durable_consumer(spec).await?;
+    tokio::select! {
+        result = receive_and_apply(bus, spec, projection, shutdown, &consumer) => result,
+        never = watch_backlog(bus, spec, &consumer) => match never {},
+    }
+}
+
+/// How often each consumer's backlog is measured for its gauges.
+const BACKLOG_EVERY: Duration = Duration::from_secs(5);
+
+/// Keeps the consumer's gauges current: `consumer_pending_messages` (messages of its subjects
+/// not yet delivered, the server's count) and `projection_lag_events` (see [`lag`]).
+async fn watch_backlog(
+    bus: &Bus,
+    spec: &ConsumerSpec,
+    consumer: &PullConsumer,
+) -> std::convert::Infallible {
+    let pending = metrics::gauge!("consumer_pending_messages", "consumer" => spec.name.clone());
+    let lagging = metrics::gauge!("projection_lag_events", "projection" => spec.name.clone());
+    let mut ticker = tokio::time::interval(BACKLOG_EVERY);
+    loop {
+        ticker.tick().await;
+        let measured = async {
+            let info = consumer.get_info().await?;
+            let last = bus.last_sequence().await?;
+            anyhow::Ok((info, last))
+        };
+        match measured.await {
+            Ok((info, last)) => {
+                pending.set(info.num_pending as f64);
+                lagging.set(lag(
+                    last,
+                    info.ack_floor.stream_sequence,
+                    info.num_pending,
+                    info.num_ack_pending as u64,
+                ) as f64);
+            }
+            Err(err) => {
+                tracing::debug!(consumer = %spec.name, error = %err, "backlog not measured")
+            }
+        }
+    }
+}
+
+/// How far a consumer is behind the stream, in stream sequences: the stream's last sequence
+/// minus the last one the consumer had acked (applied), or 0 when nothing of its subjects waits
+/// or is in hand (a filtered consumer is not behind because other subjects moved on).
+fn lag(stream_last: u64, acked_through: u64, pending: u64, in_hand: u64) -> u64 {
+    if pending == 0 && in_hand == 0 {
+        0
+    } else {
+        stream_last.saturating_sub(acked_through)
+    }
+}
+
+async fn receive_and_apply<P: Sink>(
+    bus: &Bus,
+    spec: &ConsumerSpec,
+    projection: &P,
+    shutdown: &CancellationToken,
+    consumer: &PullConsumer,
+) -> anyhow::Result<()> {
     let messages = consumer
         .stream()
         .max_messages_per_batch(spec.batch)
@@ -470,8 +538,27 @@ async fn park<P: Sink>(
 
 #[cfg(test)]
 mod tests {
-    use super::nak_delay;
+    use super::{lag, nak_delay};
     use std::time::Duration;
+
+    #[test]
+    fn given_nothing_waiting_when_lag_is_measured_then_it_is_zero_even_if_the_stream_moved_on() {
+        // A consumer of order.created only: other subjects moved the stream to 900.
+        assert_eq!(lag(900, 120, 0, 0), 0);
+    }
+
+    #[test]
+    fn given_messages_waiting_when_lag_is_measured_then_it_counts_from_the_last_acked() {
+        assert_eq!(lag(900, 120, 35, 0), 780);
+        // Delivered but not yet acked (a batch in hand) counts too.
+        assert_eq!(lag(900, 880, 0, 20), 20);
+    }
+
+    #[test]
+    fn given_an_ack_floor_ahead_of_a_stale_stream_reading_when_measured_then_it_does_not_underflow()
+    {
+        assert_eq!(lag(100, 120, 1, 0), 0);
+    }
 
     #[test]
     fn nak_delay_grows_and_is_capped() {

@@ -179,3 +179,11 @@ pub async fn main<S: Service>() -> anyhow::Result<()> {
     let command = gadai_kit::cli::Command::from_args(std::env::args().skip(1));
     command::dispatch::<S>(command, settings).await
 }
+
+/// Exports each named counter (without labels) at 0 from the start, so that a rate or an
+/// alert over it sees its first increment and a dashboard shows 0 rather than no data.
+pub fn export_counters(names: &[&'static str]) {
+    for name in names {
+        metrics::counter!(*name).increment(0);
+    }
+}
