@@ -2,13 +2,23 @@
 # it uses the machine's servers when they answer and starts its own under var/ otherwise.
 CARGO ?= cargo
 
-.PHONY: infra build run test test-browser bench lint fmt clean-var up down logs images compose-validate k8s-validate deploy-validate
+.PHONY: infra build build-run web run test test-browser bench lint fmt clean-var up down logs images compose-validate k8s-validate deploy-validate
 
 infra:
 	bash scripts/infra.sh up
 
-build:
+# Every binary of the workspace (benchmarks, test stack and tools included) and the web app.
+build: web
 	$(CARGO) build --release --workspace --bins
+
+# What `make run` starts and nothing else: the four services, nats-auth (the local NATS's users)
+# and the web app.
+RUN_BINS = -p order-intake -p dashboard-api -p verification-mailer -p expiry-sweeper \
+	-p gadai-bus --bins
+build-run: web
+	$(CARGO) build --release $(RUN_BINS)
+
+web:
 	@if [ -f web_dashboard/package.json ]; then \
 		echo "cd web_dashboard && npm ci && npm run build"; \
 		cd web_dashboard && npm ci && npm run build; \
@@ -16,7 +26,7 @@ build:
 		echo "web_dashboard/package.json not present, dashboard build skipped"; \
 	fi
 
-run: infra build
+run: infra build-run
 	bash scripts/run.sh
 
 test: infra

@@ -72,7 +72,7 @@ export LOG_FORMAT="${LOG_FORMAT:-json}"
 
 # ---- binaries
 for svc in "${SERVICES[@]}" nats-auth; do
-  [[ -x target/release/$svc ]] || die "target/release/$svc is missing: run 'make build' first"
+  [[ -x target/release/$svc ]] || die "target/release/$svc is missing: run 'make build-run' first"
 done
 
 # ---- NATS: the password variable of each service's user (the names compose and k8s use too)
