@@ -342,7 +342,17 @@ impl Bus {
     /// Publishes an event with its dedupe key and the current trace context, and waits for the
     /// PubAck. A publish that timed out may have been stored, so it is retried with the same
     /// `Nats-Msg-Id`, which makes the retry harmless.
-    #[tracing::instrument(skip_all, fields(messaging.destination.name = event.type_name(), order_id = %event.order_id))]
+    #[tracing::instrument(
+        name = "publish",
+        skip_all,
+        fields(
+            otel.kind = "producer",
+            messaging.system = "nats",
+            messaging.operation.type = "send",
+            messaging.destination.name = event.type_name(),
+            order_id = %event.order_id,
+        )
+    )]
     pub async fn publish(&self, event: &Event) -> anyhow::Result<Stored> {
         self.publish_with_id(event, &event.dedupe_key()).await
     }

@@ -147,6 +147,12 @@ impl<P: Projection> Sink for Stored<P> {
         gadai_store::advance_checkpoint(&mut tx, P::NAME, last).await?;
         tx.commit().await?;
         self.projection.committed(applied).await;
+        tracing::debug!(
+            projection = P::NAME,
+            events = batch.len(),
+            through = last,
+            "batch applied"
+        );
         Ok(())
     }
 
@@ -160,7 +166,10 @@ impl<H: Handler> Sink for Handled<H> {
     /// them one by one).
     async fn apply(&self, batch: &[Delivered]) -> Result<(), ApplyError> {
         for message in batch {
-            self.0.handle(message).await?;
+            self.0
+                .handle(message)
+                .instrument(message.span.clone())
+                .await?;
         }
         Ok(())
     }
@@ -367,7 +376,7 @@ async fn prepare<P: Sink>(
                 continue;
             }
         };
-        match decode(bus, &message, seq, delivered) {
+        match decode(bus, spec, &message, seq, delivered) {
             Ok(d) => {
                 decoded.push(d);
                 received.push(Received {
@@ -388,7 +397,10 @@ async fn settle<P: Sink>(spec: &ConsumerSpec, projection: &P, batch: Prepared) {
     let started = std::time::Instant::now();
     let Prepared { received, decoded } = batch;
     let count = decoded.len();
-    match keep_alive(spec, &received, projection.apply(&decoded)).await {
+    let applying = projection
+        .apply(&decoded)
+        .instrument(apply_span(spec, &decoded));
+    match keep_alive(spec, &received, applying).await {
         Ok(()) => {
             ack_all(&received).await;
             metrics::counter!("projection_events_applied_total", "projection" => spec.name.clone())
@@ -405,7 +417,9 @@ async fn settle<P: Sink>(spec: &ConsumerSpec, projection: &P, batch: Prepared) {
                 let result = keep_alive(
                     spec,
                     std::slice::from_ref(&r),
-                    projection.apply(std::slice::from_ref(&d)),
+                    projection
+                        .apply(std::slice::from_ref(&d))
+                        .instrument(d.span.clone()),
                 )
                 .await;
                 settle_single(spec, projection, r, result).await;
@@ -423,6 +437,29 @@ async fn settle<P: Sink>(spec: &ConsumerSpec, projection: &P, batch: Prepared) {
 
 /// Runs `work` on `received`, sending a progress ack for each of them every third of AckWait
 /// until it is done.
+/// The span a batch is applied in. For one message, that message's consumer span, so its trace
+/// runs from the publisher's request into the projection's work and logs. For several, a
+/// `projection.apply` span under the first message's consumer span and linked to every other's
+/// (OpenTelemetry's shape for work on a batch), so each message's trace leads to it.
+fn apply_span(spec: &ConsumerSpec, decoded: &[Delivered]) -> tracing::Span {
+    match decoded {
+        [] => tracing::Span::none(),
+        [one] => one.span.clone(),
+        [first, rest @ ..] => {
+            let span = tracing::info_span!(
+                parent: &first.span,
+                "projection.apply",
+                projection = %spec.name,
+                messaging.batch.message_count = decoded.len(),
+            );
+            for d in rest {
+                gadai_kit::telemetry::add_link(&span, &d.span);
+            }
+            span
+        }
+    }
+}
+
 async fn keep_alive<T>(
     spec: &ConsumerSpec,
     received: &[Received],
@@ -445,7 +482,13 @@ async fn keep_alive<T>(
     }
 }
 
-fn decode(bus: &Bus, message: &Message, seq: u64, delivered: i64) -> Result<Delivered, String> {
+fn decode(
+    bus: &Bus,
+    spec: &ConsumerSpec,
+    message: &Message,
+    seq: u64,
+    delivered: i64,
+) -> Result<Delivered, String> {
     let type_name = bus
         .type_of(&message.subject)
         .ok_or_else(|| format!("subject {} is outside the prefix", message.subject))?;
@@ -454,6 +497,8 @@ fn decode(bus: &Bus, message: &Message, seq: u64, delivered: i64) -> Result<Deli
         "projection.process",
         otel.kind = "consumer",
         messaging.system = "nats",
+        messaging.operation.type = "process",
+        messaging.consumer.group.name = %spec.name,
         messaging.destination.name = %message.subject,
         messaging.message.id = %event.id,
         stream_sequence = seq,
