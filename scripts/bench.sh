@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: the figures of DESIGN.md section 9, measured on this machine.
 #
-#   bash scripts/bench.sh [all | bridge | visible | catchup | memory]...   (default: all)
+#   bash scripts/bench.sh [all | bridge | visible | catchup | memory | web]...   (default: all)
 #
 # Builds the release binaries (when one workspace member does not compile, the benchmark and the
 # services that do are built one by one), then runs target/release/gadai-bench (bench/), which
@@ -75,6 +75,12 @@ fi
 export BENCH_UNBUILT="${unbuilt[*]:-}"
 
 [[ -x $BENCH_BIN ]] || die "$BENCH_BIN was not built"
+
+# The web scenario measures the built dashboard (precompressed by its build).
+if [[ -z ${WEB_DIST_DIR:-} && -f web_dashboard/package.json ]]; then
+  say "building the web app (npm ci && npm run build)"
+  (cd web_dashboard && npm ci --silent && npm run -s build >/dev/null) || die "the web app does not build"
+fi
 
 # ---------------------------------------------------------------- run
 cleanup() {

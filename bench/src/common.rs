@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// The bridge key the in-process order-intake is configured with.
-pub const APPS_KEY: &str = "bench-apps-key-5e0f2c9a71d84b36";
+pub const APPS_KEY: &str = "bench-apps-key-5e0f2c9a71d84b36c2";
 
 /// The knobs `scripts/bench.sh` passes through.
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! gadai-bench: the figures of DESIGN.md section 9, measured on this machine.
 //!
 //! ```text
-//! gadai-bench [all | bridge | visible | catchup | memory]...   run scenarios (default all)
+//! gadai-bench [all | bridge | visible | catchup | memory | web]...   run scenarios (default all)
 //! gadai-bench cleanup LEDGER                                   drop what a crashed run left
 //! ```
 //!
@@ -16,6 +16,7 @@ mod cpu;
 mod memory;
 mod summary;
 mod visible;
+mod web;
 
 use std::time::Instant;
 
@@ -23,7 +24,7 @@ use anyhow::Context;
 use common::{Knobs, thousands};
 use summary::Summary;
 
-const SCENARIOS: [&str; 4] = ["bridge", "visible", "catchup", "memory"];
+const SCENARIOS: [&str; 5] = ["bridge", "visible", "catchup", "memory", "web"];
 
 fn main() -> anyhow::Result<()> {
     // The services read their settings from the environment; the bench overrides the database,
@@ -89,6 +90,7 @@ async fn run() -> anyhow::Result<()> {
             "visible" => visible::run(&knobs, &mut summary).await,
             "catchup" => catchup::run(&knobs, &mut summary).await,
             "memory" => memory::run(&knobs, &mut summary).await,
+            "web" => web::run(&knobs, &mut summary).await,
             _ => unreachable!("checked above"),
         };
         if let Err(err) = result {
@@ -96,14 +98,6 @@ async fn run() -> anyhow::Result<()> {
             println!();
             summary.add(name.to_string(), "failed (see above)", "", Some(false));
         }
-    }
-    if chosen.len() == SCENARIOS.len() {
-        summary.add(
-            "web dashboard first load",
-            "not measured by gadai-bench",
-            "< 250 KB JS gzipped",
-            None,
-        );
     }
     println!(
         "== summary (DESIGN.md section 9; client, servers, Postgres and NATS share this machine) =="

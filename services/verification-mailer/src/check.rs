@@ -125,13 +125,7 @@ impl Checker {
     }
 
     fn answered(&self, reply: CheckReply) -> CheckReply {
-        let label = match reply.outcome {
-            Outcome::Matched => "matched",
-            Outcome::NotFound => "not_found",
-            Outcome::Locked => "locked",
-            Outcome::Throttled => "throttled",
-            Outcome::Unavailable => "unavailable",
-        };
+        let label = reply.outcome.label();
         tracing::Span::current().record("outcome", label);
         metrics::counter!("verification_checks_total", "outcome" => label).increment(1);
         reply

@@ -2,6 +2,7 @@
 //! checker.
 
 use gadai_bus::ConsumerSpec;
+use gadai_events::check::Outcome;
 use gadai_runtime::{Base, Handled, Running, Service};
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
@@ -41,6 +42,10 @@ impl Service for VerificationMailer {
             "verification_mails_failed_total",
             "verification_check_failures_total",
         ]);
+        for outcome in Outcome::ALL {
+            metrics::counter!("verification_checks_total", "outcome" => outcome.label())
+                .increment(0);
+        }
         let transport = Transport::new(&settings.mail)?;
         Ok(VerificationMailer {
             settings,

@@ -111,6 +111,27 @@ pub enum Outcome {
     Unavailable,
 }
 
+impl Outcome {
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Matched,
+        Outcome::NotFound,
+        Outcome::Locked,
+        Outcome::Throttled,
+        Outcome::Unavailable,
+    ];
+
+    /// The wire name (as serialized), also the `outcome` label of the metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Matched => "matched",
+            Outcome::NotFound => "not_found",
+            Outcome::Locked => "locked",
+            Outcome::Throttled => "throttled",
+            Outcome::Unavailable => "unavailable",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct CheckReply {
     pub outcome: Outcome,
@@ -135,6 +156,16 @@ impl CheckReply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_outcomes_label_is_its_wire_name() {
+        for outcome in Outcome::ALL {
+            assert_eq!(
+                serde_json::to_value(outcome).unwrap(),
+                serde_json::json!(outcome.label())
+            );
+        }
+    }
 
     #[test]
     fn a_reference_is_the_ids_first_eight_hex_digits() {
