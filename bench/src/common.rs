@@ -222,25 +222,18 @@ pub async fn login(client: &reqwest::Client, dashboard: &Running) -> anyhow::Res
 }
 
 pub async fn start_intake(env: &BenchEnv) -> anyhow::Result<Running> {
-    let app = order_intake::Application::build(intake_settings(env)?)
-        .await
-        .context("starting order-intake")?;
-    let port = app.port();
-    let pool = app.pool().clone();
-    let shutdown = CancellationToken::new();
-    let task = tokio::spawn(app.run(shutdown.clone()));
-    Ok(Running {
-        port,
-        pool,
-        shutdown,
-        task,
-    })
+    start::<order_intake::startup::OrderIntake>(intake_settings(env)?).await
 }
 
 pub async fn start_dashboard(env: &BenchEnv) -> anyhow::Result<Running> {
-    let app = dashboard_api::Application::build(dashboard_settings(env)?)
+    start::<dashboard_api::startup::DashboardApi>(dashboard_settings(env)?).await
+}
+
+/// Builds the service with `settings` and runs it in this process.
+pub async fn start<S: gadai_runtime::Service>(settings: S::Settings) -> anyhow::Result<Running> {
+    let app = gadai_runtime::Application::<S>::build(settings)
         .await
-        .context("starting dashboard-api")?;
+        .with_context(|| format!("starting {}", S::NAME))?;
     let port = app.port();
     let pool = app.pool().clone();
     let shutdown = CancellationToken::new();

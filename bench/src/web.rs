@@ -11,7 +11,7 @@ use anyhow::Context;
 use reqwest::{StatusCode, header};
 
 use crate::{
-    common::{self, BenchEnv, Knobs},
+    common::{self, BenchEnv, Knobs, Running},
     summary::Summary,
 };
 
@@ -27,12 +27,7 @@ pub async fn run(knobs: &Knobs, summary: &mut Summary) -> anyhow::Result<()> {
     let env = BenchEnv::new(knobs).await?;
     let mut settings = common::dashboard_settings(&env)?;
     settings.web_dist = dist;
-    let app = dashboard_api::Application::build(settings)
-        .await
-        .context("starting dashboard-api")?;
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let task = tokio::spawn(app.run(shutdown.clone()));
+    let dashboard = common::start::<dashboard_api::startup::DashboardApi>(settings).await?;
     let client = common::http_client()?;
 
     let measured = async {
@@ -41,8 +36,8 @@ pub async fn run(knobs: &Knobs, summary: &mut Summary) -> anyhow::Result<()> {
         let mut last_modified = String::new();
         for path in &paths {
             let accepted = [(header::ACCEPT_ENCODING, BROWSER_ENCODINGS)];
-            let compressed = fetch(&client, &base, path, &accepted).await?;
-            let uncompressed = fetch(&client, &base, path, &[]).await?;
+            let compressed = fetch(&client, &dashboard, path, &accepted).await?;
+            let uncompressed = fetch(&client, &dashboard, path, &[]).await?;
             if path == "/" {
                 last_modified = compressed.last_modified.clone();
             }
@@ -57,7 +52,7 @@ pub async fn run(knobs: &Knobs, summary: &mut Summary) -> anyhow::Result<()> {
         }
         let again = fetch(
             &client,
-            &base,
+            &dashboard,
             "/",
             &[
                 (header::ACCEPT_ENCODING, BROWSER_ENCODINGS),
@@ -73,8 +68,7 @@ pub async fn run(knobs: &Knobs, summary: &mut Summary) -> anyhow::Result<()> {
         anyhow::Ok((first, plain, again))
     }
     .await;
-    shutdown.cancel();
-    let _ = task.await;
+    dashboard.stop().await;
     env.destroy().await;
     let (first, plain, again) = measured?;
 
@@ -136,11 +130,11 @@ struct Fetched {
 
 async fn fetch(
     client: &reqwest::Client,
-    base: &str,
+    dashboard: &Running,
     path: &str,
     headers: &[(header::HeaderName, &str)],
 ) -> anyhow::Result<Fetched> {
-    let mut request = client.get(format!("{base}{path}"));
+    let mut request = client.get(dashboard.url(path));
     for (name, value) in headers {
         request = request.header(name, *value);
     }

@@ -23,23 +23,16 @@ use std::{
 
 use gadai_test_support::{
     TestEnv, eventually, logged_in,
-    process::{ServiceProcess, workspace_binary},
+    process::{ADMIN, SERVICES, ServiceEnv, ServiceProcess},
     smtp::{SmtpServer, free_port},
 };
 use serde_json::{Value, json};
 
 // Production rules apply to these binaries (no APP_ENV): the key is as long as a real one.
 const APPS_KEY: &str = "monitoring-e2e-key-3f8a1c6d9b2e7054";
-const ADMIN: (&str, &str) = ("admin", "admin-password-123");
 /// Two failed code checks an hour: the third is refused (`outcome="throttled"`), so the input
 /// of GadaiCodeCheckBudgetSpent exists.
 const FAILURE_BUDGET: &str = "2";
-const SERVICES: [(&str, &str); 4] = [
-    ("order-intake", "ORDER_INTAKE_PORT"),
-    ("verification-mailer", "VERIFICATION_MAILER_PORT"),
-    ("expiry-sweeper", "EXPIRY_SWEEPER_PORT"),
-    ("dashboard-api", "DASHBOARD_API_PORT"),
-];
 /// How long the expressions may take to return data once the traffic is sent (rates need two
 /// scrapes of a series, the backlog gauges are measured every 5 s).
 const SETTLE: Duration = Duration::from_secs(40);
@@ -49,43 +42,6 @@ fn repo_root() -> PathBuf {
         .parent()
         .expect("e2e/ has a parent")
         .to_path_buf()
-}
-
-/// The environment every service reads (each adds its own port).
-fn service_env(env: &TestEnv, smtp: &SmtpServer) -> Vec<(String, String)> {
-    [
-        ("DATABASE_URL", env.database_url.as_str()),
-        ("DATABASE_MAX_CONNECTIONS", "4"),
-        ("NATS_URL", env.bus.url.as_str()),
-        ("NATS_STREAM", env.bus.stream.as_str()),
-        ("NATS_SUBJECT_PREFIX", env.bus.prefix.as_str()),
-        ("NATS_STREAM_MAX_AGE", "1h"),
-        ("HTTP_HOST", "127.0.0.1"),
-        ("LOG_FORMAT", "json"),
-        ("RUST_LOG", "info"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
-        ("DB_SCHEMA", ""),
-        ("APPS_KEY", APPS_KEY),
-        ("WEB_DIST_DIR", "none"),
-        ("ADMIN_USERNAME", ADMIN.0),
-        ("ADMIN_PASSWORD", ADMIN.1),
-        ("SMTP_HOST", "127.0.0.1"),
-        ("SMTP_PORT", &smtp.port.to_string()),
-        ("SMTP_TLS", "none"),
-        ("SMTP_USER", ""),
-        ("SMTP_PASSWORD", ""),
-        ("EMAIL_USER", ""),
-        ("EMAIL_PASSWORD", ""),
-        ("MAIL_FROM", "Pegadaian Gadai <no-reply@gadai.example>"),
-        (
-            "CODE_HMAC_KEY",
-            "monitoring-e2e-hmac-key-with-32-bytes-or-more",
-        ),
-        ("VERIFY_FAILURE_BUDGET", FAILURE_BUDGET),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
 }
 
 /// A Prometheus server of its own: killed when dropped (also when the test panics), its data
@@ -523,15 +479,13 @@ async fn every_dashboard_query_and_alert_expression_returns_data_from_a_real_pro
     let env = TestEnv::new().await.unwrap();
     let smtp = SmtpServer::start().await;
     let logs = tempfile::tempdir().unwrap();
-    let shared = service_env(&env, &smtp);
+    let shared = ServiceEnv::new(&env, APPS_KEY)
+        .smtp(smtp.port)
+        .set("VERIFY_FAILURE_BUDGET", FAILURE_BUDGET);
     let mut running = Vec::new();
-    for (name, port_var) in SERVICES {
-        let port = free_port();
-        let mut vars = shared.clone();
-        vars.push((port_var.to_owned(), port.to_string()));
-        let binary = workspace_binary(name).unwrap();
+    for name in SERVICES {
         running.push(
-            ServiceProcess::start(name, &binary, &vars, port, logs.path())
+            ServiceProcess::launch(name, &shared, logs.path())
                 .await
                 .unwrap(),
         );

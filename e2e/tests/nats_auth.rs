@@ -14,61 +14,26 @@ use gadai_bus::permissions;
 use gadai_test_support::{
     TestEnv, logged_in,
     nats::AuthNats,
-    process::{ServiceProcess, workspace_binary},
-    smtp::{SmtpServer, free_port},
+    process::{ADMIN, SERVICES, ServiceEnv, ServiceProcess, workspace_binary},
+    smtp::SmtpServer,
 };
 use serde_json::{Value, json};
 
 const APPS_KEY: &str = "nats-auth-e2e-key-4b1d9c7a2e6f8035";
-const SERVICES: [(&str, &str); 4] = [
-    ("order-intake", "ORDER_INTAKE_PORT"),
-    ("verification-mailer", "VERIFICATION_MAILER_PORT"),
-    ("expiry-sweeper", "EXPIRY_SWEEPER_PORT"),
-    ("dashboard-api", "DASHBOARD_API_PORT"),
-];
 
-/// What every service reads, then each one's own NATS user.
-fn env_of(
-    service: &str,
-    env: &TestEnv,
-    nats: &AuthNats,
-    smtp: &SmtpServer,
-) -> Vec<(String, String)> {
-    let pairs = [
-        ("DATABASE_URL", env.database_url.clone()),
-        ("DATABASE_MAX_CONNECTIONS", "4".into()),
-        ("NATS_URL", nats.url.clone()),
-        ("NATS_STREAM", nats.stream.clone()),
-        ("NATS_SUBJECT_PREFIX", nats.prefix.clone()),
-        ("NATS_STREAM_MAX_AGE", "1h".into()),
-        ("NATS_USER", service.into()),
-        ("NATS_PASSWORD", nats.password(service).into()),
-        ("HTTP_HOST", "127.0.0.1".into()),
-        ("LOG_FORMAT", "json".into()),
-        ("RUST_LOG", "info".into()),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", String::new()),
-        ("DB_SCHEMA", String::new()),
-        ("APPS_KEY", APPS_KEY.into()),
-        ("WEB_DIST_DIR", "none".into()),
-        ("ADMIN_USERNAME", "admin".into()),
-        ("ADMIN_PASSWORD", "admin-password-123".into()),
-        ("SMTP_HOST", "127.0.0.1".into()),
-        ("SMTP_PORT", smtp.port.to_string()),
-        ("SMTP_TLS", "none".into()),
-        (
-            "MAIL_FROM",
-            "Pegadaian Gadai <no-reply@gadai.example>".into(),
-        ),
-        (
-            "CODE_HMAC_KEY",
-            "nats-auth-e2e-hmac-key-with-32-bytes-or-more".into(),
-        ),
+/// What every service reads, on the authenticating server as its own NATS user.
+fn env_of(service: &str, env: &TestEnv, nats: &AuthNats, smtp: &SmtpServer) -> ServiceEnv {
+    ServiceEnv::new(env, APPS_KEY)
+        .smtp(smtp.port)
+        .set("NATS_URL", &nats.url)
+        .set("NATS_STREAM", &nats.stream)
+        .set("NATS_SUBJECT_PREFIX", &nats.prefix)
+        .set("NATS_USER", service)
+        .set("NATS_PASSWORD", nats.password(service))
         // Short enough for the second order to expire within the test, long enough for the
         // first to be verified.
-        ("VERIFICATION_TTL", "8s".into()),
-        ("SWEEP_INTERVAL", "1s".into()),
-    ];
-    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+        .set("VERIFICATION_TTL", "8s")
+        .set("SWEEP_INTERVAL", "1s")
 }
 
 fn code_in(text: &str) -> String {
@@ -87,12 +52,9 @@ async fn the_services_work_under_their_nats_permissions() {
     let logs = tempfile::tempdir().unwrap();
 
     let mut running = Vec::new();
-    for (service, port_var) in SERVICES {
-        let port = free_port();
-        let mut vars = env_of(service, &env, &nats, &smtp);
-        vars.push((port_var.to_owned(), port.to_string()));
-        let binary = workspace_binary(service).unwrap();
-        let started = ServiceProcess::start(service, &binary, &vars, port, logs.path()).await;
+    for service in SERVICES {
+        let vars = env_of(service, &env, &nats, &smtp);
+        let started = ServiceProcess::launch(service, &vars, logs.path()).await;
         running.push(started.unwrap_or_else(|e| {
             panic!("{service} did not start: {e:#}\nNATS log:\n{}", nats.log())
         }));
@@ -114,10 +76,10 @@ async fn the_services_work_under_their_nats_permissions() {
     }
 
     // Each service's rebuild replays the stream under its own user.
-    for (service, _) in SERVICES {
+    for service in SERVICES {
         let output = tokio::process::Command::new(workspace_binary(service).unwrap())
             .args(["rebuild", "--dry-run"])
-            .envs(env_of(service, &env, &nats, &smtp))
+            .envs(env_of(service, &env, &nats, &smtp).vars().iter().cloned())
             .output()
             .await
             .unwrap();
@@ -195,7 +157,7 @@ async fn flow(
             Ok::<String, String>(body["order_ids"][0].as_str().unwrap_or_default().to_owned())
         }
     };
-    let operator = logged_in(dashboard, "admin", "admin-password-123").await;
+    let operator = logged_in(dashboard, ADMIN.0, ADMIN.1).await;
     let status_of = |id: String| {
         let operator = operator.clone();
         async move {

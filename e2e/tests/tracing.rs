@@ -12,8 +12,7 @@ use std::{
 use axum::{Router, body::Bytes, extract::State, routing::post};
 use gadai_test_support::{
     TestEnv,
-    process::{ServiceProcess, workspace_binary},
-    smtp::free_port,
+    process::{ServiceEnv, ServiceProcess},
 };
 use opentelemetry_proto::tonic::{
     collector::trace::v1::ExportTraceServiceRequest, common::v1::any_value::Value as AnyValue,
@@ -82,42 +81,6 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// What both services read, exporting to `otlp` quickly.
-fn service_env(env: &TestEnv, otlp: &str) -> Vec<(String, String)> {
-    [
-        ("DATABASE_URL", env.database_url.as_str()),
-        ("DATABASE_MAX_CONNECTIONS", "4"),
-        ("NATS_URL", env.bus.url.as_str()),
-        ("NATS_STREAM", env.bus.stream.as_str()),
-        ("NATS_SUBJECT_PREFIX", env.bus.prefix.as_str()),
-        ("HTTP_HOST", "127.0.0.1"),
-        ("LOG_FORMAT", "json"),
-        ("RUST_LOG", "info,tower_http=debug,gadai_runtime=debug"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp),
-        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
-        ("DB_SCHEMA", ""),
-        ("APPS_KEY", APPS_KEY),
-        ("WEB_DIST_DIR", "none"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
-}
-
-async fn start(
-    name: &str,
-    port_var: &str,
-    env: &[(String, String)],
-    logs: &std::path::Path,
-) -> ServiceProcess {
-    let port = free_port();
-    let mut env = env.to_vec();
-    env.push((port_var.to_owned(), port.to_string()));
-    ServiceProcess::start(name, &workspace_binary(name).unwrap(), &env, port, logs)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn one_trace_runs_from_the_bridge_request_into_the_dashboard_projection() {
     let env = TestEnv::new().await.unwrap();
@@ -130,9 +93,14 @@ async fn one_trace_runs_from_the_bridge_request_into_the_dashboard_projection() 
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let logs = tempfile::tempdir().unwrap();
-    let shared = service_env(&env, &otlp);
-    let intake = start("order-intake", "ORDER_INTAKE_PORT", &shared, logs.path()).await;
-    let dashboard = start("dashboard-api", "DASHBOARD_API_PORT", &shared, logs.path()).await;
+    // Debug logs of the request and of the applied batch, exported quickly.
+    let shared = ServiceEnv::new(&env, APPS_KEY)
+        .set("RUST_LOG", "info,tower_http=debug,gadai_runtime=debug")
+        .set("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp)
+        .set("OTEL_BSP_SCHEDULE_DELAY", "100");
+    let start = |name| ServiceProcess::launch(name, &shared, logs.path());
+    let intake = start("order-intake").await.unwrap();
+    let dashboard = start("dashboard-api").await.unwrap();
 
     let answer = reqwest::Client::new()
         .post(format!("{}/api/insert-orders", intake.url))

@@ -15,23 +15,16 @@ use std::{
 use anyhow::Context;
 use gadai_test_support::{
     TestEnv,
-    process::{ServiceProcess, workspace_binary},
-    smtp::{SmtpServer, free_port},
+    process::{ADMIN, SERVICES, ServiceEnv, ServiceProcess},
+    smtp::SmtpServer,
 };
 
 // Production rules apply to these binaries (no APP_ENV): the key is as long as a real one.
 const APPS_KEY: &str = "browser-e2e-key-9c1f4a7d2b6e8035";
-const ADMIN: (&str, &str) = ("admin", "admin-password-123");
 /// Long enough that the countdown is still showing when a test on a loaded machine looks for it
 /// (4 s once ran out first), short enough that waiting for its end costs little.
 const RESEND_COOLDOWN: &str = "20s";
 const LOGIN_RATE_LIMIT: &str = "5";
-const SERVICES: [(&str, &str); 4] = [
-    ("order-intake", "ORDER_INTAKE_PORT"),
-    ("verification-mailer", "VERIFICATION_MAILER_PORT"),
-    ("expiry-sweeper", "EXPIRY_SWEEPER_PORT"),
-    ("dashboard-api", "DASHBOARD_API_PORT"),
-];
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -96,56 +89,24 @@ async fn run(command: &[String]) -> anyhow::Result<ExitCode> {
 }
 
 /// The environment every service reads (each adds its own port).
-fn service_env(env: &TestEnv, smtp: &SmtpServer, web_dist: &str) -> Vec<(String, String)> {
-    [
-        ("DATABASE_URL", env.database_url.as_str()),
-        ("DATABASE_MAX_CONNECTIONS", "5"),
-        ("NATS_URL", env.bus.url.as_str()),
-        ("NATS_STREAM", env.bus.stream.as_str()),
-        ("NATS_SUBJECT_PREFIX", env.bus.prefix.as_str()),
-        ("NATS_STREAM_MAX_AGE", "1h"),
-        ("HTTP_HOST", "127.0.0.1"),
-        ("LOG_FORMAT", "json"),
-        ("RUST_LOG", "info"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
-        ("DB_SCHEMA", ""),
-        ("APPS_KEY", APPS_KEY),
-        ("WEB_DIST_DIR", web_dist),
-        ("ADMIN_USERNAME", ADMIN.0),
-        ("ADMIN_PASSWORD", ADMIN.1),
-        ("COOKIE_SECURE", "auto"),
-        ("LOGIN_RATE_LIMIT", LOGIN_RATE_LIMIT),
-        ("RESEND_COOLDOWN", RESEND_COOLDOWN),
-        ("SMTP_HOST", "127.0.0.1"),
-        ("SMTP_PORT", &smtp.port.to_string()),
-        ("SMTP_TLS", "none"),
-        ("SMTP_USER", ""),
-        ("SMTP_PASSWORD", ""),
-        ("EMAIL_USER", ""),
-        ("EMAIL_PASSWORD", ""),
-        ("MAIL_FROM", "Pegadaian Gadai <no-reply@gadai.example>"),
-        (
-            "CODE_HMAC_KEY",
-            "browser-e2e-hmac-key-with-32-bytes-or-more",
-        ),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
+fn service_env(env: &TestEnv, smtp: &SmtpServer, web_dist: &str) -> ServiceEnv {
+    ServiceEnv::new(env, APPS_KEY)
+        .smtp(smtp.port)
+        .set("DATABASE_MAX_CONNECTIONS", "5")
+        .set("WEB_DIST_DIR", web_dist)
+        .set("COOKIE_SECURE", "auto")
+        .set("LOGIN_RATE_LIMIT", LOGIN_RATE_LIMIT)
+        .set("RESEND_COOLDOWN", RESEND_COOLDOWN)
 }
 
 /// Starts the services one after the other (each migrates its own schema at start).
 async fn start_services(
-    shared: &[(String, String)],
+    shared: &ServiceEnv,
     logs: &Path,
     running: &mut Vec<ServiceProcess>,
 ) -> anyhow::Result<()> {
-    for (name, port_var) in SERVICES {
-        let port = free_port();
-        let mut env = shared.to_vec();
-        env.push((port_var.to_owned(), port.to_string()));
-        let binary = workspace_binary(name)?;
-        let service = ServiceProcess::start(name, &binary, &env, port, logs).await?;
+    for name in SERVICES {
+        let service = ServiceProcess::launch(name, shared, logs).await?;
         println!("browser-stack: {name} ready at {}", service.url);
         running.push(service);
     }

@@ -11,6 +11,83 @@ use std::{
 use anyhow::Context;
 use tokio::process::{Child, Command};
 
+use crate::{TestEnv, smtp::free_port};
+
+/// The environment the service processes of one test run read, as production passes their
+/// settings: the run's database and stream, loopback, JSON logs at `info`, no trace export, no
+/// web app, an API key and an admin of the test's, and a mail sender. Each test changes or adds
+/// what it needs with [`ServiceEnv::set`].
+#[derive(Clone)]
+pub struct ServiceEnv(Vec<(String, String)>);
+
+/// The four services, in the order a system test starts them.
+pub const SERVICES: [&str; 4] = [
+    "order-intake",
+    "verification-mailer",
+    "expiry-sweeper",
+    "dashboard-api",
+];
+
+/// The administrator every [`ServiceEnv`] creates at start.
+pub const ADMIN: (&str, &str) = ("admin", "admin-password-123");
+
+impl ServiceEnv {
+    pub fn new(env: &TestEnv, apps_key: &str) -> Self {
+        let vars = [
+            ("DATABASE_URL", env.database_url.as_str()),
+            ("DATABASE_MAX_CONNECTIONS", "4"),
+            ("NATS_URL", env.bus.url.as_str()),
+            ("NATS_STREAM", env.bus.stream.as_str()),
+            ("NATS_SUBJECT_PREFIX", env.bus.prefix.as_str()),
+            ("NATS_STREAM_MAX_AGE", "1h"),
+            ("HTTP_HOST", "127.0.0.1"),
+            ("LOG_FORMAT", "json"),
+            ("RUST_LOG", "info"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
+            ("DB_SCHEMA", ""),
+            ("APPS_KEY", apps_key),
+            ("WEB_DIST_DIR", "none"),
+            ("ADMIN_USERNAME", ADMIN.0),
+            ("ADMIN_PASSWORD", ADMIN.1),
+            ("MAIL_FROM", "Pegadaian Gadai <no-reply@gadai.example>"),
+            (
+                "CODE_HMAC_KEY",
+                "system-test-hmac-key-with-32-bytes-or-more",
+            ),
+        ];
+        ServiceEnv(
+            vars.into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        )
+    }
+
+    /// Mail goes to the plain SMTP server on `port` of this machine, without login.
+    pub fn smtp(self, port: u16) -> Self {
+        self.set("SMTP_HOST", "127.0.0.1")
+            .set("SMTP_PORT", port.to_string())
+            .set("SMTP_TLS", "none")
+            .set("SMTP_USER", "")
+            .set("SMTP_PASSWORD", "")
+            .set("EMAIL_USER", "")
+            .set("EMAIL_PASSWORD", "")
+    }
+
+    /// Sets `name` to `value`, in place of its earlier value.
+    pub fn set(mut self, name: &str, value: impl Into<String>) -> Self {
+        let value = value.into();
+        match self.0.iter_mut().find(|(k, _)| k == name) {
+            Some((_, v)) => *v = value,
+            None => self.0.push((name.to_owned(), value)),
+        }
+        self
+    }
+
+    pub fn vars(&self) -> &[(String, String)] {
+        &self.0
+    }
+}
+
 /// A service binary of this workspace, from the target directory the running executable was
 /// built into (`target/<profile>/`, also for test executables under `deps/`).
 pub fn workspace_binary(name: &str) -> anyhow::Result<PathBuf> {
@@ -37,6 +114,15 @@ pub struct ServiceProcess {
 }
 
 impl ServiceProcess {
+    /// Starts the workspace binary `name` with `env` on a free port (in `<NAME>_PORT`, as
+    /// `ORDER_INTAKE_PORT`) and waits until it is ready.
+    pub async fn launch(name: &str, env: &ServiceEnv, log_dir: &Path) -> anyhow::Result<Self> {
+        let port = free_port();
+        let port_var = format!("{}_PORT", name.to_uppercase().replace('-', "_"));
+        let env = env.clone().set(&port_var, port.to_string());
+        Self::start(name, &workspace_binary(name)?, env.vars(), port, log_dir).await
+    }
+
     /// Starts `binary serve` with `env` added to this process's environment, listening on
     /// `port`, and waits until it is ready (or fails with the end of its log).
     pub async fn start(
