@@ -7,13 +7,16 @@
 //!
 //! Every scenario runs against a database and a stream of its own (`gadai_test_support::TestEnv`)
 //! that it drops at the end, so real data is never touched. Knobs: `BENCH_SECONDS`,
-//! `BENCH_EVENTS`, `BENCH_QUICK`, `BENCH_RATE`, `BENCH_CONNECTIONS` (see `common::Knobs`).
+//! `BENCH_EVENTS`, `BENCH_QUICK`, `BENCH_RATE`, `BENCH_CONNECTIONS` (see `common::Knobs`);
+//! `BENCH_RESULTS` names the file of figures the next run prints as "previous run".
 
 mod bridge;
 mod catchup;
 mod common;
 mod cpu;
+mod jetstream;
 mod memory;
+mod stages;
 mod summary;
 mod visible;
 mod web;
@@ -102,7 +105,14 @@ async fn run() -> anyhow::Result<()> {
     println!(
         "== summary (DESIGN.md section 9; client, servers, Postgres and NATS share this machine) =="
     );
-    summary.print();
+    let results =
+        std::env::var("BENCH_RESULTS").unwrap_or_else(|_| "var/bench/results.json".into());
+    let mut at = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
+    if knobs.quick {
+        at.push_str(", quick");
+    }
+    summary.print_and_record(std::path::Path::new(&results), &at)?;
+    println!("figures recorded in {results}");
     println!();
     println!("total time {:.0} s", started.elapsed().as_secs_f64());
     Ok(())

@@ -7,7 +7,7 @@
 mod headers;
 pub mod permissions;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use async_nats::{
@@ -367,10 +367,18 @@ impl Bus {
         loop {
             attempt += 1;
             let result = async {
-                self.js
+                let sending = Instant::now();
+                let ack = self
+                    .js
                     .publish_with_headers(subject.clone(), headers.clone(), payload.clone())
-                    .await?
-                    .await
+                    .await?;
+                let waiting = Instant::now();
+                metrics::histogram!("event_publish_seconds", "phase" => "send")
+                    .record(waiting.duration_since(sending).as_secs_f64());
+                let ack = ack.await;
+                metrics::histogram!("event_publish_seconds", "phase" => "ack")
+                    .record(waiting.elapsed().as_secs_f64());
+                ack
             }
             .await;
             match result {

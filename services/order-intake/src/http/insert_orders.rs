@@ -1,6 +1,8 @@
 //! `POST /api/insert-orders`: one order or a list, validated, published, answered after the
 //! PubAck. Retries are safe (see `domain::idempotency`).
 
+use std::time::Instant;
+
 use axum::{
     Json,
     extract::{State, rejection::JsonRejection},
@@ -102,12 +104,14 @@ pub async fn accept(
     headers: &HeaderMap,
     body: Value,
 ) -> Result<Accepted, ApiError> {
+    let started = Instant::now();
     let client_key = client_key(headers)?;
     let orders = parse_orders(&body, &state.settings.rules).map_err(|errors| {
         metrics::counter!("orders_rejected_total").increment(1);
         ApiError::Validation(errors)
     })?;
     tracing::Span::current().record("orders", orders.len());
+    let started = stage_done("validate", started);
 
     let request = Request {
         client: client_key,
@@ -115,9 +119,11 @@ pub async fn accept(
         now: Utc::now(),
         window: state.settings.fallback_window,
     };
+    let started = stage_done("fingerprint", started);
     let earlier = find_earlier(&state.pool, &request.candidate_keys())
         .await
         .map_err(|e| ApiError::Unavailable(format!("idempotency index: {e}")))?;
+    let started = stage_done("index", started);
 
     let key = match idempotency::decide(&request, earlier.as_ref()) {
         Decision::Conflict => {
@@ -136,11 +142,21 @@ pub async fn accept(
     };
 
     let (ids, all_duplicates) = publish(state, orders, &key, &request.fingerprint).await?;
+    stage_done("publish", started);
     metrics::counter!("orders_accepted_total").increment(ids.len() as u64);
     Ok(Accepted {
         ids,
         replayed: all_duplicates,
     })
+}
+
+/// Records how long a stage of an accepted request took (`bridge_stage_seconds{stage}`: the
+/// per-stage breakdown `make bench` prints) and returns the start of the next stage.
+fn stage_done(stage: &'static str, since: Instant) -> Instant {
+    let now = Instant::now();
+    metrics::histogram!("bridge_stage_seconds", "stage" => stage)
+        .record(now.duration_since(since).as_secs_f64());
+    now
 }
 
 fn client_key(headers: &HeaderMap) -> Result<Option<ClientKey>, ApiError> {

@@ -1,0 +1,137 @@
+//! Where the bridge's time goes: order-intake's own histograms (`bridge_stage_seconds{stage}`,
+//! `event_publish_seconds{phase}`, `http_request_duration_seconds`) read from its `/metrics`
+//! before and after the measured load, as the mean time per request of each stage.
+
+use std::collections::BTreeMap;
+
+use crate::common::Running;
+
+/// `(sum, count)` of each series of the histograms in one `/metrics` page, keyed by the
+/// series' name and labels as written.
+#[derive(Default)]
+pub struct Totals(BTreeMap<String, (f64, f64)>);
+
+impl Totals {
+    pub async fn scrape(client: &reqwest::Client, intake: &Running) -> anyhow::Result<Totals> {
+        let page = client
+            .get(intake.url("/metrics"))
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        Ok(Totals::parse(&page))
+    }
+
+    fn parse(page: &str) -> Totals {
+        let mut totals = BTreeMap::new();
+        for line in page.lines().filter(|l| !l.starts_with('#')) {
+            let Some((series, value)) = line.rsplit_once(' ') else {
+                continue;
+            };
+            let Ok(value) = value.parse::<f64>() else {
+                continue;
+            };
+            let (name, labels) = series.split_once('{').unwrap_or((series, ""));
+            let key = |base: &str| format!("{base}{{{labels}");
+            if let Some(base) = name.strip_suffix("_sum") {
+                totals.entry(key(base)).or_insert((0.0, 0.0)).0 = value;
+            } else if let Some(base) = name.strip_suffix("_count") {
+                totals.entry(key(base)).or_insert((0.0, 0.0)).1 = value;
+            }
+        }
+        Totals(totals)
+    }
+
+    /// Seconds spent and observations in the series whose key contains every one of `parts`,
+    /// since `before`.
+    fn since(&self, before: &Totals, parts: &[&str]) -> (f64, f64) {
+        self.0
+            .iter()
+            .filter(|(key, _)| parts.iter().all(|p| key.contains(p)))
+            .map(|(key, (sum, count))| {
+                let (sum0, count0) = before.0.get(key).copied().unwrap_or_default();
+                (sum - sum0, count - count0)
+            })
+            .fold((0.0, 0.0), |(s, c), (ds, dc)| (s + ds, c + dc))
+    }
+}
+
+/// Prints the mean time per accepted request of each stage, and its share of the server's
+/// answer time (the rest: HTTP, reading and decoding the JSON body, routing, the answer).
+pub fn print(before: &Totals, after: &Totals) {
+    let stage = |s: &str| {
+        after.since(
+            before,
+            &["bridge_stage_seconds{", &format!("stage=\"{s}\"")],
+        )
+    };
+    let (publish, requests) = stage("publish");
+    let (total, _) = after.since(
+        before,
+        &[
+            "http_request_duration_seconds{",
+            "route=\"/api/insert-orders\"",
+        ],
+    );
+    if requests == 0.0 || total == 0.0 {
+        println!("  per-stage breakdown: order-intake's /metrics recorded no accepted request");
+        return;
+    }
+    // One order a request: one publish, its send then its wait for the PubAck.
+    let send = after
+        .since(before, &["event_publish_seconds{", "phase=\"send\""])
+        .0
+        .min(publish);
+    let rows = [
+        ("validate (fields, rules)", stage("validate").0),
+        ("fingerprint (SHA-256 of the body)", stage("fingerprint").0),
+        ("index (Postgres: earlier attempts)", stage("index").0),
+        ("publish: send to NATS", send),
+        ("publish: wait for the PubAck", publish - send),
+    ];
+    let staged: f64 = rows.iter().map(|(_, s)| s).sum();
+    println!(
+        "  per-stage breakdown (order-intake's /metrics, mean per accepted request, {} requests):",
+        crate::common::thousands(requests)
+    );
+    for (name, spent) in rows.iter().copied().chain([(
+        "rest: HTTP, JSON decode, routing, answer",
+        (total - staged).max(0.0),
+    )]) {
+        println!(
+            "    {name:<42} {:>8.3} ms  {:>4.1} %",
+            spent / requests * 1000.0,
+            spent / total * 100.0
+        );
+    }
+    println!(
+        "    {:<42} {:>8.3} ms",
+        "server time per request",
+        total / requests * 1000.0
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_time_of_a_stage_is_its_sum_since_the_first_scrape() {
+        let before = Totals::parse(
+            "# TYPE bridge_stage_seconds summary\n\
+             bridge_stage_seconds_sum{stage=\"index\"} 1.5\n\
+             bridge_stage_seconds_count{stage=\"index\"} 10\n",
+        );
+        let after = Totals::parse(
+            "bridge_stage_seconds_sum{stage=\"index\"} 2\n\
+             bridge_stage_seconds_count{stage=\"index\"} 30\n\
+             bridge_stage_seconds_sum{stage=\"publish\"} 4\n\
+             bridge_stage_seconds_count{stage=\"publish\"} 20\n",
+        );
+        let index = ["bridge_stage_seconds{", "stage=\"index\""];
+        assert_eq!(after.since(&before, &index), (0.5, 20.0));
+        let publish = ["bridge_stage_seconds{", "stage=\"publish\""];
+        assert_eq!(after.since(&before, &publish), (4.0, 20.0));
+    }
+}
