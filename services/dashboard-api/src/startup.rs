@@ -52,7 +52,7 @@ impl Service for DashboardApi {
             shutdown.clone(),
         ));
         let consumer = base.consume(
-            ConsumerSpec::new(projection::NAME, None),
+            ConsumerSpec::new(projection::NAME, &[]),
             base.stored(Dashboard {
                 announce: Some(base.bus.clone()),
             }),

@@ -35,7 +35,7 @@ impl Service for ExpirySweeper {
     fn start(self, base: &Base, shutdown: &CancellationToken) -> Running {
         let settings = self.settings;
         let consumer = base.consume(
-            ConsumerSpec::new(projection::NAME, None),
+            ConsumerSpec::new(projection::NAME, &gadai_bus::permissions::SWEEPER_SUBJECTS),
             base.stored(Verifications),
             shutdown,
         );

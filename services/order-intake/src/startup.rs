@@ -38,7 +38,7 @@ impl Service for OrderIntake {
 
     fn start(self, base: &Base, shutdown: &CancellationToken) -> Running {
         let consumer = base.consume(
-            ConsumerSpec::new(projection::NAME, Some("order.created")),
+            ConsumerSpec::new(projection::NAME, &["order.created"]),
             base.stored(IdempotencyIndex),
             shutdown,
         );

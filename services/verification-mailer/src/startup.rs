@@ -60,12 +60,15 @@ impl Service for VerificationMailer {
         } = self;
         let hasher = CodeHasher::new(settings.code_key.expose_secret());
         let recipients = base.consume(
-            ConsumerSpec::new(projection::NAME, None),
+            ConsumerSpec::new(
+                projection::NAME,
+                &gadai_bus::permissions::MAILER_PROJECTION_SUBJECTS,
+            ),
             base.stored(Recipients),
             shutdown,
         );
         // One request at a time per replica: each is a mail and an outcome of its own.
-        let mut send_spec = ConsumerSpec::new(sender::NAME, Some("verification.requested"));
+        let mut send_spec = ConsumerSpec::new(sender::NAME, &["verification.requested"]);
         send_spec.batch = 1;
         send_spec.ack_wait = settings.send_ack_wait;
         let mails = base.consume(

@@ -405,13 +405,24 @@ impl Bus {
     /// The durable pull consumer `name`, created when missing. Several replicas share it.
     pub async fn durable_consumer(&self, spec: &ConsumerSpec) -> anyhow::Result<PullConsumer> {
         let stream = self.ensure_stream().await?;
+        let mut filters: Vec<String> = spec.filters.iter().map(|f| self.subject(f)).collect();
+        if filters.len() > 1 && !self.takes_several_filters() {
+            tracing::info!(
+                consumer = %spec.name,
+                server = %self.client.server_info().version,
+                "this NATS server takes one filter subject per consumer: the consumer receives \
+                 the whole stream and skips what it does not need"
+            );
+            filters.clear();
+        }
+        let (filter_subject, filter_subjects) = match filters.len() {
+            1 => (filters.remove(0), Vec::new()),
+            _ => (String::new(), filters),
+        };
         let config = pull::Config {
             durable_name: Some(spec.name.clone()),
-            filter_subject: spec
-                .filter
-                .as_deref()
-                .map(|f| self.subject(f))
-                .unwrap_or_default(),
+            filter_subject,
+            filter_subjects,
             ack_policy: AckPolicy::Explicit,
             deliver_policy: DeliverPolicy::All,
             ack_wait: spec.ack_wait,
@@ -423,22 +434,48 @@ impl Bus {
             .get_or_create_consumer(&spec.name, config.clone())
             .await
             .with_context(|| format!("creating consumer {}", spec.name))?;
-        // A consumer made by an older release keeps its limits until told otherwise: bring the
-        // editable ones (ack wait, deliveries, pending acks) to this release's settings.
+        // A consumer made by an older release keeps its limits and subjects until told
+        // otherwise: bring the editable ones to this release's settings.
         let current = &consumer.cached_info().config;
+        let subjects = |one: &String, several: &[String]| {
+            let mut all = several.to_vec();
+            all.extend((!one.is_empty()).then(|| one.clone()));
+            all.sort();
+            all
+        };
+        let limits = (config.ack_wait, config.max_deliver, config.max_ack_pending);
         if (
             current.ack_wait,
             current.max_deliver,
             current.max_ack_pending,
-        ) != (config.ack_wait, config.max_deliver, config.max_ack_pending)
+        ) != limits
         {
             tracing::info!(consumer = %spec.name, ?spec.ack_wait, "updating the consumer's limits");
             consumer = stream
                 .create_consumer(config)
                 .await
                 .with_context(|| format!("updating consumer {}", spec.name))?;
+        } else if subjects(&current.filter_subject, &current.filter_subjects)
+            != subjects(&config.filter_subject, &config.filter_subjects)
+        {
+            // A server before 2.10 cannot change a consumer's subjects; one that receives more
+            // than it needs is still correct (handlers skip the other types).
+            match stream.create_consumer(config).await {
+                Ok(updated) => consumer = updated,
+                Err(err) => tracing::warn!(
+                    consumer = %spec.name, error = %err,
+                    "the consumer's subjects could not be changed; it keeps its old ones"
+                ),
+            }
         }
         Ok(consumer)
+    }
+
+    /// Whether the server takes several filter subjects per consumer (NATS 2.10 and later).
+    pub fn takes_several_filters(&self) -> bool {
+        let version = self.client.server_info().version;
+        let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+        (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (2, 10)
     }
 
     /// The last sequence the stream holds now (0 when empty).
@@ -480,8 +517,10 @@ fn retryable(kind: PublishErrorKind) -> bool {
 pub struct ConsumerSpec {
     /// The durable name, shared by every replica of the service.
     pub name: String,
-    /// One event type (2.9 allows one filter subject); `None` takes the whole stream.
-    pub filter: Option<String>,
+    /// The event types it needs; empty takes the whole stream. Several types need NATS 2.10
+    /// or later (`filter_subjects`); an older server delivers the whole stream to such a
+    /// consumer, whose handler skips the other types.
+    pub filters: Vec<String>,
     pub ack_wait: Duration,
     /// Deliveries after which a message that still fails is parked.
     pub max_deliver: i64,
@@ -491,10 +530,10 @@ pub struct ConsumerSpec {
 }
 
 impl ConsumerSpec {
-    pub fn new(name: impl Into<String>, filter: Option<&str>) -> Self {
+    pub fn new(name: impl Into<String>, filters: &[&str]) -> Self {
         ConsumerSpec {
             name: name.into(),
-            filter: filter.map(str::to_owned),
+            filters: filters.iter().map(|f| (*f).to_owned()).collect(),
             ack_wait: Duration::from_secs(10),
             max_deliver: 100,
             max_ack_pending: 20_000,

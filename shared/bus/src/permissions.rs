@@ -18,7 +18,7 @@
 //! | what | subjects |
 //! |---|---|
 //! | `ensure_stream` (get_or_create_stream), `last_sequence` | `$JS.API.STREAM.INFO.<stream>`, `$JS.API.STREAM.CREATE.<stream>` |
-//! | durable pull consumer (get_or_create_consumer) | `$JS.API.CONSUMER.INFO.<stream>.<name>`, `$JS.API.CONSUMER.CREATE.<stream>.<name>[.<filter subject>]` |
+//! | durable pull consumer (get_or_create_consumer) | `$JS.API.CONSUMER.INFO.<stream>.<name>`, `$JS.API.CONSUMER.CREATE.<stream>.<name>[.<filter subject>]` (the filter in the subject only when there is exactly one) |
 //! | fetching from it | `$JS.API.CONSUMER.MSG.NEXT.<stream>.<name>` (and `CONSUMER.INFO` after a reconnect) |
 //! | ack, nak, term, double ack | `$JS.ACK.<stream>.<name>.>` |
 //! | replay (an ordered consumer named `<service>-replay`) | `CONSUMER.CREATE`, `CONSUMER.INFO`, `CONSUMER.MSG.NEXT`, `CONSUMER.DELETE` of that name; async-nats names a re-created ordered consumer `<name>_1`, `<name>_2`, ... ([`REPLAY_RECREATES`] are allowed) |
@@ -43,8 +43,9 @@ pub struct Role {
     /// Core NATS subjects (under the prefix) it subscribes to, with the queue group when one is
     /// required.
     pub subscribes: &'static [(&'static str, Option<&'static str>)],
-    /// Its durable consumers on the stream: name and filter subject (under the prefix).
-    pub consumers: &'static [(&'static str, Option<&'static str>)],
+    /// Its durable consumers on the stream: name and the subjects it reads (under the prefix;
+    /// none: the whole stream).
+    pub consumers: &'static [(&'static str, &'static [&'static str])],
     /// It answers requests it received (the code check).
     pub answers_requests: bool,
 }
@@ -56,7 +57,7 @@ pub const ROLES: [Role; 4] = [
         password_var: "GADAI_INTAKE_NATS_PASSWORD",
         publishes: &["order.created"],
         subscribes: &[],
-        consumers: &[("order-intake", Some("order.created"))],
+        consumers: &[("order-intake", &["order.created"])],
         answers_requests: false,
     },
     Role {
@@ -69,7 +70,7 @@ pub const ROLES: [Role; 4] = [
             "rpc.verification.check",
         ],
         subscribes: &[("dashboard.changes", None)],
-        consumers: &[("dashboard-api", None)],
+        consumers: &[("dashboard-api", &[])],
         answers_requests: false,
     },
     Role {
@@ -78,8 +79,8 @@ pub const ROLES: [Role; 4] = [
         publishes: &["verification.sent", "verification.failed", "order.verified"],
         subscribes: &[("rpc.verification.check", Some("verification-mailer"))],
         consumers: &[
-            ("verification-mailer", None),
-            ("verification-mailer-send", Some("verification.requested")),
+            ("verification-mailer", &MAILER_PROJECTION_SUBJECTS),
+            ("verification-mailer-send", &["verification.requested"]),
         ],
         answers_requests: true,
     },
@@ -88,9 +89,25 @@ pub const ROLES: [Role; 4] = [
         password_var: "GADAI_SWEEPER_NATS_PASSWORD",
         publishes: &["order.expired"],
         subscribes: &[],
-        consumers: &[("expiry-sweeper", None)],
+        consumers: &[("expiry-sweeper", &SWEEPER_SUBJECTS)],
         answers_requests: false,
     },
+];
+
+/// What the mailer's projection (its recipients) reads.
+pub const MAILER_PROJECTION_SUBJECTS: [&str; 4] = [
+    "order.created",
+    "order.verified",
+    "order.expired",
+    "order.deleted",
+];
+
+/// What the sweeper's projection (open verifications) reads.
+pub const SWEEPER_SUBJECTS: [&str; 4] = [
+    "verification.sent",
+    "order.verified",
+    "order.expired",
+    "order.deleted",
 ];
 
 /// How many re-creations of a replay's ordered consumer the permissions allow (async-nats
@@ -136,11 +153,12 @@ impl Permissions {
         let api = "$JS.API";
         publish.push(format!("{api}.STREAM.INFO.{stream}"));
         publish.push(format!("{api}.STREAM.CREATE.{stream}"));
-        for (name, filter) in role.consumers {
+        for (name, filters) in role.consumers {
             publish.push(format!("{api}.CONSUMER.INFO.{stream}.{name}"));
-            publish.push(match filter {
-                Some(f) => format!("{api}.CONSUMER.CREATE.{stream}.{name}.{prefix}{f}"),
-                None => format!("{api}.CONSUMER.CREATE.{stream}.{name}"),
+            // One filter travels in the subject; none or several (filter_subjects) do not.
+            publish.push(match filters {
+                [f] => format!("{api}.CONSUMER.CREATE.{stream}.{name}.{prefix}{f}"),
+                _ => format!("{api}.CONSUMER.CREATE.{stream}.{name}"),
             });
             publish.push(format!("{api}.CONSUMER.MSG.NEXT.{stream}.{name}"));
             publish.push(format!("$JS.ACK.{stream}.{name}.>"));

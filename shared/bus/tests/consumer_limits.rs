@@ -9,7 +9,7 @@ use gadai_test_support::TestEnv;
 async fn an_existing_consumer_takes_the_new_ack_wait() {
     let env = TestEnv::new().await.unwrap();
     let bus = Bus::connect(env.bus.clone(), "test").await.unwrap();
-    let mut old = ConsumerSpec::new("mailer-send", Some("verification.requested"));
+    let mut old = ConsumerSpec::new("mailer-send", &["verification.requested"]);
     old.ack_wait = Duration::from_secs(60);
     old.max_deliver = 50;
     let mut consumer = bus.durable_consumer(&old).await.unwrap();

@@ -157,6 +157,31 @@ impl AuthNats {
     }
 
     /// Waits up to `timeout` for `needle` in the server's log.
+    /// Whether the server logs (within `timeout`) that `user` was refused `kind` ("Publish",
+    /// "Subscription") on `subject`. NATS 2.9 writes `Publish Violation - User "u", Subject
+    /// "s"`, 2.10 and later `"$G/user:u" - Publish Violation - Subject "s"`.
+    pub async fn wait_violation(
+        &self,
+        kind: &str,
+        user: &str,
+        subject: &str,
+        timeout: Duration,
+    ) -> bool {
+        let old = format!("{kind} Violation - User \"{user}\", Subject \"{subject}\"");
+        let new = format!("user:{user}\" - {kind} Violation - Subject \"{subject}\"");
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let log = self.log();
+            if log.contains(&old) || log.contains(&new) {
+                return true;
+            }
+            if tokio::time::Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
     pub async fn wait_log(&self, needle: &str, timeout: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
