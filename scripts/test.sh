@@ -50,8 +50,9 @@ install_current_nats() { bash scripts/nats-current.sh && "$NATS_CURRENT" --versi
 # On the NATS of the deployments: the permissions of every service, and the four services
 # through a whole flow under them (consumers with several filter subjects need NATS 2.10+).
 on_current_nats() {
-  NATS_SERVER_BIN="$NATS_CURRENT" "$CARGO" test -p gadai-bus --test nats_permissions --test nats_config_files &&
-    NATS_SERVER_BIN="$NATS_CURRENT" "$CARGO" test -p gadai-e2e --test nats_auth
+  # --workspace: the same features as `cargo test --workspace`, so nothing is built again.
+  NATS_SERVER_BIN="$NATS_CURRENT" "$CARGO" test --workspace \
+    --test nats_permissions --test nats_config_files --test nats_auth
 }
 
 step "rustfmt" "$CARGO" fmt --all -- --check
