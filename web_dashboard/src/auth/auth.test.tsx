@@ -80,7 +80,9 @@ describe('login', () => {
     expect(screen.getByText('Memeriksa sesi...')).toHaveAttribute('role', 'status');
     const username = await screen.findByLabelText('Username');
     expect(screen.getByRole('heading', { name: 'Masuk ke Dashboard Gadai' })).toBeInTheDocument();
-    expect(username).toHaveFocus();
+    // The page focuses the field in an effect after it appears: on a loaded machine that can
+    // come a moment after findByLabelText returns.
+    await waitFor(() => expect(username).toHaveFocus());
     expect(screen.getByLabelText('Password')).toHaveAttribute('type', 'password');
   });
 
