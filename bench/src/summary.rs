@@ -41,7 +41,11 @@ impl Summary {
     /// this run's figures into it (figures not measured this time keep their earlier entry; a
     /// failed scenario's row is not recorded).
     pub fn print_and_record(&self, results: &Path, at: &str) -> anyhow::Result<()> {
-        let mut recorded = read_results(results)?;
+        // A damaged results file costs the "previous run" column, never this run's table.
+        let mut recorded = read_results(results).unwrap_or_else(|err| {
+            println!("note: {err:#}: previous figures not shown, the file is written anew");
+            BTreeMap::new()
+        });
         let previous = |what: &str| match recorded.get(what) {
             Some(entry) => format!(
                 "{} ({})",

@@ -443,13 +443,12 @@ impl Bus {
             all.sort();
             all
         };
-        let limits = (config.ack_wait, config.max_deliver, config.max_ack_pending);
-        if (
+        let current_limits = (
             current.ack_wait,
             current.max_deliver,
             current.max_ack_pending,
-        ) != limits
-        {
+        );
+        if current_limits != (config.ack_wait, config.max_deliver, config.max_ack_pending) {
             tracing::info!(consumer = %spec.name, ?spec.ack_wait, "updating the consumer's limits");
             consumer = stream
                 .create_consumer(config)
@@ -473,9 +472,7 @@ impl Bus {
 
     /// Whether the server takes several filter subjects per consumer (NATS 2.10 and later).
     pub fn takes_several_filters(&self) -> bool {
-        let version = self.client.server_info().version;
-        let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-        (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (2, 10)
+        several_filters_from(&self.client.server_info().version)
     }
 
     /// The last sequence the stream holds now (0 when empty).
@@ -503,6 +500,12 @@ fn log_event(event: async_nats::Event) {
         Event::ClientError(err) => tracing::warn!(error = %err, "NATS client error"),
         other => tracing::info!(event = %other, "NATS"),
     }
+}
+
+/// Whether a server of `version` ("2.14.2") takes several filter subjects per consumer.
+fn several_filters_from(version: &str) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (2, 10)
 }
 
 fn retryable(kind: PublishErrorKind) -> bool {
@@ -545,6 +548,15 @@ impl ConsumerSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn several_filter_subjects_need_nats_2_10() {
+        assert!(!several_filters_from("2.9.10"));
+        assert!(several_filters_from("2.10.0"));
+        assert!(several_filters_from("2.14.2"));
+        assert!(several_filters_from("3.0.0"));
+        assert!(!several_filters_from(""));
+    }
 
     #[test]
     fn urls_are_shown_without_passwords() {
