@@ -323,20 +323,56 @@ impl Bus {
     }
 
     /// Creates the stream when it is missing (idempotent; several replicas may race).
+    ///
+    /// A stream made by an earlier release may lack a subject of today's catalog
+    /// ([`gadai_events::STREAM_SUBJECTS`]): it is given the missing ones where this user may
+    /// update the stream. Services may not (an update could also shorten the stream's age), so
+    /// in a deployment with NATS permissions the missing subjects are logged with the command
+    /// for the NATS administrator, and events of those subjects are refused until then.
     pub async fn ensure_stream(&self) -> anyhow::Result<stream::Stream> {
         let config = stream::Config {
             name: self.settings.stream.clone(),
-            subjects: vec![self.subject("order.>"), self.subject("verification.>")],
+            subjects: self.stream_subjects(),
             storage: StorageType::File,
             max_age: self.settings.max_age,
             num_replicas: self.settings.replicas,
             duplicate_window: self.settings.duplicate_window,
             ..Default::default()
         };
-        self.js
+        let mut stream = self
+            .js
             .get_or_create_stream(config)
             .await
-            .with_context(|| format!("creating stream {}", self.settings.stream))
+            .with_context(|| format!("creating stream {}", self.settings.stream))?;
+        let mut current = stream.cached_info().config.clone();
+        let missing = missing_subjects(&current.subjects, &self.stream_subjects());
+        if !missing.is_empty() {
+            current.subjects.extend(missing.iter().cloned());
+            match self.js.update_stream(&current).await {
+                Ok(_) => {
+                    tracing::info!(stream = %current.name, added = ?missing, "stream subjects added");
+                    stream = self.js.get_stream(&current.name).await?;
+                }
+                Err(error) => tracing::error!(
+                    stream = %current.name,
+                    missing = ?missing,
+                    %error,
+                    "the stream lacks subjects of this release and this user may not add them; \
+                     as the NATS administrator run: nats stream edit {} --subjects '{}'",
+                    current.name,
+                    current.subjects.join(",")
+                ),
+            }
+        }
+        Ok(stream)
+    }
+
+    /// The subjects the stream captures, under the prefix.
+    pub fn stream_subjects(&self) -> Vec<String> {
+        gadai_events::STREAM_SUBJECTS
+            .iter()
+            .map(|s| self.subject(s))
+            .collect()
     }
 
     /// Publishes an event with its dedupe key and the current trace context, and waits for the
@@ -502,6 +538,15 @@ fn log_event(event: async_nats::Event) {
     }
 }
 
+/// The subjects of `wanted` that `current` does not list.
+fn missing_subjects(current: &[String], wanted: &[String]) -> Vec<String> {
+    wanted
+        .iter()
+        .filter(|w| !current.contains(w))
+        .cloned()
+        .collect()
+}
+
 /// Whether a server of `version` ("2.14.2") takes several filter subjects per consumer.
 fn several_filters_from(version: &str) -> bool {
     let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
@@ -548,6 +593,17 @@ impl ConsumerSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stream_of_an_earlier_release_lacks_only_the_new_subjects() {
+        let old = vec!["p.order.>".to_string(), "p.verification.>".to_string()];
+        let wanted: Vec<String> = ["order.>", "verification.>", "customer.>"]
+            .iter()
+            .map(|s| format!("p.{s}"))
+            .collect();
+        assert_eq!(missing_subjects(&old, &wanted), ["p.customer.>"]);
+        assert!(missing_subjects(&wanted, &wanted).is_empty());
+    }
 
     #[test]
     fn several_filter_subjects_need_nats_2_10() {

@@ -66,6 +66,9 @@ pub const ROLES: [Role; 4] = [
         publishes: &[
             "verification.requested",
             "order.deleted",
+            "customer.handoff_opened",
+            "customer.handoff_closed",
+            "verification.template_changed",
             "dashboard.changes",
             "rpc.verification.check",
         ],
@@ -94,12 +97,13 @@ pub const ROLES: [Role; 4] = [
     },
 ];
 
-/// What the mailer's projection (its recipients) reads.
-pub const MAILER_PROJECTION_SUBJECTS: [&str; 4] = [
+/// What the mailer's projection (its recipients and the mail template) reads.
+pub const MAILER_PROJECTION_SUBJECTS: [&str; 5] = [
     "order.created",
     "order.verified",
     "order.expired",
     "order.deleted",
+    "verification.template_changed",
 ];
 
 /// What the sweeper's projection (open verifications) reads.

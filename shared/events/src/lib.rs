@@ -34,7 +34,9 @@ pub struct Envelope<D> {
     pub version: u32,
     /// When the fact happened (RFC 3339, UTC).
     pub occurred_at: DateTime<Utc>,
-    /// The order this event is about.
+    /// The order this event is about. Events of other things name the order they concern, or
+    /// the nil UUID when there is none: a hand-off (`customer.*`) names the order the customer
+    /// referred to, a mail template change (`verification.template_changed`) none.
     pub order_id: Uuid,
     /// Who caused it: `n8n`, an operator's id, or `system`.
     pub actor: String,
@@ -115,6 +117,53 @@ pub struct OrderDeleted {
     pub reason: Option<String>,
 }
 
+/// `customer.handoff_opened`: the agent handed a conversation to a person (the customer asked
+/// for one, or the question is outside its knowledge).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct HandoffOpened {
+    /// The hand-off's id (derived from the agent's request, so a retry names the same one).
+    pub handoff_id: Uuid,
+    /// The chat conversation the officer can read back.
+    pub id_percakapan: String,
+    pub nama_customer: String,
+    pub email: String,
+    /// The order reference the customer gave, when any (8 hex digits, upper case).
+    #[serde(default)]
+    pub referensi: Option<String>,
+    /// What the customer needs, in the agent's words.
+    pub ringkasan: String,
+}
+
+/// `customer.handoff_closed`: an operator contacted the customer ("sudah dihubungi").
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct HandoffClosed {
+    pub handoff_id: Uuid,
+}
+
+/// `verification.template_changed`: an admin changed the verification mail's text; the mailer
+/// uses the newest one for the next mail.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct TemplateChanged {
+    pub template: MailTemplate,
+}
+
+/// The editable parts of the verification mail, in Bahasa Indonesia and English. Placeholders:
+/// `{nama}`, `{referensi}`, `{kode}` (required in `instructions`) and `{berlaku_sampai}`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct MailTemplate {
+    pub id: MailText,
+    pub en: MailText,
+}
+
+/// One language's parts of the verification mail.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct MailText {
+    pub subject: String,
+    pub greeting: String,
+    pub instructions: String,
+    pub footer: String,
+}
+
 /// The payload of an event, one variant per type of the catalog.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventKind {
@@ -125,10 +174,13 @@ pub enum EventKind {
     OrderVerified(OrderVerified),
     OrderExpired(OrderExpired),
     OrderDeleted(OrderDeleted),
+    HandoffOpened(HandoffOpened),
+    HandoffClosed(HandoffClosed),
+    TemplateChanged(TemplateChanged),
 }
 
 /// Every type name of the catalog, in the order of DESIGN.md section 3.
-pub const EVENT_TYPES: [&str; 7] = [
+pub const EVENT_TYPES: [&str; 10] = [
     "order.created",
     "verification.requested",
     "verification.sent",
@@ -136,7 +188,13 @@ pub const EVENT_TYPES: [&str; 7] = [
     "order.verified",
     "order.expired",
     "order.deleted",
+    "customer.handoff_opened",
+    "customer.handoff_closed",
+    "verification.template_changed",
 ];
+
+/// The subjects (under the prefix) the stream captures: every event type is under one of them.
+pub const STREAM_SUBJECTS: [&str; 3] = ["order.>", "verification.>", "customer.>"];
 
 impl EventKind {
     /// The type name, which is also the subject (before the prefix).
@@ -149,7 +207,21 @@ impl EventKind {
             EventKind::OrderVerified(_) => "order.verified",
             EventKind::OrderExpired(_) => "order.expired",
             EventKind::OrderDeleted(_) => "order.deleted",
+            EventKind::HandoffOpened(_) => "customer.handoff_opened",
+            EventKind::HandoffClosed(_) => "customer.handoff_closed",
+            EventKind::TemplateChanged(_) => "verification.template_changed",
         }
+    }
+
+    /// Whether this event is part of an order's life (the others name an order at most in
+    /// passing: hand-offs, mail templates).
+    pub fn is_order_event(&self) -> bool {
+        !matches!(
+            self,
+            EventKind::HandoffOpened(_)
+                | EventKind::HandoffClosed(_)
+                | EventKind::TemplateChanged(_)
+        )
     }
 
     fn data_json(&self) -> serde_json::Value {
@@ -161,6 +233,9 @@ impl EventKind {
             EventKind::OrderVerified(d) => serde_json::to_value(d),
             EventKind::OrderExpired(d) => serde_json::to_value(d),
             EventKind::OrderDeleted(d) => serde_json::to_value(d),
+            EventKind::HandoffOpened(d) => serde_json::to_value(d),
+            EventKind::HandoffClosed(d) => serde_json::to_value(d),
+            EventKind::TemplateChanged(d) => serde_json::to_value(d),
         };
         value.expect("payload types serialize to JSON")
     }
@@ -183,6 +258,9 @@ impl EventKind {
             "order.verified" => EventKind::OrderVerified(parse(kind, data)?),
             "order.expired" => EventKind::OrderExpired(parse(kind, data)?),
             "order.deleted" => EventKind::OrderDeleted(parse(kind, data)?),
+            "customer.handoff_opened" => EventKind::HandoffOpened(parse(kind, data)?),
+            "customer.handoff_closed" => EventKind::HandoffClosed(parse(kind, data)?),
+            "verification.template_changed" => EventKind::TemplateChanged(parse(kind, data)?),
             other => return Err(DecodeError::UnknownType(other.to_owned())),
         })
     }
@@ -322,6 +400,9 @@ impl Event {
             EventKind::OrderVerified(_) => format!("order.verified:{order}"),
             EventKind::OrderExpired(d) => format!("order.expired:{order}:{}", d.verification_id),
             EventKind::OrderDeleted(_) => format!("order.deleted:{order}"),
+            EventKind::HandoffOpened(d) => format!("customer.handoff_opened:{}", d.handoff_id),
+            EventKind::HandoffClosed(d) => format!("customer.handoff_closed:{}", d.handoff_id),
+            EventKind::TemplateChanged(_) => format!("verification.template_changed:{}", self.id),
         }
     }
 }
@@ -344,6 +425,26 @@ mod tests {
         })
     }
 
+    fn text(instructions: &str) -> MailText {
+        MailText {
+            subject: "Subjek".into(),
+            greeting: "Halo {nama}".into(),
+            instructions: instructions.into(),
+            footer: "Pegadaian".into(),
+        }
+    }
+
+    #[test]
+    fn every_type_lies_under_a_stream_subject() {
+        for name in EVENT_TYPES {
+            let root = name.split('.').next().unwrap();
+            assert!(
+                STREAM_SUBJECTS.contains(&format!("{root}.>").as_str()),
+                "{name} is not captured by the stream"
+            );
+        }
+    }
+
     #[test]
     fn every_kind_round_trips_through_its_envelope() {
         let v = Uuid::now_v7();
@@ -361,6 +462,21 @@ mod tests {
             EventKind::OrderVerified(OrderVerified { verification_id: v }),
             EventKind::OrderExpired(OrderExpired { verification_id: v }),
             EventKind::OrderDeleted(OrderDeleted { reason: None }),
+            EventKind::HandoffOpened(HandoffOpened {
+                handoff_id: v,
+                id_percakapan: "chat-1".into(),
+                nama_customer: "Budi Santoso".into(),
+                email: "budi@example.com".into(),
+                referensi: Some("3F9A0C12".into()),
+                ringkasan: "Ingin bicara dengan petugas".into(),
+            }),
+            EventKind::HandoffClosed(HandoffClosed { handoff_id: v }),
+            EventKind::TemplateChanged(TemplateChanged {
+                template: MailTemplate {
+                    id: text("Kode {kode}"),
+                    en: text("Code {kode}"),
+                },
+            }),
         ];
         let names: Vec<_> = kinds.iter().map(EventKind::type_name).collect();
         assert_eq!(names, EVENT_TYPES);

@@ -31,6 +31,9 @@ pub fn all_schemas() -> Vec<(&'static str, Value)> {
         envelope_schema::<OrderVerified>("order.verified"),
         envelope_schema::<OrderExpired>("order.expired"),
         envelope_schema::<OrderDeleted>("order.deleted"),
+        envelope_schema::<HandoffOpened>("customer.handoff_opened"),
+        envelope_schema::<HandoffClosed>("customer.handoff_closed"),
+        envelope_schema::<TemplateChanged>("verification.template_changed"),
     ];
     EVENT_TYPES.into_iter().zip(schemas).collect()
 }
