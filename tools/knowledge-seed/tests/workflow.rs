@@ -860,7 +860,10 @@ fn the_agent_has_its_parts() {
             "buat_pesanan",
             "cari_pengetahuan",
             "cek_kode_verifikasi",
-            "hitung_pinjaman"
+            "cek_status_pesanan",
+            "hitung_pinjaman",
+            "hubungi_petugas",
+            "kirim_ulang_kode"
         ]
     );
     let paths: HashMap<&str, &str> = tools
@@ -881,7 +884,10 @@ fn the_agent_has_its_parts() {
         HashMap::from([
             ("buat_pesanan", "/api/insert-orders"),
             ("cek_kode_verifikasi", "/dashboard/verify"),
+            ("cek_status_pesanan", "/dashboard/customer/status"),
             ("hitung_pinjaman", "/api/quote"),
+            ("hubungi_petugas", "/dashboard/customer/handoff"),
+            ("kirim_ulang_kode", "/dashboard/customer/resend"),
         ])
     );
 
@@ -967,6 +973,13 @@ fn the_system_prompt_keeps_the_rules() {
         "cari_pengetahuan",
         "buat_pesanan",
         "cek_kode_verifikasi",
+        "cek_status_pesanan",
+        "kirim_ulang_kode",
+        "hubungi_petugas",
+        "meminta berbicara dengan petugas",
+        "di luar pengetahuan Anda",
+        "petugas Pegadaian akan menghubungi pelanggan melalui email",
+        "folder spam",
     ] {
         assert!(
             prompt.contains(needle),
@@ -1037,6 +1050,44 @@ fn the_code_check_names_its_order_by_the_reference_from_the_mail() {
     let schema = &doc["paths"]["/dashboard/verify"]["post"]["requestBody"]["content"]["application/json"]
         ["schema"];
     assert!(schema["properties"]["referensi"].is_object());
+}
+
+#[test]
+fn the_customer_service_tools_name_the_order_by_reference_and_email() {
+    let wf = agent_workflow();
+    for tool in ["cek_status_pesanan", "kirim_ulang_kode"] {
+        let p = &node(&wf, tool)["parameters"];
+        let body = p["jsonBody"].as_str().unwrap();
+        let fields: Vec<String> = from_ai_calls(body).into_iter().map(|c| c.key).collect();
+        assert_eq!(fields, ["referensi", "email"], "{tool}: {body}");
+        assert_eq!(p["method"], "POST");
+        let description = p["toolDescription"].as_str().unwrap();
+        assert!(
+            description.contains("nomor referensi pengajuan") && description.contains("email"),
+            "{tool}: {description}"
+        );
+    }
+    // The hand-off carries the conversation, so an officer can read it back.
+    let p = &node(&wf, "hubungi_petugas")["parameters"];
+    let body = p["jsonBody"].as_str().unwrap();
+    let fields: Vec<String> = from_ai_calls(body).into_iter().map(|c| c.key).collect();
+    assert_eq!(
+        fields,
+        ["nama_customer", "email", "referensi", "ringkasan"],
+        "{body}"
+    );
+    assert!(
+        body.contains(
+            "\"id_percakapan\": {{ JSON.stringify($('Normalisasi pesan').first().json.sessionId) }}"
+        ),
+        "{body}"
+    );
+    assert!(
+        p["toolDescription"]
+            .as_str()
+            .unwrap()
+            .contains("menghubungi lewat email")
+    );
 }
 
 fn with_tool(wf: &mut Value, name: &str, change: impl FnOnce(&mut Value)) {
