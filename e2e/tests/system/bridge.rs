@@ -40,15 +40,7 @@ async fn an_order_posted_to_the_bridge_appears_in_the_dashboard_list_and_stats()
     })
     .await;
     assert_eq!(listed, want);
-    let orders: Vec<Value> = system
-        .client
-        .get(format!("{}/dashboard/orders", system.dashboard))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let orders: Vec<Value> = system.get_json("/dashboard/orders").await;
     let siti = orders
         .iter()
         .find(|o| o["email"] == "siti@example.com")

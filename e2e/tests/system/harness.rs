@@ -106,6 +106,8 @@ pub async fn start(knobs: Knobs) -> System {
         resend_cooldown: knobs.resend_cooldown,
         max_sends: 3,
         verify_rate_limit: knobs.verify_rate_limit,
+        customer_lookup_budget: 100,
+        handoff_rate_limit: 60,
         allow_code_only: false,
         trusted_proxies: Default::default(),
         check_timeout: Duration::from_secs(5),
@@ -223,16 +225,20 @@ impl System {
             .unwrap()
     }
 
-    pub async fn active_ids(&self) -> Vec<String> {
-        let orders: Vec<Value> = self
-            .client
-            .get(format!("{}/dashboard/orders", self.dashboard))
+    /// GETs a dashboard path as the logged-in admin and reads the JSON answer.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        self.client
+            .get(format!("{}{path}", self.dashboard))
             .send()
             .await
             .unwrap()
             .json()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    pub async fn active_ids(&self) -> Vec<String> {
+        let orders: Vec<Value> = self.get_json("/dashboard/orders").await;
         orders
             .iter()
             .map(|o| o["id"].as_str().unwrap().to_owned())

@@ -68,7 +68,11 @@ async fn a_code_mailed_in_indonesian_verifies_the_order_once_and_appears_nowhere
     assert!(body.get("kode_unik").is_none());
 
     let mail = smtp.wait_for(1, Duration::from_secs(15)).await.remove(0);
-    assert_eq!(mail.subject, "Kode Verifikasi Peminjaman Anda");
+    // Bahasa Indonesia first, then English: the customer's language is not known.
+    assert_eq!(
+        mail.subject,
+        "Kode Verifikasi Peminjaman Anda / Your Loan Verification Code"
+    );
     assert_eq!(mail.to, "siti@example.com");
     let reference = reference_of(&id);
     for part in [&mail.text, &mail.html] {
@@ -77,6 +81,11 @@ async fn a_code_mailed_in_indonesian_verifies_the_order_once_and_appears_nowhere
         assert!(part.contains("Kode berlaku hingga"));
         assert!(part.contains("WIB"));
         assert!(part.contains("asisten virtual Pegadaian"));
+        assert!(
+            part.contains("Hello Siti Rahma"),
+            "the English part: {part}"
+        );
+        assert!(part.find("Halo Siti Rahma") < part.find("Hello Siti Rahma"));
     }
     assert!(mail.html.contains(r#"<html lang="id">"#));
     assert!(mail.raw.contains("multipart/alternative"));
@@ -401,6 +410,55 @@ async fn a_resend_replaces_the_old_code() {
             .status(),
         200
     );
+    system.wait_status(&id, "Verified").await;
+    system.stop().await;
+    smtp.stop().await;
+}
+
+#[tokio::test]
+async fn the_template_an_admin_saves_is_the_next_mail_escaped_and_its_code_verifies() {
+    let smtp = SmtpServer::start().await;
+    let system = start(Knobs::with_smtp(&smtp)).await;
+    let id = system.new_order("gita@example.com").await;
+
+    let mut template: Value = system.get_json("/dashboard/mail-template").await;
+    let mut template = template["template"].take();
+    template["id"]["greeting"] = json!("Salam {nama} <i>PENANDA</i>");
+    template["en"]["subject"] = json!("Code for {nama}");
+    let saved = system
+        .client
+        .put(format!("{}/dashboard/mail-template", system.dashboard))
+        .json(&template)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 202);
+    // At once: the mailer waits for its projection to have the template before it composes.
+    assert_eq!(system.send_verification(&id).await.status(), 202);
+
+    let mail = smtp.wait_for(1, Duration::from_secs(15)).await.remove(0);
+    assert_eq!(
+        mail.subject,
+        "Kode Verifikasi Peminjaman Anda / Code for Siti Rahma"
+    );
+    assert!(
+        mail.text.starts_with("Salam Siti Rahma <i>PENANDA</i>\n"),
+        "{}",
+        mail.text
+    );
+    assert!(
+        mail.html
+            .contains("Salam Siti Rahma &lt;i&gt;PENANDA&lt;/i&gt;"),
+        "{}",
+        mail.html
+    );
+    assert!(!mail.html.contains("<i>PENANDA"));
+    let code = code_in(&mail.text);
+    system.wait_status(&id, "On Verification").await;
+    let verified = system
+        .verify(json!({"kode_unik": code, "referensi": reference_of(&id)}))
+        .await;
+    assert_eq!(verified.status(), 200);
     system.wait_status(&id, "Verified").await;
     system.stop().await;
     smtp.stop().await;

@@ -23,6 +23,13 @@ pub struct Settings {
     /// `/dashboard/verify` requests per client address per minute, across all replicas
     /// (`VERIFY_RATE_LIMIT`).
     pub verify_rate_limit: u32,
+    /// Failed customer lookups (status, resend: no order with that reference and e-mail) per
+    /// hour for the whole system, across replicas (`CUSTOMER_LOOKUP_BUDGET`); once spent, every
+    /// lookup waits for the next hour.
+    pub customer_lookup_budget: u32,
+    /// Hand-offs the agent may open per hour for the whole system, across replicas
+    /// (`HANDOFF_RATE_LIMIT`).
+    pub handoff_rate_limit: u32,
     /// Accept the seed's code-only body of `/dashboard/verify` (`VERIFY_ALLOW_CODE_ONLY`; off:
     /// a check must name its order).
     pub allow_code_only: bool,
@@ -85,6 +92,8 @@ impl ServiceSettings for Settings {
             resend_cooldown: config::duration("RESEND_COOLDOWN", Duration::from_secs(60))?,
             max_sends: config::parse("MAX_VERIFICATION_SENDS", 3)?,
             verify_rate_limit: config::parse("VERIFY_RATE_LIMIT", 30)?,
+            customer_lookup_budget: config::parse("CUSTOMER_LOOKUP_BUDGET", 100)?,
+            handoff_rate_limit: config::parse("HANDOFF_RATE_LIMIT", 60)?,
             allow_code_only: config::parse("VERIFY_ALLOW_CODE_ONLY", false)?,
             trusted_proxies: TrustedProxies::from_env()?,
             check_timeout: config::duration("CHECK_TIMEOUT", Duration::from_secs(5))?,

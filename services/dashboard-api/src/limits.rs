@@ -13,6 +13,9 @@ use gadai_http::ApiError;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
+/// The longest window of any limit (the hourly budgets): keys older than that are pruned.
+pub const LONGEST_WINDOW: Duration = Duration::from_secs(3600);
+
 /// One limit: `limit` requests per key in each `window`.
 #[derive(Debug, Clone, Copy)]
 pub struct Limit {
@@ -50,6 +53,33 @@ impl Limit {
             });
         }
         Ok(())
+    }
+
+    /// 429 when `key` has used up this window's `limit` already; counts nothing (a budget that
+    /// only failures spend is checked before the attempt and spent after a failure).
+    pub async fn check(&self, pool: &PgPool, key: &str) -> Result<(), ApiError> {
+        let left: Option<f64> = sqlx::query_scalar(
+            "SELECT extract(epoch FROM window_start + make_interval(secs => $3) - now())::float8
+             FROM rate_limits
+             WHERE bucket = $1 AND key = $2 AND hits >= $4
+               AND window_start + make_interval(secs => $3) > now()",
+        )
+        .bind(self.bucket)
+        .bind(key)
+        .bind(self.window.as_secs().max(1) as f64)
+        .bind(i64::from(self.limit))
+        .fetch_optional(pool)
+        .await
+        .map_err(anyhow::Error::from)?;
+        match left {
+            Some(left) => {
+                metrics::counter!("rate_limited_total", "limit" => self.bucket).increment(1);
+                Err(ApiError::TooManyRequests {
+                    retry_after_secs: left.ceil().max(1.0) as u64,
+                })
+            }
+            None => Ok(()),
+        }
     }
 }
 

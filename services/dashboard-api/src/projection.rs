@@ -25,6 +25,8 @@ use crate::{
     read_model::{COLUMNS, OrderRow, bind_rows, order_json, unnest_rows},
 };
 
+mod handoffs;
+
 pub const NAME: &str = "dashboard-api";
 /// Core NATS subject (under the prefix) where applied changes are announced.
 pub const CHANGES_SUBJECT: &str = "dashboard.changes";
@@ -36,14 +38,18 @@ pub struct Dashboard {
     pub announce: Option<Bus>,
 }
 
-/// One applied change, as the live feed sends it.
+/// One applied change, as the live feed sends it: an order's new state, or a hand-off's.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Change {
     pub seq: u64,
     #[serde(rename = "type")]
     pub kind: String,
     pub order_id: Uuid,
+    /// The order's row (`null` for a hand-off's change).
     pub order: Value,
+    /// The hand-off's row, for `customer.handoff_*` changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<Value>,
 }
 
 impl Projection for Dashboard {
@@ -57,9 +63,15 @@ impl Projection for Dashboard {
         let fresh = record_events(tx, batch).await?;
 
         let mut by_order: BTreeMap<Uuid, Vec<&Delivered>> = BTreeMap::new();
+        let mut others = Vec::new();
         for d in batch.iter().filter(|d| fresh.contains(&(d.seq as i64))) {
-            by_order.entry(d.event.order_id).or_default().push(d);
+            if d.event.kind.is_order_event() {
+                by_order.entry(d.event.order_id).or_default().push(d);
+            } else {
+                others.push(d);
+            }
         }
+        let handoffs = handoffs::apply(tx, &others).await?;
         let mut late = Vec::new();
         let mut updated: Vec<(OrderView, OrderView)> = Vec::new();
         for (id, events) in &by_order {
@@ -85,7 +97,11 @@ impl Projection for Dashboard {
         changed.extend(updated);
         write_counters(tx, &changed).await?;
         Ok(match self.announce {
-            Some(_) => changes(&by_order, &changed),
+            Some(_) => {
+                let mut all = changes(&by_order, &changed);
+                all.extend(handoffs);
+                all
+            }
             None => Vec::new(),
         })
     }
@@ -102,7 +118,7 @@ impl Projection for Dashboard {
 /// stream order), in id order: the row to insert if the order has none yet.
 fn fold_new(batch: &[Delivered]) -> Vec<OrderView> {
     let mut by_order: BTreeMap<Uuid, BTreeMap<u64, &Delivered>> = BTreeMap::new();
-    for d in batch {
+    for d in batch.iter().filter(|d| d.event.kind.is_order_event()) {
         by_order
             .entry(d.event.order_id)
             .or_default()
@@ -371,6 +387,7 @@ fn changes(
                 kind: newest.event.type_name().to_owned(),
                 order_id: after.id,
                 order: order_json(after),
+                handoff: None,
             })
         })
         .collect()

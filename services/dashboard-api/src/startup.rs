@@ -67,7 +67,7 @@ impl Service for DashboardApi {
         ));
         let prune = tokio::spawn(limits::prune(
             base.pool.clone(),
-            std::time::Duration::from_secs(15 * 60),
+            limits::LONGEST_WINDOW,
             shutdown.clone(),
         ));
         let routes = http::router(AppState {

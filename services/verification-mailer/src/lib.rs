@@ -4,7 +4,8 @@
 //!   `verification.sent` or `verification.failed`.
 //! - `check`: answers `rpc.verification.check` over NATS request/reply, under budgets shared by
 //!   the replicas, and publishes `order.verified` on a match.
-//! - `projection`: each order's recipient and whether it can still be verified.
+//! - `projection`: each order's recipient and whether it can still be verified, and the
+//!   newest mail template (`gadai-mail-template` renders it).
 //!
 //! The plaintext code exists only in memory and in the e-mail; the table keeps an HMAC.
 

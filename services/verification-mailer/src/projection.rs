@@ -1,5 +1,5 @@
 //! The mailer's projection: each order's recipient, and whether it is still open; closing an
-//! order closes its codes.
+//! order closes its codes. Also the newest mail template (`verification.template_changed`).
 
 use gadai_events::EventKind;
 use gadai_runtime::{ApplyError, Delivered, Projection, Tx};
@@ -53,6 +53,33 @@ impl Projection for Recipients {
                     .bind(order)
                     .bind(step.target().as_str())
                     .bind(lifecycle::strs(step.applies_in()))
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                EventKind::TemplateChanged(changed) => {
+                    // dashboard-api publishes only templates that pass the same rules; anything
+                    // else came from elsewhere and is not mailed to customers.
+                    if let Err(errors) = gadai_mail_template::validate(&changed.template) {
+                        let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+                        return Err(ApplyError::Poison(format!(
+                            "invalid mail template ({})",
+                            fields.join(", ")
+                        )));
+                    }
+                    let template = serde_json::to_value(&changed.template)
+                        .map_err(|e| ApplyError::Poison(e.to_string()))?;
+                    sqlx::query(
+                        "INSERT INTO mail_template (id, template, changed_by, changed_at, last_seq)
+                         VALUES (true, $1, $2, $3, $4)
+                         ON CONFLICT (id) DO UPDATE
+                         SET template = EXCLUDED.template, changed_by = EXCLUDED.changed_by,
+                             changed_at = EXCLUDED.changed_at, last_seq = EXCLUDED.last_seq
+                         WHERE mail_template.last_seq < EXCLUDED.last_seq",
+                    )
+                    .bind(template)
+                    .bind(&d.event.actor)
+                    .bind(d.event.occurred_at)
+                    .bind(d.seq as i64)
                     .execute(&mut **tx)
                     .await?;
                 }

@@ -1,9 +1,10 @@
-//! The mailer's queries over its own tables: an order's recipient, what is recorded of a
-//! verification, and the live codes a check may match. Writes stay with the code that decides
-//! them (the projection, the sender, the checker), each in its own transaction.
+//! The mailer's queries over its own tables: an order's recipient, the mail template, what is
+//! recorded of a verification, and the live codes a check may match. Writes stay with the code
+//! that decides them (the projection, the sender, the checker), each in its own transaction.
 
 use chrono::{DateTime, Utc};
 use gadai_events::check::OrderRef;
+use gadai_mail_template::MailTemplate;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -29,6 +30,24 @@ pub async fn recipient(pool: &PgPool, order: Uuid) -> sqlx::Result<Option<Recipi
         name,
         closed,
     }))
+}
+
+/// The template the next mail is composed from: the newest an admin saved, or the default.
+/// A stored template that no longer reads (it cannot, short of a hand-edited row) falls back to
+/// the default, loudly: a mail with the default text beats no mail.
+pub async fn mail_template(pool: &PgPool) -> sqlx::Result<MailTemplate> {
+    let stored: Option<serde_json::Value> =
+        sqlx::query_scalar("SELECT template FROM mail_template WHERE id")
+            .fetch_optional(pool)
+            .await?;
+    Ok(match stored.map(serde_json::from_value::<MailTemplate>) {
+        Some(Ok(template)) => template,
+        Some(Err(err)) => {
+            tracing::error!(error = %err, "the stored mail template does not read; mailing the default");
+            gadai_mail_template::default_template()
+        }
+        None => gadai_mail_template::default_template(),
+    })
 }
 
 /// What is recorded of verification `id`, if anything.

@@ -15,6 +15,10 @@
 //! One replica sends a given verification at a time (a transaction-scoped advisory lock, released
 //! by Postgres if the replica dies); while a send is in flight the consumer sends progress acks,
 //! so JetStream does not hand the request to another replica.
+//!
+//! The mail is composed from the newest template the projection holds; a send first waits
+//! (briefly) for the projection to apply what came before its request, so a template saved just
+//! before a send is the one mailed.
 
 use std::time::Duration;
 
@@ -31,12 +35,15 @@ use crate::{
         lifecycle::{self, SendAction, Step},
         mail,
     },
-    failpoint,
+    failpoint, projection,
     read_model::{self, Recipient},
     transport::{SendError, Transport},
 };
 
 pub const NAME: &str = "verification-mailer-send";
+
+/// The longest a send waits for the projection to apply a template saved just before it.
+const PROJECTION_WAIT: Duration = Duration::from_secs(3);
 
 /// Namespace of verification ids.
 const VERIFICATION_NAMESPACE: Uuid = Uuid::from_u128(0x6761_6461_692d_7665_7269_6669_6361_0001);
@@ -124,9 +131,12 @@ impl Sender {
             return self.announce(order, id).await;
         }
 
+        // The newest template an admin saved before this request.
+        self.await_projection(d.seq).await;
+        let template = read_model::mail_template(&self.pool).await?;
         let code = self.claim(order, request_no, id).await?;
         let expires_at = Utc::now() + chrono::Duration::from_std(self.ttl).unwrap_or_default();
-        let message = mail::compose(&name, order, &code, expires_at);
+        let message = mail::compose(&template, &name, order, &code, expires_at);
         drop(code);
         match self.transport.send(&self.from, &email, message).await {
             Ok(()) => {
@@ -161,6 +171,48 @@ impl Sender {
         }
         lock.rollback().await?;
         self.announce(order, id).await
+    }
+
+    /// Waits, at most [`PROJECTION_WAIT`], until the mailer's projection has applied every event
+    /// of its subjects that came before the request at `seq`: a template saved just before the
+    /// request reaches the projection through another consumer. If the projection stays behind,
+    /// the mail goes out with the template it has (a late mail is worse than yesterday's text).
+    async fn await_projection(&self, seq: u64) {
+        let deadline = tokio::time::Instant::now() + PROJECTION_WAIT;
+        loop {
+            match self.projection_applied_before(seq).await {
+                Ok(true) => return,
+                Ok(false) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Ok(false) => {
+                    tracing::warn!(
+                        seq,
+                        "the mailer's projection is behind; mailing with the template it has"
+                    );
+                    return;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not ask how far the projection is; mailing with the template it has");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Whether the projection's consumer has acked everything of its subjects before `seq`:
+    /// its ack floor reached `seq - 1`, or nothing of its subjects waits or is in hand (a
+    /// filtered consumer's floor stays below `seq` while other subjects move on).
+    async fn projection_applied_before(&self, seq: u64) -> anyhow::Result<bool> {
+        let info = self
+            .bus
+            .jetstream()
+            .get_stream_no_info(&self.bus.settings().stream)
+            .await?
+            .consumer_info(projection::NAME)
+            .await?;
+        Ok(info.ack_floor.stream_sequence + 1 >= seq
+            || (info.num_pending == 0 && info.num_ack_pending == 0))
     }
 
     /// What a send request for verification `id` does, given what is recorded of it.

@@ -1,6 +1,7 @@
 //! The dashboard's view of an order, folded from its events, and the decisions operators'
 //! commands make on it. Pure: no I/O.
 
+pub mod customer;
 pub mod decide;
 pub mod operator;
 pub mod order;

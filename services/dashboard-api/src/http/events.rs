@@ -3,7 +3,7 @@
 //! Whichever replica applies a batch announces it on core NATS; every replica relays the
 //! announcements to its own clients through a broadcast channel, so the feed is complete with
 //! any number of replicas. The SSE id is the stream sequence: a client that reconnects with
-//! `Last-Event-ID` first gets the current state of every order changed since.
+//! `Last-Event-ID` first gets the current state of every order and hand-off changed since.
 
 use std::{convert::Infallible, sync::Arc, time::Duration};
 
@@ -14,6 +14,7 @@ use axum::{
 };
 use futures::{Stream, StreamExt, stream};
 use gadai_http::ApiError;
+use serde_json::Value;
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::{BroadcastStream, errors::BroadcastStreamRecvError};
 use tokio_util::sync::CancellationToken;
@@ -22,7 +23,7 @@ use super::{AppState, auth::Operator, feeds};
 use crate::{
     domain::OrderView,
     projection::{CHANGES_SUBJECT, Change},
-    read_model::{self, OrderRow, order_json},
+    read_model::{self, handoff, order_json},
 };
 
 /// The most orders sent to a reconnecting client before telling it to reload instead.
@@ -38,9 +39,6 @@ pub struct LastEventId {
     #[param(required = false)]
     pub last_event_id: String,
 }
-
-/// Orders to replay: (newest sequence, its event type, the row).
-type Replay = Vec<(i64, String, OrderRow)>;
 
 /// Relays announced changes to this replica's feeds.
 pub type Hub = broadcast::Sender<Arc<Vec<Change>>>;
@@ -132,52 +130,76 @@ pub async fn events(
     Ok(Sse::new(all).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
+/// `change` for an order, `handoff` for a hand-off (the web app reloads its queue).
 fn change_event(change: &Change) -> SseEvent {
+    let name = if change.handoff.is_some() {
+        "handoff"
+    } else {
+        "change"
+    };
     SseEvent::default()
-        .event("change")
+        .event(name)
         .id(change.seq.to_string())
         .data(serde_json::to_string(change).unwrap_or_default())
 }
 
-/// The current state of every order changed after `since`, oldest change first; or a
-/// `resync` when more changed than is worth sending one by one. Reads at most
-/// [`MAX_REPLAY_EVENTS`] + 1 events and [`MAX_REPLAY`] orders, whatever `since` says.
+/// The current state of every order and hand-off changed after `since`, oldest change first;
+/// or a `resync` when more changed than is worth sending one by one. Reads at most
+/// [`MAX_REPLAY_EVENTS`] + 1 events and [`MAX_REPLAY`] orders and hand-offs, whatever `since`
+/// says.
 async fn replay_since(state: &AppState, since: i64) -> Vec<SseEvent> {
-    let rows: Result<Option<Replay>, sqlx::Error> = async {
-        let Some(latest) = read_model::changed_since(&state.pool, since, MAX_REPLAY_EVENTS).await?
-        else {
-            return Ok(None);
-        };
-        if latest.len() as i64 > MAX_REPLAY {
-            return Ok(None);
+    match changes_since(state, since).await {
+        Ok(Some(changes)) if changes.is_empty() => {
+            vec![SseEvent::default().event("ready").data("{}")]
         }
-        let ids: Vec<uuid::Uuid> = latest.iter().map(|l| l.0).collect();
-        let orders = read_model::orders(&state.pool, &ids).await?;
-        let mut out: Replay = orders
-            .into_iter()
-            .filter_map(|row| {
-                let (_, seq, kind) = latest.iter().find(|l| l.0 == row.id)?;
-                Some((*seq, kind.clone(), row))
-            })
-            .collect();
-        out.sort_by_key(|r| r.0);
-        Ok(Some(out))
-    }
-    .await;
-    match rows {
-        Ok(Some(rows)) if rows.is_empty() => vec![SseEvent::default().event("ready").data("{}")],
-        Ok(Some(rows)) => rows
-            .into_iter()
-            .map(|(seq, kind, row)| {
-                let view = OrderView::from(row);
-                change_event(&Change {
-                    seq: seq as u64,
-                    kind,
-                    order_id: view.id,
-                    order: order_json(&view),
-                })
-            })
-            .collect(),
+        Ok(Some(changes)) => changes.iter().map(change_event).collect(),
         _ => vec![SseEvent::default().event("resync").data("{}")],
     }
+}
+
+/// What [`replay_since`] sends, in stream order; `None` when it is too much.
+async fn changes_since(state: &AppState, since: i64) -> sqlx::Result<Option<Vec<Change>>> {
+    let Some(latest) = read_model::changed_since(&state.pool, since, MAX_REPLAY_EVENTS).await?
+    else {
+        return Ok(None);
+    };
+    if latest.len() as i64 > MAX_REPLAY {
+        return Ok(None);
+    }
+    let ids: Vec<uuid::Uuid> = latest.iter().map(|l| l.0).collect();
+    let orders = read_model::orders(&state.pool, &ids).await?;
+    let mut changes: Vec<Change> = orders
+        .into_iter()
+        .filter_map(|row| {
+            let (_, seq, kind) = latest.iter().find(|l| l.0 == row.id)?;
+            let view = OrderView::from(row);
+            Some(Change {
+                seq: *seq as u64,
+                kind: kind.clone(),
+                order_id: view.id,
+                order: order_json(&view),
+                handoff: None,
+            })
+        })
+        .collect();
+    let handoffs = handoff::changed_since(&state.pool, since, MAX_REPLAY + 1).await?;
+    if handoffs.len() as i64 > MAX_REPLAY {
+        return Ok(None);
+    }
+    changes.extend(handoffs.into_iter().map(|(seq, h)| {
+        Change {
+            seq: seq as u64,
+            kind: if h.closed_at.is_some() {
+                "customer.handoff_closed"
+            } else {
+                "customer.handoff_opened"
+            }
+            .to_owned(),
+            order_id: h.order_id.unwrap_or_default(),
+            order: Value::Null,
+            handoff: Some(serde_json::to_value(h).expect("a hand-off serializes")),
+        }
+    }));
+    changes.sort_by_key(|c| c.seq);
+    Ok(Some(changes))
 }

@@ -2,9 +2,12 @@
 //! `/`, the OpenAPI document and the ops routes.
 
 pub mod auth;
+mod customer;
 pub mod events;
 mod export;
 pub mod feeds;
+mod handoffs;
+pub mod mail_template;
 pub mod openapi;
 mod operators;
 mod orders;
@@ -61,6 +64,19 @@ pub fn client_key(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> St
 /// [`openapi::document`], committed (a test fails when they differ).
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 
+/// n8n's routes (API key): the code check and the customer-service tools.
+fn agent_routes(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route("/verify", post(verification::verify))
+        .route("/customer/status", post(customer::status))
+        .route("/customer/resend", post(customer::resend))
+        .route("/customer/handoff", post(customer::open_handoff))
+        .route_layer(middleware::from_fn_with_state(
+            ApiKey(state.settings.apps_key.expose_secret().into()),
+            api_key::require,
+        ))
+}
+
 pub fn router(state: AppState) -> Router {
     // Operators' routes: a session, and on writes its CSRF token.
     let operators = Router::new()
@@ -76,6 +92,19 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/logout", post(auth::logout))
         .route("/operators", get(operators::list).post(operators::create))
         .route("/operators/{id}", patch(operators::update))
+        .route(
+            "/mail-template",
+            get(mail_template::current)
+                .put(mail_template::save)
+                .layer(DefaultBodyLimit::max(mail_template::BODY_LIMIT)),
+        )
+        .route(
+            "/mail-template/preview",
+            post(mail_template::preview).layer(DefaultBodyLimit::max(mail_template::BODY_LIMIT)),
+        )
+        .route("/mail-template/history", get(mail_template::history))
+        .route("/handoffs", get(handoffs::list))
+        .route("/handoffs/{id}/close", post(handoffs::close))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_session,
@@ -86,13 +115,7 @@ pub fn router(state: AppState) -> Router {
             "/auth/login",
             post(auth::login).layer(DefaultBodyLimit::max(auth::LOGIN_BODY_LIMIT)),
         )
-        .route(
-            "/verify",
-            post(verification::verify).layer(middleware::from_fn_with_state(
-                ApiKey(state.settings.apps_key.expose_secret().into()),
-                api_key::require,
-            )),
-        )
+        .merge(agent_routes(&state))
         .merge(operators)
         .fallback(gadai_http::error::not_found);
     let router = Router::new()
@@ -105,8 +128,20 @@ pub fn router(state: AppState) -> Router {
 
 /// What the web app may load: only its own scripts, styles, images and API (the SSE feed
 /// included); no frames, plugins or inline script.
+///
+/// `style-src-attr`: the mail template editor previews the mail's HTML in a sandboxed `srcdoc`
+/// frame, which inherits this policy; the hashes are those of the mail's own `style` attributes
+/// (`gadai_mail_template::style`, a fixed list; a test in `mail_template.rs` checks them), so
+/// the preview shows the mail as it is sent while no other inline style is allowed.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-     style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
+     style-src 'self'; style-src-attr 'unsafe-hashes' \
+     'sha256-hQOCFkEpofOiwzYV0z4fhbgS/YXDpzsbTPZl3ENGBF0=' \
+     'sha256-wRCr5jc5zzjRwWHkC/1FCX0IJ7eFQYD00mE4voPz820=' \
+     'sha256-CyMs5vWzAJETmUppTdMUoQQSHnOcckthxS1LQNTGNSM=' \
+     'sha256-umcdumK3dsLZd/Yv2lXg5QbzO4T8oYYw4rGxwXOC6WQ=' \
+     'sha256-yf+wy4Q5W5fmDqqbp+JbI80D/CBZ5QxOtISclmnEuR0=' \
+     'sha256-R2vvpvftwhdnPyYHRbWPxkFWsBsNb+SE9y1jTQaKA1s=' \
+     'sha256-Ewap9UULxL+jtG/U4ldQh9DshCgRjPRu4sDWu42k9lY='; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
      object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 /// Security headers on every answer: the CSP, no framing, no MIME sniffing, no referrer, and

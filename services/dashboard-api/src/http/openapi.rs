@@ -20,7 +20,7 @@ use utoipa::{
 };
 use uuid::Uuid;
 
-use super::{auth, events, export, operators, orders, stats, verification};
+use super::{auth, customer, events, export, handoffs, operators, orders, stats, verification};
 use crate::read_model::Order;
 
 #[derive(OpenApi)]
@@ -28,7 +28,7 @@ use crate::read_model::Order;
     info(
         title = "Gadai dashboard-api",
         version = "1.0.0",
-        description = "The operators' API: the read model projected from the event stream, the live feed, and the actions that publish events. Writes answer after NATS JetStream acknowledged the event; the read model follows within milliseconds (watch /dashboard/events). Every /dashboard/* route needs an operator session (cookie gadai_session from /dashboard/auth/login; writes also send X-CSRF-Token), except /dashboard/auth/login and /dashboard/verify (n8n's X-API-Key)."
+        description = "The operators' API: the read model projected from the event stream, the live feed, and the actions that publish events. Writes answer after NATS JetStream acknowledged the event; the read model follows within milliseconds (watch /dashboard/events). Every /dashboard/* route needs an operator session (cookie gadai_session from /dashboard/auth/login; writes also send X-CSRF-Token), except /dashboard/auth/login and the agent's routes, which take n8n's X-API-Key: /dashboard/verify and /dashboard/customer/*."
     ),
     servers((url = "http://127.0.0.1:2026")),
     paths(
@@ -51,6 +51,15 @@ use crate::read_model::Order;
         operators::create,
         operators::update,
         export::export,
+        super::mail_template::current,
+        super::mail_template::save,
+        super::mail_template::preview,
+        super::mail_template::history,
+        customer::status,
+        customer::resend,
+        customer::open_handoff,
+        handoffs::list,
+        handoffs::close,
     ),
     components(schemas(Order, Error, ValidationError, Session)),
     modifiers(&ApiKeyScheme, &SessionScheme, &NoTags),

@@ -139,7 +139,7 @@ pub async fn delete(
 ) -> Result<Json<super::openapi::Deleted>, ApiError> {
     operator.require_admin()?;
     let id = parse_id(id)?;
-    super::verification::execute(&state, &operator, id, Command::Delete).await?;
+    super::verification::execute(&state, &operator.id, id, Command::Delete).await?;
     Ok(Json(Deleted {
         message: "Order berhasil dihapus".into(),
     }))

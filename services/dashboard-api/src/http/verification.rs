@@ -67,7 +67,7 @@ pub async fn send(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<(StatusCode, Json<SendAccepted>), ApiError> {
     let id = orders::parse_id(id)?;
-    let view = execute(&state, &operator, id, Command::SendVerification).await?;
+    let view = execute(&state, &operator.id, id, Command::SendVerification).await?;
     Ok(accepted(&view))
 }
 
@@ -93,15 +93,16 @@ pub async fn resend(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<(StatusCode, Json<SendAccepted>), ApiError> {
     let id = orders::parse_id(id)?;
-    let view = execute(&state, &operator, id, Command::ResendVerification).await?;
+    let view = execute(&state, &operator.id, id, Command::ResendVerification).await?;
     Ok(accepted(&view))
 }
 
-/// Runs an operator's command on an order: load its view, decide, publish what the decision
-/// says (each event answered by its PubAck), and return the view it was decided on.
+/// Runs a command on an order for `actor` (an operator, or the agent): load its view, decide,
+/// publish what the decision says (each event answered by its PubAck), and return the view it
+/// was decided on.
 pub(super) async fn execute(
     state: &AppState,
-    operator: &Operator,
+    actor: &str,
     id: Uuid,
     command: Command,
 ) -> Result<OrderView, ApiError> {
@@ -118,7 +119,7 @@ pub(super) async fn execute(
     for kind in events {
         state
             .bus
-            .publish(&Event::new(id, operator.id.clone(), kind))
+            .publish(&Event::new(id, actor, kind))
             .await
             .map_err(|e| ApiError::Unavailable(format!("{e:#}")))?;
     }

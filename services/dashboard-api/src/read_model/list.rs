@@ -92,6 +92,17 @@ impl SortKey {
     }
 }
 
+/// What a list request filters and sorts by: `None` where a filter is not set; `q` is the
+/// trimmed, lower-cased search text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Criteria<'a> {
+    pub status: Option<&'static str>,
+    pub wilayah: Option<&'a str>,
+    pub q: Option<&'a str>,
+    pub sort: &'static str,
+    pub descending: bool,
+}
+
 /// A parsed, valid list request.
 #[derive(Debug)]
 pub struct ListQuery {
@@ -219,6 +230,17 @@ impl ListQuery {
         qb.push(format!(" ORDER BY {column} {dir}, id {dir} LIMIT "))
             .push_bind(self.limit + 1);
         qb
+    }
+
+    /// The filters and sort in effect, as parsed (the exports name them in their heading).
+    pub fn criteria(&self) -> Criteria<'_> {
+        Criteria {
+            status: self.status.map(Status::label),
+            wilayah: self.wilayah.as_deref(),
+            q: self.q.as_deref(),
+            sort: self.sort.column(),
+            descending: self.descending,
+        }
     }
 
     /// The same query with pages of `size` rows (the export reads larger pages than the API

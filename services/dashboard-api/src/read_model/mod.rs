@@ -3,13 +3,16 @@
 //! order, its history.
 
 use chrono::{DateTime, Utc};
+use gadai_events::check::Reference;
 use serde_json::Value;
 use sqlx::{PgPool, Postgres};
 use uuid::Uuid;
 
 use crate::domain::{OrderFacts, OrderView, Status};
 
+pub mod handoff;
 pub mod list;
+pub mod mail_template;
 mod order;
 pub use list::{ListParams, ListQuery};
 pub use order::{Cell, ExportColumn, HistoryEntry, Order};
@@ -155,6 +158,27 @@ pub async fn find(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<OrderView>> {
         "SELECT {COLUMNS} FROM orders WHERE id = $1 AND created"
     ))
     .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(OrderView::from))
+}
+
+/// The order that carries `reference` and was placed with `email` (compared without case), if
+/// one was: what the customer can name themselves by. A range scan of the primary key.
+pub async fn find_by_reference(
+    pool: &PgPool,
+    reference: Reference,
+    email: &str,
+) -> sqlx::Result<Option<OrderView>> {
+    let (low, high) = reference.id_range();
+    let row: Option<OrderRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM orders
+         WHERE id BETWEEN $1 AND $2 AND created AND lower(email) = lower($3)
+         ORDER BY created_at DESC LIMIT 1"
+    ))
+    .bind(low)
+    .bind(high)
+    .bind(email.trim())
     .fetch_optional(pool)
     .await?;
     Ok(row.map(OrderView::from))

@@ -316,12 +316,12 @@ async fn the_filtered_view_exports_as_csv_across_pages() {
     let ids: std::collections::HashSet<&str> = rows.iter().map(|r| &r[..36]).collect();
     assert_eq!(ids.len(), rows.len(), "no row twice");
 
-    let bad = app.get("/dashboard/orders/export?format=pdf").await;
+    let bad = app.get("/dashboard/orders/export?format=docx").await;
     assert_eq!(bad.status(), 422);
     let body: Value = bad.json().await.unwrap();
     assert_eq!(
         body["detail"],
-        json!([{"loc": ["query", "format"], "msg": "must be csv or xlsx", "type": "value_error.format"}])
+        json!([{"loc": ["query", "format"], "msg": "must be csv, xlsx or pdf", "type": "value_error.format"}])
     );
     app.stop().await;
 }
@@ -429,4 +429,101 @@ async fn the_filtered_view_exports_as_xlsx_across_pages() {
     assert_eq!(values.first(), Some(&1.0));
     assert_eq!(values.last(), Some(&1299.0));
     app.stop().await;
+}
+
+#[tokio::test]
+async fn the_filtered_view_exports_as_pdf_across_pages() {
+    let app = spawn_app().await;
+    let mut expected: std::collections::HashSet<String> = publish_export_orders(&app)
+        .await
+        .iter()
+        .map(|id| id.to_string())
+        .collect();
+    // PDF string syntax in a name, and a character the PDF's font encoding lacks.
+    let tricky = app
+        .create_order("Budi (Jr) \\ \u{738b}", "Bandung", 12_500_000)
+        .await;
+    expected.insert(tricky.to_string());
+    app.caught_up().await;
+
+    let response = app
+        .get("/dashboard/orders/export?format=pdf&wilayah=Bandung")
+        .await;
+    assert_eq!(response.status(), 200);
+    let headers = response.headers().clone();
+    assert_eq!(headers["content-type"], "application/pdf");
+    let disposition = headers["content-disposition"].to_str().unwrap();
+    assert!(
+        disposition.starts_with("attachment; filename=\"gadai-orders-")
+            && disposition.ends_with(".pdf\""),
+        "{disposition}"
+    );
+    let bytes = response.bytes().await.unwrap();
+    assert_eq!(
+        headers["content-length"].to_str().unwrap(),
+        bytes.len().to_string()
+    );
+    assert!(bytes.starts_with(b"%PDF-"));
+
+    let text = pdf_text(&bytes);
+    let ids: Vec<&str> = text
+        .split_whitespace()
+        .filter(|word| word.len() == 36 && Uuid::parse_str(word).is_ok())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        1041,
+        "every Bandung order, across the 1,000-row pages"
+    );
+    let shown: std::collections::HashSet<String> = ids.iter().map(|id| id.to_string()).collect();
+    assert_eq!(shown, expected, "the filtered orders, each once");
+    assert!(!text.contains("Bogor"), "no order of another region");
+
+    let pages: Vec<&str> = text
+        .split('\u{c}')
+        .filter(|p| !p.trim().is_empty())
+        .collect();
+    assert!(pages.len() > 1, "many pages");
+    for (i, page) in pages.iter().enumerate() {
+        assert!(page.contains("Daftar pengajuan gadai"), "page {}", i + 1);
+        assert!(
+            page.contains("Filter \u{2014} status: semua \u{b7} wilayah: Bandung \u{b7} q: semua \u{b7} urutan: created_at desc"),
+            "the filters on page {}: {page}",
+            i + 1
+        );
+        let number = format!("Halaman {} dari {}", i + 1, pages.len());
+        assert!(page.contains(&number), "{number}: {page}");
+        assert!(page.contains("Diekspor ") && page.contains(" WIB"));
+    }
+    assert!(text.contains("Halaman 1 dari "));
+    assert!(text.contains("Rp 12.500.000"), "Rupiah with dots");
+    assert!(text.contains("Rp 1.299"));
+    assert!(
+        text.contains("Budi (Jr) \\ ?"),
+        "escaped, and ? for what the font cannot show"
+    );
+
+    let empty = app
+        .get("/dashboard/orders/export?format=pdf&wilayah=Atlantis")
+        .await;
+    assert_eq!(empty.status(), 200);
+    let text = pdf_text(&empty.bytes().await.unwrap());
+    assert!(text.contains("wilayah: Atlantis") && text.contains("Halaman 1 dari 1"));
+    assert!(text.contains("Tidak ada pengajuan yang cocok dengan filter."));
+    app.stop().await;
+}
+
+/// The text of a PDF, laid out as on the page (`pdftotext -layout`, from poppler-utils).
+fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let output = std::process::Command::new("pdftotext")
+        .arg("-layout")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext runs (Debian package poppler-utils; scripts/test.sh installs it)");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
 }

@@ -42,6 +42,8 @@ pub fn settings(env: &TestEnv) -> Settings {
         resend_cooldown: Duration::from_secs(60),
         max_sends: 3,
         verify_rate_limit: 30,
+        customer_lookup_budget: 100,
+        handoff_rate_limit: 60,
         allow_code_only: false,
         trusted_proxies: Default::default(),
         check_timeout: Duration::from_secs(2),

@@ -6,12 +6,12 @@ use serde_json::Value;
 use crate::helpers::*;
 
 /// An SSE client: frames are split out of the byte stream, keeping partial ones for later.
-struct Feed<S> {
+pub(crate) struct Feed<S> {
     body: S,
     buffer: String,
 }
 
-fn feed<S>(body: S) -> Feed<S> {
+pub(crate) fn feed<S>(body: S) -> Feed<S> {
     Feed {
         body,
         buffer: String::new(),
@@ -20,6 +20,21 @@ fn feed<S>(body: S) -> Feed<S> {
 
 /// Reads SSE frames until one of type `change` (for `order_id`, when given) arrives.
 async fn next_change_for<S>(feed: &mut Feed<S>, order_id: Option<&str>) -> (String, Value)
+where
+    S: futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin,
+{
+    next_event(feed, "change", |data| {
+        order_id.is_none_or(|id| data["order_id"] == id)
+    })
+    .await
+}
+
+/// Reads SSE frames until one named `name` whose data `wanted` accepts arrives: its id and data.
+pub(crate) async fn next_event<S>(
+    feed: &mut Feed<S>,
+    name: &str,
+    wanted: impl Fn(&Value) -> bool,
+) -> (String, Value)
 where
     S: futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin,
 {
@@ -33,9 +48,9 @@ where
                         .map(|v| v.trim().to_owned())
                 })
             };
-            if field("event").as_deref() == Some("change") {
+            if field("event").as_deref() == Some(name) {
                 let data: Value = serde_json::from_str(&field("data").unwrap()).unwrap();
-                if order_id.is_none_or(|id| data["order_id"] == id) {
+                if wanted(&data) {
                     return (field("id").unwrap(), data);
                 }
             }

@@ -3,8 +3,10 @@
 
 mod api;
 mod auth;
+mod customer;
 mod helpers;
 mod live;
+mod mail_template;
 mod openapi;
 mod projection;
 mod trust;

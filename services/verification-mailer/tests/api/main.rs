@@ -4,6 +4,7 @@ mod check;
 mod crash;
 mod helpers;
 mod send;
+mod template;
 
 use std::time::Duration;
 
