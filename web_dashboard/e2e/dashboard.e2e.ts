@@ -5,6 +5,7 @@
  * filtered, exported, verified by code; an operator account is made and cannot delete.
  * Screenshots go to `$GADAI_E2E_ARTIFACTS/screenshots/`.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
@@ -13,11 +14,14 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   codeIn,
   eventually,
+  htmlMailsTo,
   launchChromium,
   mailsTo,
+  postHandoff,
   postOrders,
   referenceIn,
   screenshot,
+  screenshotOf,
   stack,
   verifyCode,
   unzipEntry,
@@ -201,7 +205,7 @@ describe('orders', () => {
     await wait('the whole list back', async () => (await rows().count()) === SEED.length + 1);
   });
 
-  test('the export downloads the filtered rows as CSV and as XLSX', async () => {
+  test('the export downloads the filtered rows as CSV, XLSX and PDF', async () => {
     await page.getByLabel('Wilayah', { exact: true }).selectOption('Jawa Timur');
     await wait('only Jawa Timur rows', async () => (await shownWilayah()).length === 3);
     const [download] = await Promise.all([
@@ -229,6 +233,21 @@ describe('orders', () => {
     for (const name of ['Agus Wijaya', 'Dewi Lestari', 'Joko Santoso']) expect(sheet).toContain(name);
     expect(sheet).not.toContain('Budi Santoso');
     await xlsx.saveAs(`${stack().artifacts}/export-jawa-timur.xlsx`);
+
+    const [pdf] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Ekspor PDF' }).click(),
+    ]);
+    expect(pdf.suggestedFilename()).toMatch(/^gadai-orders-\d{8}-\d{4}\.pdf$/);
+    // pdftotext: Debian's poppler-utils (scripts/test.sh installs it).
+    const pdfText = execFileSync('pdftotext', ['-layout', await pdf.path(), '-'], { encoding: 'utf8' });
+    expect(pdfText).toContain('wilayah: Jawa Timur');
+    expect(pdfText.match(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g)).toHaveLength(3);
+    for (const name of ['Agus Wijaya', 'Dewi Lestari', 'Joko Santoso']) {
+      expect(pdfText.split('\n').filter((l) => l.includes(name) && l.includes('Jawa Timur'))).toHaveLength(1);
+    }
+    expect(pdfText).not.toContain('Budi Santoso');
+    await pdf.saveAs(`${stack().artifacts}/export-jawa-timur.pdf`);
     await page.getByRole('button', { name: 'Atur ulang filter' }).click();
     await wait('the whole list back', async () => (await rows().count()) === SEED.length + 1);
   });
@@ -354,6 +373,121 @@ describe('roles', () => {
     await wait('gone for the operator, live', async () => (await rowNamed(name, opPage).count()) === 0);
     await operator.close();
   });
+});
+
+describe('hand-offs', () => {
+  test('a hand-off from the agent appears live, and "Sudah dihubungi" closes it', async () => {
+    const count = page.locator('header [data-handoffs]');
+    await expect.poll(() => count.getAttribute('data-handoffs')).toBe('0');
+    await page.evaluate(() => {
+      (window as unknown as { beforeHandoff?: boolean }).beforeHandoff = true;
+    });
+    const name = titled(LIVE.nama_customer);
+    const reference = liveId.replaceAll('-', '').slice(0, 8).toUpperCase();
+    const ringkasan = 'Ingin memperpanjang masa gadai dan bertanya soal bunga; minta dihubungi petugas lewat email.';
+    const opened = await postHandoff({
+      id_percakapan: 'e2e-chat-rina-1',
+      nama_customer: name,
+      email: LIVE.email,
+      referensi: reference.toLowerCase(),
+      ringkasan,
+    });
+    expect(opened.status).toBe(201);
+    const { handoff_id: handoffId } = (await opened.json()) as { handoff_id: string };
+
+    const panel = page.getByRole('region', { name: 'Permintaan bantuan petugas' });
+    const item = panel.locator(`[data-handoff-id="${handoffId}"]`);
+    await item.waitFor({ timeout: 5_000 });
+    expect(await item.innerText()).toContain(ringkasan);
+    await expect.poll(() => count.getAttribute('data-handoffs')).toBe('1');
+    expect(await count.getAttribute('aria-label')).toBe('1 hand-off menunggu');
+    expect(await panel.getByTestId('handoffs-count').innerText()).toBe('1 hand-off menunggu');
+    expect(await page.evaluate(() => (window as unknown as { beforeHandoff?: boolean }).beforeHandoff)).toBe(true);
+    expect(await item.getByRole('link', { name: LIVE.email }).getAttribute('href')).toBe(`mailto:${LIVE.email}`);
+    // The reference and e-mail named the order: the operator can open it.
+    expect(await item.getByRole('button', { name: `Lihat pesanan ${reference}` }).count()).toBe(1);
+    expect(await item.innerText()).toContain('e2e-chat-rina-1');
+
+    // The header's count leads to the panel.
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await count.click();
+    await expect.poll(() => panel.evaluate((el) => el === document.activeElement)).toBe(true);
+    await screenshotOf(panel, '13-handoff-queue');
+
+    await item.getByRole('button', { name: `Sudah dihubungi: ${name}` }).click();
+    await item.waitFor({ state: 'detached' });
+    await toast(`Permintaan ${name} ditandai sudah dihubungi`).waitFor();
+    await expect.poll(() => count.getAttribute('data-handoffs')).toBe('0');
+    await panel.getByText('Tidak ada permintaan yang menunggu').waitFor();
+    // The server agrees (the projection applies the close a moment after the answer).
+    await expect
+      .poll(async () => {
+        const queue = await page.request.get(`${stack().dashboard}/dashboard/handoffs`);
+        expect(queue.status()).toBe(200);
+        return ((await queue.json()) as { open: number }).open;
+      })
+      .toBe(0);
+  });
+});
+
+describe('mail template', () => {
+  test('the admin edits the mail with a live preview; the next mail carries it, escaped, and its code works', async () => {
+    const panel = page.getByRole('region', { name: 'Template email verifikasi' });
+    await panel.scrollIntoViewIfNeeded();
+    const greeting = panel.getByLabel('Salam pembuka (Bahasa Indonesia)');
+    const instructions = panel.getByLabel('Petunjuk (Bahasa Indonesia)');
+    await expect.poll(() => greeting.inputValue()).toBe('Halo {nama},\n\nTerima kasih telah mengajukan gadai elektronik di Pegadaian.');
+    await expect.poll(() => panel.getByTestId('mail-template-status').innerText()).toBe('Memakai teks bawaan.');
+    const preview = page.frameLocator('iframe[title="Pratinjau email (HTML)"]');
+    await preview.getByText('Halo Budi Santoso,').waitFor();
+    // Under the app's Content-Security-Policy the preview shows the mail's own design: the
+    // code large (an inline style the policy allows by its hash).
+    expect(await preview.getByText('AB3D5F', { exact: true }).first().evaluate((el) => getComputedStyle(el).fontSize)).toBe('36px');
+
+    // The rules hold while typing: an unknown placeholder, the code removed.
+    await greeting.fill('Halo {nama_lengkap}');
+    await panel.getByText('Placeholder {nama_lengkap} tidak dikenal. Gunakan {nama}, {referensi}, {kode}, {berlaku_sampai}.').waitFor();
+    const original = await instructions.inputValue();
+    await instructions.fill(original.replace('{kode}', 'kode'));
+    await panel
+      .getByText('Wajib memuat {kode}: pelanggan memberikan nomor referensi dan kode kepada asisten.')
+      .waitFor();
+    expect(await instructions.getAttribute('aria-invalid')).toBe('true');
+
+    const marker = `PENANDA-${Date.now().toString(36).toUpperCase()}`;
+    await greeting.fill(`Salam hangat {nama}, <b>${marker}</b>`);
+    await instructions.fill(`${original}\n\nCatatan ${marker}: kode hanya untuk Anda.`);
+    // The preview follows, with the tag shown as text (escaped), not as bold.
+    await preview.getByText(`Salam hangat Budi Santoso, <b>${marker}</b>`).waitFor();
+    expect(await preview.locator('b').count()).toBe(0);
+    await preview.getByText(`Catatan ${marker}: kode hanya untuk Anda.`).waitFor();
+    expect(await panel.locator('[data-error-for]').count()).toBe(0);
+
+    await panel.getByRole('button', { name: 'Simpan template' }).click();
+    await toast('Template email disimpan. Email berikutnya memakai teks ini.').waitFor();
+    await expect.poll(() => panel.getByTestId('mail-template-status').innerText()).toMatch(/^Terakhir diubah oleh admin, /);
+    const history = panel.getByTestId('mail-history');
+    await history.getByText('admin mengubah Salam pembuka (ID), Petunjuk (ID)').waitFor();
+    await screenshotOf(panel, '14-mail-template');
+
+    // The next mail uses it.
+    const target = SEED[0]!;
+    const row = rowNamed(titled(target.nama_customer));
+    await row.locator('[data-action="send"]').click();
+    await wait('On Verification', async () => (await statusOf(row)) === 'On Verification');
+    const mail = await eventually('the mail', () => mailsTo(target.email)[0]);
+    expect(mail).toContain(`Salam hangat Budi Santoso, <b>${marker}</b>`);
+    expect(mail).toContain(`Catatan ${marker}: kode hanya untuk Anda.`);
+    expect(mail).toContain('Hello Budi Santoso,');
+    const html = htmlMailsTo(target.email)[0]!;
+    expect(html).toContain(`Salam hangat Budi Santoso, &lt;b&gt;${marker}&lt;/b&gt;`);
+    expect(html).not.toContain(`<b>${marker}`);
+    // Its code still verifies the order.
+    const code = codeIn(mail);
+    expect(html).toContain(code);
+    expect((await verifyCode(code, referenceIn(mail))).status).toBe(200);
+    await wait('Verified', async () => (await statusOf(row)) === 'Verified');
+  }, 90_000);
 });
 
 describe('language and layout', () => {

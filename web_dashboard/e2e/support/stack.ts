@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 
 export interface Stack {
   dashboard: string;
@@ -71,6 +71,15 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return path;
 }
 
+/** A screenshot of one element (a panel), kept like {@link screenshot}'s. */
+export async function screenshotOf(element: Locator, name: string): Promise<string> {
+  const dir = join(stack().artifacts, 'screenshots');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${name}.png`);
+  await element.screenshot({ path, animations: 'disabled' });
+  return path;
+}
+
 export interface NewOrder {
   nama_customer: string;
   email: string;
@@ -113,6 +122,24 @@ export async function verifyCode(code: string, referensi: string): Promise<Respo
   });
 }
 
+export interface NewHandoff {
+  id_percakapan: string;
+  nama_customer: string;
+  email: string;
+  referensi?: string;
+  ringkasan: string;
+}
+
+/** Hands a conversation to an officer as the agent does (`POST /dashboard/customer/handoff`). */
+export async function postHandoff(handoff: NewHandoff): Promise<Response> {
+  const s = stack();
+  return fetch(`${s.dashboard}/dashboard/customer/handoff`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-API-Key': s.appsKey },
+    body: JSON.stringify(handoff),
+  });
+}
+
 /** Polls `check` until it returns a value, or throws after `timeoutMs`. */
 export async function eventually<T>(
   what: string,
@@ -130,6 +157,19 @@ export async function eventually<T>(
 
 /** The plain-text part of every message delivered to `to`, oldest first. */
 export function mailsTo(to: string): string[] {
+  return deliveredTo(to).map(plainText);
+}
+
+/** The decoded HTML part of every message delivered to `to`, oldest first. */
+export function htmlMailsTo(to: string): string[] {
+  return deliveredTo(to).map((raw) => {
+    const html = mimeParts(raw).find((p) => /^content-type:\s*text\/html/im.test(p.headers));
+    return html ? decodeBody(html) : '';
+  });
+}
+
+/** Every raw message delivered to `to`, oldest first. */
+function deliveredTo(to: string): string[] {
   const dir = join(stack().maildir, 'new');
   let files: string[];
   try {
@@ -139,8 +179,7 @@ export function mailsTo(to: string): string[] {
   }
   return files
     .map((file) => readFileSync(join(dir, file), 'utf8'))
-    .filter((raw) => new RegExp(`^To:.*${escapeRegExp(to)}`, 'im').test(headerBlock(raw)))
-    .map(plainText);
+    .filter((raw) => new RegExp(`^To:.*${escapeRegExp(to)}`, 'im').test(headerBlock(raw)));
 }
 
 /** The one-time code in a verification mail's text: the first line after "Kode verifikasi Anda:". */
@@ -174,11 +213,15 @@ function headerBlock(raw: string): string {
 export function plainText(raw: string): string {
   const parts = mimeParts(raw);
   const text = parts.find((p) => /^content-type:\s*text\/plain/im.test(p.headers)) ?? parts[0];
-  if (!text) return '';
-  const encoding = /^content-transfer-encoding:\s*([\w-]+)/im.exec(text.headers)?.[1]?.toLowerCase();
-  if (encoding === 'base64') return Buffer.from(text.body.replace(/\s+/g, ''), 'base64').toString('utf8');
-  if (encoding === 'quoted-printable') return decodeQuotedPrintable(text.body);
-  return text.body;
+  return text ? decodeBody(text) : '';
+}
+
+/** A MIME part's body, decoded from its transfer encoding. */
+function decodeBody(part: { headers: string; body: string }): string {
+  const encoding = /^content-transfer-encoding:\s*([\w-]+)/im.exec(part.headers)?.[1]?.toLowerCase();
+  if (encoding === 'base64') return Buffer.from(part.body.replace(/\s+/g, ''), 'base64').toString('utf8');
+  if (encoding === 'quoted-printable') return decodeQuotedPrintable(part.body);
+  return part.body;
 }
 
 function mimeParts(raw: string): { headers: string; body: string }[] {

@@ -31,9 +31,9 @@ describe('parseDetail', () => {
     };
     const parsed = parseDetail(body);
     expect(parsed.fieldErrors).toEqual([
-      { field: 'status', message: 'must be On Process, On Verification or Verified' },
-      { field: 'email', message: 'not a valid address' },
-      { field: '', message: 'something else' },
+      { field: 'status', message: 'must be On Process, On Verification or Verified', path: 'status', type: 'value_error' },
+      { field: 'email', message: 'not a valid address', path: '0.email', type: 'value_error' },
+      { field: '', message: 'something else', path: '', type: 'value_error' },
     ]);
     expect(parsed.detail).toBe(
       'status: must be On Process, On Verification or Verified; email: not a valid address; something else',
@@ -79,7 +79,9 @@ describe('createApiClient', () => {
     );
     const error = await failure(createApiClient({ fetch }).listOrders({ ...QUERY, limit: 500 }, null));
     expect(error.status).toBe(422);
-    expect(error.fieldErrors).toEqual([{ field: 'limit', message: 'must be a whole number from 1 to 200' }]);
+    expect(error.fieldErrors).toEqual([
+      { field: 'limit', message: 'must be a whole number from 1 to 200', path: 'limit', type: 'value_error' },
+    ]);
     expect(error.detail).toBe('limit: must be a whole number from 1 to 200');
   });
 
@@ -171,6 +173,9 @@ describe('createApiClient', () => {
     );
     expect(api.exportUrl({ ...QUERY, wilayah: 'Bandung', sort: 'estimasi_nilai_barang', order: 'asc' }, 'xlsx')).toBe(
       '/dashboard/orders/export?format=xlsx&wilayah=Bandung&sort=estimasi_nilai_barang&order=asc',
+    );
+    expect(api.exportUrl({ ...QUERY, wilayah: 'Bandung' }, 'pdf')).toBe(
+      '/dashboard/orders/export?format=pdf&wilayah=Bandung&sort=created_at&order=desc',
     );
   });
 });

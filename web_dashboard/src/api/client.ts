@@ -7,6 +7,8 @@
  */
 import type {
   Accepted,
+  HandoffClosedAnswer,
+  HandoffQueue,
   Message,
   Order,
   OrderDetail,
@@ -15,6 +17,7 @@ import type {
   Stats,
 } from './types';
 import type { Role, SessionUser } from '../auth/permissions';
+import type { CurrentMailTemplate, MailPreview, MailTemplate, MailTemplateChange, SavedMailTemplate } from './mailTemplate';
 
 /** An operator account, as `GET /dashboard/operators` lists it (admin only). */
 export interface OperatorAccount {
@@ -55,6 +58,10 @@ export interface FieldError {
   /** The failing field's name (the last part of `loc`), or '' when the server named none. */
   field: string;
   message: string;
+  /** The whole location after its first part (`body`, `query`), dotted: `id.instructions`. */
+  path: string;
+  /** The kind of problem (`value_error.too_long`), '' when the server named none. */
+  type: string;
 }
 
 export type ApiErrorKind = 'http' | 'network' | 'aborted';
@@ -105,7 +112,12 @@ export function parseDetail(body: unknown): { detail: string; fieldErrors: Field
       const last: unknown = loc.length > 0 ? loc[loc.length - 1] : '';
       const field = typeof last === 'string' || typeof last === 'number' ? String(last) : '';
       const message = typeof item.msg === 'string' ? item.msg : '';
-      return { field, message };
+      const path = loc
+        .slice(1)
+        .filter((part): part is string | number => typeof part === 'string' || typeof part === 'number')
+        .join('.');
+      const type = typeof item.type === 'string' ? item.type : '';
+      return { field, message, path, type };
     });
     const text = fieldErrors
       .map((f) => (f.field ? `${f.field}: ${f.message}` : f.message))
@@ -160,7 +172,7 @@ export function filterParams(query: Partial<OrderQuery>): Record<string, string>
 }
 
 /** The server's export formats: CSV (streamed) and an Excel workbook. */
-export type ExportFormat = 'csv' | 'xlsx';
+export type ExportFormat = 'csv' | 'xlsx' | 'pdf';
 
 export function createApiClient(options: ApiClientOptions = {}) {
   const base = options.baseUrl ?? API_BASE;
@@ -285,6 +297,30 @@ export function createApiClient(options: ApiClientOptions = {}) {
     },
     eventsUrl(): string {
       return `${base}/events`;
+    },
+    /** The verification mail's template (admin): the current one, or the default. */
+    getMailTemplate(signal?: AbortSignal): Promise<CurrentMailTemplate> {
+      return json<CurrentMailTemplate>('GET', '/mail-template', signal);
+    },
+    /** 202 once the change is on the stream; 422 names each failing field (`id.instructions`). */
+    saveMailTemplate(template: MailTemplate): Promise<SavedMailTemplate> {
+      return json<SavedMailTemplate>('PUT', '/mail-template', undefined, template);
+    },
+    /** The mail `template` makes with sample values; 422 like saving. */
+    previewMailTemplate(template: MailTemplate, signal?: AbortSignal): Promise<MailPreview> {
+      return json<MailPreview>('POST', '/mail-template/preview', signal, template);
+    },
+    /** The saved templates, newest first. */
+    mailTemplateHistory(signal?: AbortSignal): Promise<MailTemplateChange[]> {
+      return json<MailTemplateChange[]>('GET', '/mail-template/history', signal);
+    },
+    /** The open hand-offs, oldest first (at most 200; `open` counts them all). */
+    listHandoffs(signal?: AbortSignal): Promise<HandoffQueue> {
+      return json<HandoffQueue>('GET', '/handoffs', signal);
+    },
+    /** "Sudah dihubungi": answers 200 for a closed one too, 404 for an unknown one. */
+    closeHandoff(handoffId: string): Promise<HandoffClosedAnswer> {
+      return json<HandoffClosedAnswer>('POST', `/handoffs/${encodeURIComponent(handoffId)}/close`);
     },
   };
 }

@@ -311,8 +311,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The filtered active orders as a CSV (streamed) or XLSX download
-         * @description Every active order of the filtered, sorted view, read in keyset pages of 1,000. csv is streamed as it is read. xlsx is a workbook with one sheet, Orders: a bold, frozen header row with an autofilter, jumlah_barang and estimasi_nilai_barang as numbers (the latter in a Rupiah format), created_at as a date-time in Jakarta time (WIB, UTC+7); it is built before the first byte is sent and has a Content-Length. The file is named gadai-orders-YYYYMMDD-HHMM.csv or .xlsx (UTC).
+         * The filtered active orders as a CSV (streamed), XLSX or PDF download
+         * @description Every active order of the filtered, sorted view, read in keyset pages of 1,000. csv is streamed as it is read. xlsx is a workbook with one sheet, Orders: a bold, frozen header row with an autofilter, jumlah_barang and estimasi_nilai_barang as numbers (the latter in a Rupiah format), created_at as a date-time in Jakarta time (WIB, UTC+7); it is built before the first byte is sent and has a Content-Length. pdf is a landscape A4 table of every column but id_percakapan: id, created_at (WIB), nama_customer, email, nama_barang, jenis_barang, jumlah_barang, estimasi_nilai_barang (as Rp 12.500.000), wilayah, status, in Helvetica (characters outside Windows-1252 show as ?, a cell too long for its column is cut with …); every page is headed by the title Daftar pengajuan gadai, the time of the export (WIB), the filters in effect (semua when none) and Halaman X dari Y; like xlsx it is built before the first byte is sent and has a Content-Length. The file is named gadai-orders-YYYYMMDD-HHMM.csv, .xlsx or .pdf (UTC).
          */
         get: operations["exportOrders"];
         put?: never;
@@ -323,12 +323,273 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/dashboard/mail-template": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The verification mail's template the next mail uses (admin) */
+        get: operations["getMailTemplate"];
+        /**
+         * Save the verification mail's template (admin; publishes verification.template_changed)
+         * @description Answers 202 once the change is on the stream; the mailer uses it for the next mail, and GET /dashboard/mail-template shows it once the dashboard's projection applied it (milliseconds).
+         */
+        put: operations["saveMailTemplate"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/mail-template/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The mail a template makes, with sample values (admin; publishes nothing) */
+        post: operations["previewMailTemplate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/mail-template/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The saved templates, newest first (the last 50), with who changed which fields (admin) */
+        get: operations["mailTemplateHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/customer/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An order's status for its customer, by reference and e-mail (for n8n; API key)
+         * @description Answers only when the reference and the e-mail belong to the same order: the status in words the assistant can repeat (pesan, Bahasa Indonesia), and for a mailed code when it was sent and until when it is valid. Nothing else of the order. A wrong pair gets the same 404 as an unknown reference. Limited per client address (VERIFY_RATE_LIMIT a minute) and by a system-wide hourly budget of failed lookups (CUSTOMER_LOOKUP_BUDGET), across replicas.
+         */
+        post: operations["customerOrderStatus"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/customer/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new code for the customer's order On Verification (for n8n; API key)
+         * @description The same pair as the status names the order; the new code replaces the old one and is mailed to the order's e-mail (never returned). The operators' rules hold: only On Verification, RESEND_COOLDOWN after the last mail, at most MAX_VERIFICATION_SENDS mails. Recorded with actor n8n in the order's history and shown live in the dashboard. Limited like the status.
+         */
+        post: operations["customerResendCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/customer/handoff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hand the conversation to a person (for n8n; API key)
+         * @description For a customer who asks for a person, or a question outside the assistant's knowledge. Publishes customer.handoff_opened; operators see it live and mark it "sudah dihubungi" once they have written to the customer. A conversation has at most one open hand-off: while it is open, the same conversation gets it back (200). A retry of the same request names the same hand-off. A referensi, when given, must be 8 hex characters; when it and the e-mail name an order, the hand-off is linked to it. At most HANDOFF_RATE_LIMIT hand-offs an hour for the whole system, across replicas.
+         */
+        post: operations["customerHandoff"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/handoffs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The open hand-offs, oldest first */
+        get: operations["listHandoffs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/handoffs/{id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark a hand-off as contacted ("sudah dihubungi"; publishes customer.handoff_closed)
+         * @description Recorded with the operator as actor. Closing a closed hand-off changes nothing and answers 200.
+         */
+        post: operations["closeHandoff"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description Where the order stands, from the customer's side.
+         * @enum {string}
+         */
+        CustomerState: "menunggu_petugas" | "mengirim_kode" | "gagal_kirim" | "kode_terkirim" | "kedaluwarsa" | "terverifikasi" | "dihapus";
+        /** @description The answer of `POST /dashboard/customer/status`. */
+        CustomerStatus: {
+            /** @description The order reference (8 hex digits, upper case). */
+            referensi: string;
+            status: components["schemas"]["CustomerState"];
+            /** @description One or two sentences in Bahasa Indonesia the assistant can repeat to the customer. */
+            pesan: string;
+            /**
+             * Format: date-time
+             * @description When the current code was mailed.
+             */
+            kode_dikirim_pada?: string | null;
+            /**
+             * Format: date-time
+             * @description Until when the current code is valid.
+             */
+            berlaku_sampai?: string | null;
+        };
         Error: {
             detail: unknown;
+        };
+        /** @description A hand-off as operators see it. */
+        Handoff: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The order the customer referred to, when the reference and e-mail named one.
+             */
+            order_id?: string | null;
+            /** @description The order reference the customer gave (8 hex digits), if any. */
+            referensi?: string | null;
+            id_percakapan: string;
+            nama_customer: string;
+            email: string;
+            /** @description What the customer needs, in the agent's words. */
+            ringkasan: string;
+            /** Format: date-time */
+            opened_at: string;
+            /**
+             * Format: date-time
+             * @description When an operator marked it "sudah dihubungi"; `null` while open.
+             */
+            closed_at?: string | null;
+            /** @description Who closed it (the operator's username). */
+            closed_by?: string | null;
+        };
+        /** @description `POST /dashboard/customer/handoff`'s answer. */
+        HandoffAccepted: {
+            /** Format: uuid */
+            handoff_id: string;
+            /**
+             * @description What the assistant tells the customer.
+             * @example Permintaan Anda sudah kami teruskan. Petugas Pegadaian akan menghubungi Anda melalui email.
+             */
+            pesan: string;
+        };
+        /** @description A hand-off marked as contacted. */
+        HandoffClosedAnswer: {
+            /** Format: uuid */
+            handoff_id: string;
+            /** @example Hand-off ditandai sudah dihubungi */
+            message: string;
+        };
+        /** @description The open hand-offs. */
+        HandoffQueue: {
+            /** @description Oldest first, at most 200. */
+            items: components["schemas"]["Handoff"][];
+            /**
+             * Format: int64
+             * @description How many are open in all.
+             */
+            open: number;
+        };
+        /** @description `POST /dashboard/customer/handoff`'s body. */
+        HandoffRequest: {
+            /** @description The chat conversation (the sessionId n8n's chat gives), at most 200 characters. */
+            id_percakapan: string;
+            /** @description The customer's name, at most 100 characters. */
+            nama_customer: string;
+            /** @description Where the officer will write to. */
+            email: string;
+            /** @description The order reference, when the customer has one. */
+            referensi?: string | null;
+            /** @description What the customer needs, 1-1,000 characters. */
+            ringkasan: string;
+        };
+        /**
+         * @description The verification mail's editable text: Bahasa Indonesia (`id`) and English (`en`); the mail
+         *     carries both, Indonesian first.
+         */
+        MailTemplate: {
+            id: components["schemas"]["MailText"];
+            en: components["schemas"]["MailText"];
+        };
+        /**
+         * @description One language's parts of the mail. Placeholders: `{nama}`, `{referensi}`, `{kode}`,
+         *     `{berlaku_sampai}`.
+         */
+        MailText: {
+            /** @description One line; `{kode}` is not allowed here. */
+            subject: string;
+            greeting: string;
+            /** @description Must contain `{kode}` and `{referensi}`. A paragraph that is only `{kode}` shows the code large. */
+            instructions: string;
+            footer: string;
         };
         /** @description An order: the seed's fields and status strings, plus what live dashboards need (times, the sending flag, the last failure). The customer's facts are null while the projection has seen a later event of the order before its order.created. */
         Order: {
@@ -372,6 +633,29 @@ export interface components {
              * @description When the current code was mailed (the resend cool-down counts from here).
              */
             last_sent_at: string | null;
+        };
+        /** @description Names a customer's order: the reference and the e-mail it was placed with. */
+        OrderLookup: {
+            /**
+             * @description The order reference from the e-mail or from the assistant at creation: 8 characters 0-9
+             *     and A-F; case, spaces, # and - are forgiven.
+             * @example 3F9A0C12
+             */
+            referensi: string;
+            /**
+             * @description The e-mail address the order was placed with (case does not matter).
+             * @example budi@example.com
+             */
+            email: string;
+        };
+        /** @description `POST /dashboard/customer/resend`'s answer. */
+        ResendAccepted: {
+            /**
+             * @description What the assistant tells the customer.
+             * @example Kode verifikasi baru sedang dikirim ke email Anda
+             */
+            pesan: string;
+            referensi: string;
         };
         Session: {
             operator: {
@@ -1289,7 +1573,7 @@ export interface operations {
     exportOrders: {
         parameters: {
             query?: {
-                format?: "csv" | "xlsx";
+                format?: "csv" | "xlsx" | "pdf";
                 status?: "On Process" | "On Verification" | "Verified";
                 /** @description Exact region. */
                 wilayah?: string;
@@ -1305,18 +1589,19 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description format=csv: UTF-8 CSV with a byte-order mark; formula-like cells are prefixed with an apostrophe. format=xlsx: an Office Open XML workbook (text cells are never formulas). */
+            /** @description format=csv: UTF-8 CSV with a byte-order mark; formula-like cells are prefixed with an apostrophe. format=xlsx: an Office Open XML workbook (text cells are never formulas). format=pdf: a PDF document, landscape A4. */
             200: {
                 headers: {
-                    /** @description attachment; filename="gadai-orders-YYYYMMDD-HHMM.csv" (or .xlsx) */
+                    /** @description attachment; filename="gadai-orders-YYYYMMDD-HHMM.csv" (or .xlsx, .pdf) */
                     "Content-Disposition"?: string;
-                    /** @description Sent with xlsx only (csv is streamed). */
+                    /** @description Sent with xlsx and pdf (csv is streamed). */
                     "Content-Length"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "text/csv": string;
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    "application/pdf": string;
                 };
             };
             /** @description No session */
@@ -1335,6 +1620,538 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+        };
+    };
+    getMailTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The template (the default until an admin saves one) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        template: components["schemas"]["MailTemplate"];
+                        /**
+                         * Format: date-time
+                         * @description When an admin saved it; null while the default is in use.
+                         */
+                        changed_at?: string | null;
+                        /** @description The admin who saved it (username); null while the default is in use. */
+                        changed_by?: string | null;
+                        /** @description The placeholders a template may use, as written: `{nama}`, `{referensi}`, `{kode}`, `{berlaku_sampai}`. */
+                        placeholders: string[];
+                        /** @description The longest subject, in characters. */
+                        subject_max_chars: number;
+                        /** @description The longest greeting, instructions or footer, in characters. */
+                        text_max_chars: number;
+                        /** @description The text the mail had before any change. */
+                        default_template: components["schemas"]["MailTemplate"];
+                    };
+                };
+            };
+            /** @description No session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    saveMailTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    id: components["schemas"]["MailText"];
+                    en: components["schemas"]["MailText"];
+                };
+            };
+        };
+        responses: {
+            /** @description Saved */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        message: string;
+                        template: components["schemas"]["MailTemplate"];
+                    };
+                };
+            };
+            /** @description No session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not an admin, or missing X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 128 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Each failing field named (loc: body, id or en, the part) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description The stream did not acknowledge in time; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    previewMailTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    id: components["schemas"]["MailText"];
+                    en: components["schemas"]["MailText"];
+                };
+            };
+        };
+        responses: {
+            /** @description Subject, plain text and HTML */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        subject: string;
+                        text: string;
+                        /** @description The whole HTML document, every text escaped; show it in a sandboxed frame. */
+                        html: string;
+                    };
+                };
+            };
+            /** @description No session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not an admin, or missing X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Each failing field named */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+        };
+    };
+    mailTemplateHistory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: int64
+                         * @description Its stream sequence.
+                         */
+                        seq: number;
+                        /** Format: date-time */
+                        changed_at: string;
+                        /** @description The admin who saved it (username). */
+                        changed_by: string;
+                        /** @description The fields that differ from the template before it (the default, for the first): `id.greeting`, `en.footer`, ... */
+                        changed_fields: string[];
+                        template: components["schemas"]["MailTemplate"];
+                    }[];
+                };
+            };
+            /** @description No session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    customerOrderStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderLookup"];
+            };
+        };
+        responses: {
+            /** @description The order's status */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerStatus"];
+                };
+            };
+            /** @description Missing or wrong X-API-Key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No order with this reference and e-mail */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description referensi not 8 hex characters, or email missing or not an e-mail address */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description Too many lookups from this client address, or the hour's budget of failed lookups is spent */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    customerResendCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderLookup"];
+            };
+        };
+        responses: {
+            /** @description The new code is on its way */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResendAccepted"];
+                };
+            };
+            /** @description Not On Verification, or the send limit is reached (the detail says which, in Bahasa Indonesia) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or wrong X-API-Key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No order with this reference and e-mail */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description As for the status */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description Within the cool-down after the last mail, or limited as the status */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The stream did not acknowledge in time; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    customerHandoff: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HandoffRequest"];
+            };
+        };
+        responses: {
+            /** @description The conversation's hand-off was already open */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HandoffAccepted"];
+                };
+            };
+            /** @description Opened */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HandoffAccepted"];
+                };
+            };
+            /** @description Missing or wrong X-API-Key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A field missing, too long, or not what it should be */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description The hour's hand-offs are spent */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The stream did not acknowledge in time; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listHandoffs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The queue */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HandoffQueue"];
+                };
+            };
+            /** @description No session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    closeHandoff: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The hand-off id (UUID). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Closed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HandoffClosedAnswer"];
+                };
+            };
+            /** @description Missing X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown hand-off */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The stream did not acknowledge in time; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };

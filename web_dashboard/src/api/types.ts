@@ -81,3 +81,30 @@ export interface Accepted {
 export interface Message {
   message: string;
 }
+
+/*
+ * Hand-offs: conversations the agent handed to an officer (`GET /dashboard/handoffs`, the
+ * `handoff` events of the live feed), as generated from services/dashboard-api's OpenAPI document.
+ */
+
+/**
+ * One hand-off. The server always sends every field; `order_id`, `referensi`, `closed_at` and
+ * `closed_by` are null when absent (the schema marks them optional).
+ */
+export type Handoff = components['schemas']['Handoff'];
+
+/** The open hand-offs: oldest first, at most 200; `open` counts them all. */
+export type HandoffQueue = components['schemas']['HandoffQueue'];
+
+/** `POST /dashboard/handoffs/{id}/close`'s answer. */
+export type HandoffClosedAnswer = components['schemas']['HandoffClosedAnswer'];
+
+/** A `handoff` event of `/dashboard/events`: a hand-off was opened or closed. */
+export interface HandoffEvent {
+  seq: number;
+  /** `customer.handoff_opened` or `customer.handoff_closed`. */
+  type: string;
+  order_id: string;
+  order: null;
+  handoff: Handoff;
+}

@@ -1,15 +1,20 @@
 import type { ServerLimits } from '../api/client';
 
 /**
- * Roles and what they may do, as the login issue defines them: admin does everything and
- * manages operators; operator sees orders and sends or resends verification, but cannot delete.
+ * Roles and what they may do, as the login issue defines them: admin does everything, manages
+ * operators and edits the verification mail's template; operator sees orders and sends or resends verification, but cannot delete.
  */
 export type Role = 'admin' | 'operator';
 
-export type Permission = 'orders.read' | 'verification.send' | 'orders.delete' | 'operators.manage';
+export type Permission =
+  | 'orders.read'
+  | 'verification.send'
+  | 'orders.delete'
+  | 'operators.manage'
+  | 'mailTemplate.manage';
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
-  admin: ['orders.read', 'verification.send', 'orders.delete', 'operators.manage'],
+  admin: ['orders.read', 'verification.send', 'orders.delete', 'operators.manage', 'mailTemplate.manage'],
   operator: ['orders.read', 'verification.send'],
 };
 

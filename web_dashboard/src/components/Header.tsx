@@ -2,9 +2,11 @@ import { useAuth } from '../auth/context';
 import { useI18n } from '../i18n/context';
 import type { ConnectionState } from '../live/useLiveFeed';
 import { ConnectionStatus } from './ConnectionStatus';
+import { HandoffCount } from './handoffs/HandoffCount';
 import { LanguageSwitch } from './LanguageSwitch';
 
-export function Header({ connection }: { connection: ConnectionState }) {
+/** `handoffs`: how many hand-offs are open (the count is left out until it is known). */
+export function Header({ connection, handoffs }: { connection: ConnectionState; handoffs?: number | undefined }) {
   const { t } = useI18n();
   const { user, logout } = useAuth();
   const name = user ? user.display_name || user.username : '';
@@ -24,7 +26,8 @@ export function Header({ connection }: { connection: ConnectionState }) {
             <p className="hidden text-sm text-slate-600 sm:block">{t('app.subtitle')}</p>
           </div>
         </div>
-        <div className="flex items-center gap-2">
+        <div className="flex flex-wrap items-center justify-end gap-2">
+          {handoffs === undefined ? null : <HandoffCount count={handoffs} />}
           <ConnectionStatus state={connection} />
           <LanguageSwitch />
           {user ? (

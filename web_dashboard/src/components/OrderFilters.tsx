@@ -156,12 +156,15 @@ export function OrderFilters({
               {t('filters.reset')}
             </button>
           ) : null}
-          <div role="group" aria-label={t('export.label')} className="flex gap-2">
+          <div role="group" aria-label={t('export.label')} className="flex flex-wrap gap-2">
             <a className="btn-secondary" href={exportUrl('csv')} download>
               {t('export.csv')}
             </a>
             <a className="btn-secondary" href={exportUrl('xlsx')} download>
               {t('export.xlsx')}
+            </a>
+            <a className="btn-secondary" href={exportUrl('pdf')} download>
+              {t('export.pdf')}
             </a>
           </div>
         </div>

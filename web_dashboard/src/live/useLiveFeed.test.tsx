@@ -1,14 +1,14 @@
 import { act, renderHook } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import { FakeEventSource, createFakeEventSource, makeOrder } from '../test/helpers';
+import { FakeEventSource, createFakeEventSource, makeHandoff, makeOrder } from '../test/helpers';
 import { useLiveFeed } from './useLiveFeed';
 
 beforeEach(() => FakeEventSource.reset());
 afterEach(() => vi.useRealTimers());
 
 function mount() {
-  const handlers = { onChange: vi.fn(), onResync: vi.fn() };
+  const handlers = { onChange: vi.fn(), onResync: vi.fn(), onHandoff: vi.fn() };
   const hook = renderHook(() => useLiveFeed('/dashboard/events', handlers, createFakeEventSource));
   return { handlers, hook };
 }
@@ -28,6 +28,33 @@ describe('useLiveFeed', () => {
     expect(handlers.onChange).toHaveBeenCalledTimes(1);
     expect(handlers.onChange).toHaveBeenCalledWith({ seq: 7, type: 'order.created', order_id: order.id, order });
     expect(handlers.onResync).not.toHaveBeenCalled();
+  });
+
+  it('passes handoff events to onHandoff, not to onChange, and ignores malformed ones', () => {
+    const { handlers } = mount();
+    const es = FakeEventSource.latest();
+    act(() => es.emit('ready', '{}'));
+    const handoff = makeHandoff();
+    const event = { seq: 9, type: 'customer.handoff_opened', order_id: handoff.id, order: null, handoff };
+    act(() => es.emit('handoff', event, '9'));
+    act(() => es.emit('handoff', 'not json'));
+    act(() => es.emit('handoff', { seq: 10, type: 'customer.handoff_closed', handoff: null }));
+    act(() => es.emit('handoff', { seq: 11, handoff: { id: 5 } }));
+    expect(handlers.onHandoff).toHaveBeenCalledTimes(1);
+    expect(handlers.onHandoff).toHaveBeenCalledWith(event);
+    expect(handlers.onChange).not.toHaveBeenCalled();
+    expect(handlers.onResync).not.toHaveBeenCalled();
+  });
+
+  it('works without an onHandoff handler', () => {
+    const onChange = vi.fn();
+    renderHook(() => useLiveFeed('/dashboard/events', { onChange, onResync: vi.fn() }, createFakeEventSource));
+    const es = FakeEventSource.latest();
+    const handoff = makeHandoff();
+    expect(() => {
+      act(() => es.emit('handoff', { seq: 1, type: 'customer.handoff_opened', order_id: handoff.id, order: null, handoff }));
+    }).not.toThrow();
+    expect(onChange).not.toHaveBeenCalled();
   });
 
   it('reloads on resync and on a fresh ready after a reconnect', () => {

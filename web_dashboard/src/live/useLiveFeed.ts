@@ -7,10 +7,11 @@
  *   changed meanwhile. When the browser gives up, a new EventSource is made after a back-off.
  * - A `ready` after the first one means the server could not replay (or had nothing to): the
  *   page reloads to be sure, as it does on `resync`.
+ * - A `handoff` event says a hand-off was opened or closed (for the hand-off queue).
  */
 import { useEffect, useRef, useState } from 'react';
 
-import type { ChangeEvent } from '../api/types';
+import type { ChangeEvent, HandoffEvent } from '../api/types';
 
 export type ConnectionState = 'connecting' | 'live' | 'offline';
 
@@ -29,6 +30,8 @@ export interface LiveFeedHandlers {
   onChange: (change: ChangeEvent) => void;
   /** Reload everything: the feed could not say what changed. */
   onResync: () => void;
+  /** A hand-off was opened or closed. */
+  onHandoff?: (event: HandoffEvent) => void;
 }
 
 const CLOSED = 2;
@@ -43,6 +46,19 @@ function parseChange(data: string): ChangeEvent | null {
     const record = value as Record<string, unknown>;
     if (typeof record.order_id !== 'string' || typeof record.order !== 'object' || record.order === null) return null;
     return value as ChangeEvent;
+  } catch {
+    return null;
+  }
+}
+
+function parseHandoff(data: string): HandoffEvent | null {
+  try {
+    const value: unknown = JSON.parse(data);
+    if (typeof value !== 'object' || value === null) return null;
+    const handoff = (value as Record<string, unknown>).handoff;
+    if (typeof handoff !== 'object' || handoff === null) return null;
+    if (typeof (handoff as Record<string, unknown>).id !== 'string') return null;
+    return value as HandoffEvent;
   } catch {
     return null;
   }
@@ -98,6 +114,10 @@ export function useLiveFeed(
       es.addEventListener('change', (event) => {
         const change = parseChange(event.data);
         if (change) handlersRef.current.onChange(change);
+      });
+      es.addEventListener('handoff', (event) => {
+        const handoff = parseHandoff(event.data);
+        if (handoff) handlersRef.current.onHandoff?.(handoff);
       });
       es.addEventListener('resync', () => {
         readySeen = true;

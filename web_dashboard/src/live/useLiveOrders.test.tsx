@@ -1,7 +1,7 @@
 import { act, renderHook } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import { FakeEventSource, createFakeEventSource, makeOrder, providersWith } from '../test/helpers';
+import { FakeEventSource, createFakeEventSource, makeHandoff, makeOrder, providersWith } from '../test/helpers';
 import { useLiveOrders } from './useLiveOrders';
 
 beforeEach(() => FakeEventSource.reset());
@@ -10,8 +10,11 @@ afterEach(() => vi.useRealTimers());
 function mount() {
   const onChange = vi.fn();
   const onReload = vi.fn();
-  const hook = renderHook(() => useLiveOrders(onChange, onReload, createFakeEventSource), { wrapper: providersWith() });
-  return { hook, onChange, onReload };
+  const onHandoff = vi.fn();
+  const hook = renderHook(() => useLiveOrders(onChange, onReload, createFakeEventSource, onHandoff), {
+    wrapper: providersWith(),
+  });
+  return { hook, onChange, onReload, onHandoff };
 }
 
 describe('useLiveOrders', () => {
@@ -24,6 +27,18 @@ describe('useLiveOrders', () => {
     const order = makeOrder();
     act(() => es.emit('change', { seq: 1, type: 'order.created', order_id: order.id, order }));
     expect(onChange).toHaveBeenCalledWith({ seq: 1, type: 'order.created', order_id: order.id, order });
+  });
+
+  it('passes hand-off events on', () => {
+    const { onChange, onReload, onHandoff } = mount();
+    const es = FakeEventSource.latest();
+    act(() => es.open());
+    const handoff = makeHandoff();
+    const event = { seq: 2, type: 'customer.handoff_closed', order_id: handoff.id, order: null, handoff };
+    act(() => es.emit('handoff', event));
+    expect(onHandoff).toHaveBeenCalledWith(event);
+    expect(onChange).not.toHaveBeenCalled();
+    expect(onReload).not.toHaveBeenCalled();
   });
 
   it('reloads every 30 s while the feed is not live, and on resync', () => {

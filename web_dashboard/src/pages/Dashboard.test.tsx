@@ -229,6 +229,9 @@ describe('Dashboard', () => {
     const xlsx = exports.getByRole('link', { name: 'Ekspor Excel (XLSX)' });
     expect(xlsx).toHaveAttribute('href', '/dashboard/orders/export?format=xlsx&q=budi&sort=created_at&order=desc');
     expect(xlsx).toHaveAttribute('download');
+    const pdf = exports.getByRole('link', { name: 'Ekspor PDF' });
+    expect(pdf).toHaveAttribute('href', '/dashboard/orders/export?format=pdf&q=budi&sort=created_at&order=desc');
+    expect(pdf).toHaveAttribute('download');
   });
 
   it('polls every 30 s while the feed is down, and reloads on resync', async () => {

@@ -8,13 +8,16 @@ import type { ActiveStatus, ChangeEvent } from '../api/types';
 import { useAuth } from '../auth/context';
 import { ChartsSection } from '../components/charts/ChartsSection';
 import { DeleteOrderDialog } from '../components/DeleteOrderDialog';
+import { HandoffsPanel } from '../components/handoffs/HandoffsPanel';
 import { Header } from '../components/Header';
+import { MailTemplatePanel } from '../components/mailTemplate/MailTemplatePanel';
 import { OperatorsPanel } from '../components/OperatorsPanel';
 import { OrderDrawer } from '../components/OrderDrawer';
 import { OrdersSection } from '../components/OrdersSection';
 import { StatsCards } from '../components/StatsCards';
 import { useDrawerOrder } from '../hooks/useDrawerOrder';
 import { useFocusAfterDelete } from '../hooks/useFocusAfterDelete';
+import { useHandoffs } from '../hooks/useHandoffs';
 import { useHighlights } from '../hooks/useHighlights';
 import { useLater } from '../hooks/useLater';
 import { useOrderPage } from '../hooks/useOrderPage';
@@ -24,6 +27,7 @@ import { useI18n } from '../i18n/context';
 import { readUrlState } from '../lib/urlState';
 import type { EventSourceFactory } from '../live/useLiveFeed';
 import { useLiveOrders } from '../live/useLiveOrders';
+import { useOnReconnect } from '../live/useOnReconnect';
 
 export function Dashboard({ createEventSource }: { createEventSource?: EventSourceFactory }) {
   const { t } = useI18n();
@@ -43,11 +47,15 @@ export function Dashboard({ createEventSource }: { createEventSource?: EventSour
     onRowDeleted: focus.expectDeletion,
   });
 
+  const handoffs = useHandoffs();
+  const { reload: reloadHandoffs } = handoffs;
+
   const { reload: reloadList, applyLiveChange } = list;
   const refreshAll = useCallback(() => {
     reloadList();
     reloadStats();
-  }, [reloadList, reloadStats]);
+    reloadHandoffs();
+  }, [reloadList, reloadStats, reloadHandoffs]);
 
   const { onFeedChange: rowsSeeChange } = rows;
   const { onFeedChange: drawerSeesChange } = drawer;
@@ -60,7 +68,8 @@ export function Dashboard({ createEventSource }: { createEventSource?: EventSour
     },
     [applyLiveChange, highlight, reloadStatsSoon, drawerSeesChange, rowsSeeChange],
   );
-  const connection = useLiveOrders(onChange, refreshAll, createEventSource);
+  const connection = useLiveOrders(onChange, refreshAll, createEventSource, reloadHandoffs);
+  useOnReconnect(connection, reloadHandoffs);
 
   const wilayahOptions = useMemo(
     () => (stats.data?.per_wilayah ?? []).map((w) => w.wilayah).sort((a, b) => a.localeCompare(b)),
@@ -72,7 +81,7 @@ export function Dashboard({ createEventSource }: { createEventSource?: EventSour
       <a href="#orders" className="skip-link">
         {t('app.skipToContent')}
       </a>
-      <Header connection={connection} />
+      <Header connection={connection} handoffs={handoffs.items === null ? undefined : handoffs.open} />
       <main className="mx-auto flex max-w-screen-2xl flex-col gap-4 px-3 py-4 sm:px-6 sm:py-6">
         <StatsCards
           stats={stats.data}
@@ -81,6 +90,7 @@ export function Dashboard({ createEventSource }: { createEventSource?: EventSour
           activeStatus={list.filters.status}
           onSelectStatus={(status: ActiveStatus | '') => list.changeFilters({ status })}
         />
+        <HandoffsPanel handoffs={handoffs} onOpenOrder={drawer.open} />
         <ChartsSection stats={stats.data} error={stats.error} />
         <OrdersSection
           list={list}
@@ -92,6 +102,7 @@ export function Dashboard({ createEventSource }: { createEventSource?: EventSour
           onRefresh={refreshAll}
         />
         {can('operators.manage') ? <OperatorsPanel /> : null}
+        {can('mailTemplate.manage') ? <MailTemplatePanel /> : null}
       </main>
 
       <OrderDrawer orderId={drawer.selectedId} version={drawer.version} onClose={drawer.close} />

@@ -4,7 +4,7 @@ import { vi } from 'vitest';
 
 import { ApiProvider } from '../api/ApiProvider';
 import { createApiClient, type ApiClient } from '../api/client';
-import type { Order, Stats } from '../api/types';
+import type { Handoff, Order, Stats } from '../api/types';
 import { AuthProvider } from '../auth/AuthProvider';
 import type { AuthState } from '../auth/permissions';
 import { ToastProvider } from '../components/toast/ToastProvider';
@@ -35,6 +35,24 @@ export function makeOrder(overrides: Partial<Order> = {}): Order {
     last_error: null,
     expires_at: null,
     last_sent_at: null,
+    ...overrides,
+  };
+}
+
+export function makeHandoff(overrides: Partial<Handoff> = {}): Handoff {
+  counter += 1;
+  const n = String(counter).padStart(12, '0');
+  return {
+    id: `11111111-0000-4000-8000-${n}`,
+    order_id: null,
+    referensi: null,
+    id_percakapan: `chat-${n}`,
+    nama_customer: 'Siti Aminah',
+    email: 'siti@example.com',
+    ringkasan: 'Ingin bicara dengan petugas tentang perpanjangan gadai.',
+    opened_at: '2024-05-01T08:30:00Z',
+    closed_at: null,
+    closed_by: null,
     ...overrides,
   };
 }
