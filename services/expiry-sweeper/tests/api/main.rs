@@ -178,10 +178,13 @@ async fn two_sweepers_publish_each_expiry_once() {
     );
     let now = Utc::now();
     let (ra, rb) = tokio::join!(a.sweep_once(now), b.sweep_once(now));
-    assert!(
-        ra.unwrap() + rb.unwrap() >= 10,
-        "both sweepers together found every due code"
-    );
+    // One of the two leads the round. The service's own sweeper, which sweeps once when it
+    // starts, may have expired some codes before them on a slow machine: together, every due
+    // code is expired, none twice.
+    assert!(ra.unwrap() + rb.unwrap() <= 10, "no code expired twice");
+    let found: std::collections::HashSet<String> =
+        app.expiries().await.into_iter().map(|e| e.0).collect();
+    assert_eq!(found.len(), 10, "the sweepers together found every due code");
     // Sweeping again before the events came back is deduplicated by Nats-Msg-Id.
     a.sweep_once(now).await.unwrap();
     app.caught_up().await;
