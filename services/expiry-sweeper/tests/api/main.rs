@@ -184,7 +184,11 @@ async fn two_sweepers_publish_each_expiry_once() {
     assert!(ra.unwrap() + rb.unwrap() <= 10, "no code expired twice");
     let found: std::collections::HashSet<String> =
         app.expiries().await.into_iter().map(|e| e.0).collect();
-    assert_eq!(found.len(), 10, "the sweepers together found every due code");
+    assert_eq!(
+        found.len(),
+        10,
+        "the sweepers together found every due code"
+    );
     // Sweeping again before the events came back is deduplicated by Nats-Msg-Id.
     a.sweep_once(now).await.unwrap();
     app.caught_up().await;
