@@ -117,6 +117,7 @@ pub async fn start(knobs: Knobs) -> System {
         login_client_rate_limit: 200,
         hash_wait: Duration::from_secs(10),
         feeds_per_operator: 5,
+        projection_parallel: 2,
         bootstrap_admin: Some(("admin".into(), "admin-password-123".into())),
     })
     .await

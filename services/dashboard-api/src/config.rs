@@ -52,6 +52,10 @@ pub struct Settings {
     pub hash_wait: Duration,
     /// Live feeds one operator may hold open on one replica (`LIVE_FEEDS_PER_OPERATOR`).
     pub feeds_per_operator: usize,
+    /// Batches the projection applies at once in this replica (`PROJECTION_PARALLEL`), each in
+    /// its own transaction, as replicas do: more keeps Postgres busy while the other batch
+    /// waits for its commit.
+    pub projection_parallel: usize,
     /// The first admin, created at start when there is no operator yet
     /// (`ADMIN_USERNAME`, `ADMIN_PASSWORD`).
     pub bootstrap_admin: Option<(String, SecretString)>,
@@ -108,6 +112,7 @@ impl ServiceSettings for Settings {
             login_client_rate_limit: config::parse("LOGIN_CLIENT_RATE_LIMIT", 50)?,
             hash_wait: config::duration("PASSWORD_HASH_WAIT", Duration::from_secs(3))?,
             feeds_per_operator: config::parse("LIVE_FEEDS_PER_OPERATOR", 5)?,
+            projection_parallel: config::parse("PROJECTION_PARALLEL", 2)?,
             bootstrap_admin: bootstrap_admin()?,
         })
     }

@@ -52,7 +52,10 @@ impl Service for DashboardApi {
             shutdown.clone(),
         ));
         let consumer = base.consume(
-            ConsumerSpec::new(projection::NAME, &[]),
+            ConsumerSpec {
+                parallel: settings.projection_parallel,
+                ..ConsumerSpec::new(projection::NAME, &[])
+            },
             base.stored(Dashboard {
                 announce: Some(base.bus.clone()),
             }),

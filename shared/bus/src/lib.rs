@@ -575,6 +575,10 @@ pub struct ConsumerSpec {
     pub max_ack_pending: i64,
     /// The most messages applied in one transaction.
     pub batch: usize,
+    /// Batches applied at once by one process, each from its own pull of the same consumer
+    /// (as replicas share it). Only for sinks that are safe with replicas applying batches out
+    /// of order at the same time, as every projection is.
+    pub parallel: usize,
 }
 
 impl ConsumerSpec {
@@ -586,6 +590,7 @@ impl ConsumerSpec {
             max_deliver: 100,
             max_ack_pending: 20_000,
             batch: 500,
+            parallel: 1,
         }
     }
 }

@@ -218,8 +218,13 @@ async fn consume<P: Sink>(
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let consumer = bus.durable_consumer(spec).await?;
+    // `parallel` pulls of the one consumer, each applying its own batches: like replicas.
+    let pulls = futures::future::try_join_all(
+        (0..spec.parallel.max(1))
+            .map(|_| receive_and_apply(bus, spec, projection, shutdown, &consumer)),
+    );
     tokio::select! {
-        result = receive_and_apply(bus, spec, projection, shutdown, &consumer) => result,
+        result = pulls => result.map(|_| ()),
         never = watch_backlog(bus, spec, &consumer) => match never {},
     }
 }

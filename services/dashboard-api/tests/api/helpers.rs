@@ -53,6 +53,7 @@ pub fn settings(env: &TestEnv) -> Settings {
         login_client_rate_limit: 200,
         hash_wait: Duration::from_secs(10),
         feeds_per_operator: 5,
+        projection_parallel: 2,
         bootstrap_admin: Some((ADMIN.into(), PASSWORD.into())),
     }
 }
