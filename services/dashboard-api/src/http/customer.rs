@@ -316,14 +316,12 @@ pub async fn open_handoff(
     let id = opened.handoff_id;
     let order_id = order.map_or(Uuid::nil(), |o| o.id);
     state
-        .bus
         .publish(&Event::new(
             order_id,
             BRIDGE_ACTOR,
             EventKind::HandoffOpened(opened),
         ))
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("{e:#}")))?;
+        .await?;
     Ok(answer(StatusCode::CREATED, id))
 }
 

@@ -71,8 +71,7 @@ pub async fn close(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<HandoffClosedAnswer>, ApiError> {
     let not_found = || ApiError::NotFound("Hand-off not found".into());
-    let Path(id) = id.map_err(|_| not_found())?;
-    let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let id = super::orders::path_uuid(id).ok_or_else(not_found)?;
     let found = handoff::find(&state.pool, id)
         .await
         .map_err(anyhow::Error::from)?
@@ -83,11 +82,7 @@ pub async fn close(
             operator.id.clone(),
             EventKind::HandoffClosed(HandoffClosed { handoff_id: id }),
         );
-        state
-            .bus
-            .publish(&event)
-            .await
-            .map_err(|e| ApiError::Unavailable(format!("{e:#}")))?;
+        state.publish(&event).await?;
     }
     Ok(Json(HandoffClosedAnswer {
         handoff_id: id,

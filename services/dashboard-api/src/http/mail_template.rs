@@ -224,11 +224,7 @@ pub async fn save(
             template: template.clone(),
         }),
     );
-    state
-        .bus
-        .publish(&event)
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("{e:#}")))?;
+    state.publish(&event).await?;
     tracing::info!(by = %operator.id, event_id = %event.id, "mail template changed");
     Ok((
         StatusCode::ACCEPTED,

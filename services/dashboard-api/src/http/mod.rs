@@ -54,6 +54,18 @@ pub struct AppState {
     pub closing: tokio_util::sync::CancellationToken,
 }
 
+impl AppState {
+    /// Publishes an event and waits for its PubAck; a stream that does not acknowledge in time
+    /// is a 503 the caller may retry (the same `Nats-Msg-Id` makes a retry harmless).
+    pub async fn publish(&self, event: &gadai_events::Event) -> Result<(), gadai_http::ApiError> {
+        self.bus
+            .publish(event)
+            .await
+            .map(|_| ())
+            .map_err(|e| gadai_http::ApiError::Unavailable(format!("{e:#}")))
+    }
+}
+
 /// The rate-limit key of the client behind `peer` (see [`gadai_http::client`]).
 pub fn client_key(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> String {
     let ip: IpAddr = state.settings.trusted_proxies.client(peer.ip(), headers);

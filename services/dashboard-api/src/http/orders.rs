@@ -72,8 +72,12 @@ pub async fn list(
 
 /// An order id from the path; anything else is an unknown order (404).
 pub(super) fn parse_id(id: Result<Path<String>, PathRejection>) -> Result<Uuid, ApiError> {
-    let Path(id) = id.map_err(|_| not_found())?;
-    Uuid::parse_str(&id).map_err(|_| not_found())
+    path_uuid(id).ok_or_else(not_found)
+}
+
+/// The UUID in a path segment; anything else names nothing (a 404 for the caller).
+pub(super) fn path_uuid(id: Result<Path<String>, PathRejection>) -> Option<Uuid> {
+    Uuid::parse_str(&id.ok()?.0).ok()
 }
 
 pub(super) fn not_found() -> ApiError {

@@ -117,11 +117,7 @@ pub(super) async fn execute(
     };
     let events = decide(&view, command, Utc::now(), &limits).map_err(refused)?;
     for kind in events {
-        state
-            .bus
-            .publish(&Event::new(id, actor, kind))
-            .await
-            .map_err(|e| ApiError::Unavailable(format!("{e:#}")))?;
+        state.publish(&Event::new(id, actor, kind)).await?;
     }
     Ok(view)
 }
