@@ -19,7 +19,7 @@ mod time;
 
 pub use gadai_events::{MailTemplate, MailText};
 pub use render::{RenderedMail, Vars, render, style};
-pub use time::{format_wib, format_wib_en};
+pub use time::{WIB_SECONDS, format_wib, format_wib_en, wib};
 
 /// The placeholders a template may use, as written in it.
 pub const PLACEHOLDERS: [&str; 4] = ["{nama}", "{referensi}", "{kode}", "{berlaku_sampai}"];

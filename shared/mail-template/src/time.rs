@@ -2,8 +2,13 @@
 
 use chrono::{DateTime, Datelike, FixedOffset, Timelike, Utc};
 
-fn wib(at: DateTime<Utc>) -> DateTime<FixedOffset> {
-    at.with_timezone(&FixedOffset::east_opt(7 * 3600).expect("UTC+7 is a valid offset"))
+/// Jakarta time's offset from UTC (WIB, UTC+7, no daylight saving), in seconds: the one
+/// definition every Gadai text and export uses.
+pub const WIB_SECONDS: i32 = 7 * 3600;
+
+/// `at` in Jakarta time.
+pub fn wib(at: DateTime<Utc>) -> DateTime<FixedOffset> {
+    at.with_timezone(&FixedOffset::east_opt(WIB_SECONDS).expect("UTC+7 is a valid offset"))
 }
 
 /// `24 November 2026 pukul 21.05 WIB`: Indonesian month names, the hour and minute with a dot.

@@ -354,7 +354,7 @@ fn write_workbook(rx: mpsc::Receiver<Feed>) -> Result<File, ApiError> {
 const LAST_EXCEL_ROW: RowNum = 1_048_575;
 
 /// Jakarta time (WIB) is UTC+7 all year.
-const WIB_SECONDS: i64 = 7 * 3600;
+const WIB_SECONDS: i64 = gadai_mail_template::WIB_SECONDS as i64;
 
 /// The export's one worksheet, "Orders": a bold header row that stays in view (frozen pane) and
 /// carries an autofilter, then one row per order. Text is written as text (never a formula),
