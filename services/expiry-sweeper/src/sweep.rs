@@ -23,7 +23,11 @@ pub struct Sweeper {
 
 impl Sweeper {
     pub async fn run(self, shutdown: CancellationToken) {
-        let mut ticker = tokio::time::interval(self.interval);
+        // The first round one interval after start: by then the projection has applied what
+        // happened while the sweeper was down (a round at once would read a stale table), and
+        // several replicas starting together do not all sweep at the same moment.
+        let mut ticker =
+            tokio::time::interval_at(tokio::time::Instant::now() + self.interval, self.interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
