@@ -451,5 +451,6 @@ pub fn order(rng: &mut Rng, n: u64) -> gadai_events::OrderCreated {
         wilayah: WILAYAH[w as usize].to_owned(),
         id_percakapan: Some(format!("chat-{n}")),
         idempotency: None,
+        subject: None,
     }
 }

@@ -5,8 +5,9 @@
 //! only the subjects it owns, subscribe only to what it consumes and to its own inbox prefix,
 //! and touch in JetStream only its stream's info and creation, its own durable consumers, its
 //! replay consumer and the acks of its own consumers. Only the mailer may take
-//! `rpc.verification.check` requests and answer them (`allow_responses`: it may publish to the
-//! reply subject of a request it received, nothing else).
+//! `rpc.verification.check` requests and answer them, and only order-intake (the key store's
+//! owner) `rpc.keys.get` (`allow_responses`: it may publish to the reply subject of a request it
+//! received, nothing else).
 //!
 //! Subjects are rendered for one subject prefix and one stream name. Production has an empty
 //! prefix and stream `GADAI`; an environment that shares a NATS server with another gets its own
@@ -56,9 +57,9 @@ pub const ROLES: [Role; 4] = [
         service: "order-intake",
         password_var: "GADAI_INTAKE_NATS_PASSWORD",
         publishes: &["order.created"],
-        subscribes: &[],
-        consumers: &[("order-intake", &["order.created"])],
-        answers_requests: false,
+        subscribes: &[("rpc.keys.get", Some("order-intake"))],
+        consumers: &[("order-intake", &["order.created", "customer.erased"])],
+        answers_requests: true,
     },
     Role {
         service: "dashboard-api",
@@ -69,8 +70,10 @@ pub const ROLES: [Role; 4] = [
             "customer.handoff_opened",
             "customer.handoff_closed",
             "verification.template_changed",
+            "customer.erased",
             "dashboard.changes",
             "rpc.verification.check",
+            "rpc.keys.get",
         ],
         subscribes: &[("dashboard.changes", None)],
         consumers: &[("dashboard-api", &[])],
@@ -79,7 +82,12 @@ pub const ROLES: [Role; 4] = [
     Role {
         service: "verification-mailer",
         password_var: "GADAI_MAILER_NATS_PASSWORD",
-        publishes: &["verification.sent", "verification.failed", "order.verified"],
+        publishes: &[
+            "verification.sent",
+            "verification.failed",
+            "order.verified",
+            "rpc.keys.get",
+        ],
         subscribes: &[("rpc.verification.check", Some("verification-mailer"))],
         consumers: &[
             ("verification-mailer", &MAILER_PROJECTION_SUBJECTS),
@@ -90,7 +98,7 @@ pub const ROLES: [Role; 4] = [
     Role {
         service: "expiry-sweeper",
         password_var: "GADAI_SWEEPER_NATS_PASSWORD",
-        publishes: &["order.expired"],
+        publishes: &["order.expired", "customer.erased"],
         subscribes: &[],
         consumers: &[("expiry-sweeper", &SWEEPER_SUBJECTS)],
         answers_requests: false,
@@ -98,20 +106,26 @@ pub const ROLES: [Role; 4] = [
 ];
 
 /// What the mailer's projection (its recipients and the mail template) reads.
-pub const MAILER_PROJECTION_SUBJECTS: [&str; 5] = [
+pub const MAILER_PROJECTION_SUBJECTS: [&str; 6] = [
     "order.created",
     "order.verified",
     "order.expired",
     "order.deleted",
     "verification.template_changed",
+    "customer.erased",
 ];
 
-/// What the sweeper's projection (open verifications) reads.
-pub const SWEEPER_SUBJECTS: [&str; 4] = [
+/// What the sweeper's projection (open verifications, and when each customer's orders and
+/// hand-offs closed, for retention) reads.
+pub const SWEEPER_SUBJECTS: [&str; 8] = [
+    "order.created",
     "verification.sent",
     "order.verified",
     "order.expired",
     "order.deleted",
+    "customer.handoff_opened",
+    "customer.handoff_closed",
+    "customer.erased",
 ];
 
 /// How many re-creations of a replay's ordered consumer the permissions allow (async-nats
@@ -293,7 +307,7 @@ mod tests {
     }
 
     #[test]
-    fn only_the_mailer_takes_and_answers_the_code_check() {
+    fn only_the_mailer_answers_code_checks_and_only_intake_key_requests() {
         let all = all("", "GADAI", "");
         for p in &all {
             let takes = p
@@ -301,7 +315,12 @@ mod tests {
                 .iter()
                 .any(|s| s.starts_with("rpc.verification.check"));
             assert_eq!(takes, p.user == "verification-mailer", "{}", p.user);
-            assert_eq!(p.allow_responses, p.user == "verification-mailer");
+            let takes_keys = p.subscribe.iter().any(|s| s.starts_with("rpc.keys.get"));
+            assert_eq!(takes_keys, p.user == "order-intake", "{}", p.user);
+            assert_eq!(
+                p.allow_responses,
+                p.user == "verification-mailer" || p.user == "order-intake"
+            );
             assert!(
                 !p.publish.iter().any(|s| s.starts_with("_INBOX")),
                 "no one publishes to inboxes"
@@ -317,6 +336,12 @@ mod tests {
             p.publish
                 .contains(&"$JS.API.CONSUMER.CREATE.T_X.order-intake.t_x.order.created".to_owned())
         );
-        assert_eq!(p.subscribe, vec!["_INBOX_t_x_order-intake.>".to_owned()]);
+        assert_eq!(
+            p.subscribe,
+            vec![
+                "t_x.rpc.keys.get order-intake".to_owned(),
+                "_INBOX_t_x_order-intake.>".to_owned()
+            ]
+        );
     }
 }

@@ -55,6 +55,7 @@ fn created() -> EventKind {
         wilayah: "Jawa Barat".into(),
         id_percakapan: None,
         idempotency: None,
+        subject: None,
     })
 }
 

@@ -45,10 +45,15 @@ pub struct Envelope<D> {
 }
 
 /// `order.created`: a valid order came through the bridge.
+///
+/// When `subject` is present the personal fields (`nama_customer`, `email`, `nama_barang`,
+/// `id_percakapan`) are sealed under that customer's key (`pii:v1:<generation>:...`, see
+/// `gadai-privacy`); orders recorded before sealing have no `subject` and plaintext fields.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 pub struct OrderCreated {
     pub nama_customer: String,
     pub email: String,
+    /// The item as the customer described it: free text, so sealed like the name.
     pub nama_barang: String,
     /// Category, lower case, from the configured catalog.
     pub jenis_barang: String,
@@ -62,6 +67,10 @@ pub struct OrderCreated {
     /// Present when the order came from a request with an idempotency key (or its fallback).
     #[serde(default)]
     pub idempotency: Option<IdempotencyRef>,
+    /// The customer's subject id (keyed hash of the e-mail) whose key sealed the personal
+    /// fields; absent on orders recorded before sealing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
 }
 
 /// Where an order sits in the idempotent request that created it.
@@ -132,6 +141,46 @@ pub struct HandoffOpened {
     pub referensi: Option<String>,
     /// What the customer needs, in the agent's words.
     pub ringkasan: String,
+    /// The customer's subject id whose key sealed `id_percakapan`, `nama_customer`, `email` and
+    /// `ringkasan`; absent on hand-offs recorded before sealing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+}
+
+/// `customer.erased`: a customer's personal data is erased (UU PDP 27/2022): their key is
+/// deleted from the key store, so every field sealed under it, in every copy of the stream,
+/// becomes unreadable, and every projection blanks what it holds of them. The event names the
+/// customer only by subject id; it records who (`actor`), when (`occurred_at`) and why.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct CustomerErased {
+    /// The customer's subject id (keyed hash of the e-mail).
+    pub subject: String,
+    /// Keys of this generation and older are erased (0: the customer had no key; only
+    /// plaintext recorded before sealing is blanked).
+    pub generation: u32,
+    /// On what basis.
+    pub dasar: ErasureBasis,
+    /// Why: a request reference or the retention rule. Never personal data.
+    pub alasan: String,
+}
+
+/// The basis of an erasure.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ErasureBasis {
+    /// The customer asked (an admin erased by e-mail or by one of the customer's orders).
+    Permintaan,
+    /// The retention period after the customer's last order or hand-off closed has passed.
+    Retensi,
+}
+
+impl ErasureBasis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErasureBasis::Permintaan => "permintaan",
+            ErasureBasis::Retensi => "retensi",
+        }
+    }
 }
 
 /// `customer.handoff_closed`: an operator contacted the customer ("sudah dihubungi").
@@ -177,10 +226,11 @@ pub enum EventKind {
     HandoffOpened(HandoffOpened),
     HandoffClosed(HandoffClosed),
     TemplateChanged(TemplateChanged),
+    CustomerErased(CustomerErased),
 }
 
 /// Every type name of the catalog, in the order of DESIGN.md section 3.
-pub const EVENT_TYPES: [&str; 10] = [
+pub const EVENT_TYPES: [&str; 11] = [
     "order.created",
     "verification.requested",
     "verification.sent",
@@ -191,6 +241,7 @@ pub const EVENT_TYPES: [&str; 10] = [
     "customer.handoff_opened",
     "customer.handoff_closed",
     "verification.template_changed",
+    "customer.erased",
 ];
 
 /// The subjects (under the prefix) the stream captures: every event type is under one of them.
@@ -210,6 +261,7 @@ impl EventKind {
             EventKind::HandoffOpened(_) => "customer.handoff_opened",
             EventKind::HandoffClosed(_) => "customer.handoff_closed",
             EventKind::TemplateChanged(_) => "verification.template_changed",
+            EventKind::CustomerErased(_) => "customer.erased",
         }
     }
 
@@ -221,6 +273,7 @@ impl EventKind {
             EventKind::HandoffOpened(_)
                 | EventKind::HandoffClosed(_)
                 | EventKind::TemplateChanged(_)
+                | EventKind::CustomerErased(_)
         )
     }
 
@@ -236,6 +289,7 @@ impl EventKind {
             EventKind::HandoffOpened(d) => serde_json::to_value(d),
             EventKind::HandoffClosed(d) => serde_json::to_value(d),
             EventKind::TemplateChanged(d) => serde_json::to_value(d),
+            EventKind::CustomerErased(d) => serde_json::to_value(d),
         };
         value.expect("payload types serialize to JSON")
     }
@@ -261,6 +315,7 @@ impl EventKind {
             "customer.handoff_opened" => EventKind::HandoffOpened(parse(kind, data)?),
             "customer.handoff_closed" => EventKind::HandoffClosed(parse(kind, data)?),
             "verification.template_changed" => EventKind::TemplateChanged(parse(kind, data)?),
+            "customer.erased" => EventKind::CustomerErased(parse(kind, data)?),
             other => return Err(DecodeError::UnknownType(other.to_owned())),
         })
     }
@@ -403,6 +458,11 @@ impl Event {
             EventKind::HandoffOpened(d) => format!("customer.handoff_opened:{}", d.handoff_id),
             EventKind::HandoffClosed(d) => format!("customer.handoff_closed:{}", d.handoff_id),
             EventKind::TemplateChanged(_) => format!("verification.template_changed:{}", self.id),
+            // One erasure per generation: a retried request and two replicas of the retention
+            // sweep publish one event.
+            EventKind::CustomerErased(d) => {
+                format!("customer.erased:{}:{}", d.subject, d.generation)
+            }
         }
     }
 }
@@ -422,6 +482,7 @@ mod tests {
             wilayah: "DKI Jakarta".into(),
             id_percakapan: None,
             idempotency: None,
+            subject: None,
         })
     }
 
@@ -469,6 +530,7 @@ mod tests {
                 email: "budi@example.com".into(),
                 referensi: Some("3F9A0C12".into()),
                 ringkasan: "Ingin bicara dengan petugas".into(),
+                subject: None,
             }),
             EventKind::HandoffClosed(HandoffClosed { handoff_id: v }),
             EventKind::TemplateChanged(TemplateChanged {
@@ -476,6 +538,12 @@ mod tests {
                     id: text("Kode {kode}"),
                     en: text("Code {kode}"),
                 },
+            }),
+            EventKind::CustomerErased(CustomerErased {
+                subject: "ab".repeat(32),
+                generation: 2,
+                dasar: ErasureBasis::Retensi,
+                alasan: "retensi 365 hari".into(),
             }),
         ];
         let names: Vec<_> = kinds.iter().map(EventKind::type_name).collect();

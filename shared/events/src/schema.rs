@@ -34,6 +34,7 @@ pub fn all_schemas() -> Vec<(&'static str, Value)> {
         envelope_schema::<HandoffOpened>("customer.handoff_opened"),
         envelope_schema::<HandoffClosed>("customer.handoff_closed"),
         envelope_schema::<TemplateChanged>("verification.template_changed"),
+        envelope_schema::<CustomerErased>("customer.erased"),
     ];
     EVENT_TYPES.into_iter().zip(schemas).collect()
 }

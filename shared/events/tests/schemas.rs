@@ -48,6 +48,7 @@ fn every_event_the_code_encodes_validates_against_its_committed_schema() {
                 index: 0,
                 count: 1,
             }),
+            subject: Some("ab".repeat(32)),
         }),
         EventKind::VerificationRequested(VerificationRequested { request_no: 0 }),
         EventKind::VerificationSent(VerificationSent {
@@ -61,6 +62,12 @@ fn every_event_the_code_encodes_validates_against_its_committed_schema() {
         EventKind::OrderVerified(OrderVerified { verification_id: v }),
         EventKind::OrderExpired(OrderExpired { verification_id: v }),
         EventKind::OrderDeleted(OrderDeleted { reason: None }),
+        EventKind::CustomerErased(CustomerErased {
+            subject: "ab".repeat(32),
+            generation: 1,
+            dasar: ErasureBasis::Permintaan,
+            alasan: "DPO-2026-001".into(),
+        }),
     ];
     for kind in kinds {
         let event = Event::new(uuid::Uuid::now_v7(), "op", kind);

@@ -124,6 +124,8 @@
 
 mod crypto;
 mod keys;
+pub mod personal;
+pub mod rpc;
 mod seal;
 mod store;
 
@@ -131,5 +133,6 @@ pub use keys::{
     DataKey, InvalidSubjectId, KeyConfigError, MasterKeys, SubjectId, SubjectKey, UnwrapError,
     WrappedKey, unwrap, wrap,
 };
+pub use rpc::{KeyClient, KeyError, KeyState, Keys};
 pub use seal::{OpenError, PREFIX, fields, is_sealed, open, seal, sealed_generation};
-pub use store::{Erasure, KeyStore, MIGRATION, StoreError, TABLE, check_migrator};
+pub use store::{Erasure, Held, KeyStore, MIGRATION, StoreError, TABLE, check_migrator};

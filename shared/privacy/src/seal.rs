@@ -30,6 +30,8 @@ pub mod fields {
     pub const EMAIL: &str = "email";
     /// `order.created`, `customer.handoff_opened`: the chat conversation's id.
     pub const CONVERSATION: &str = "id_percakapan";
+    /// `order.created`: the item in the customer's words.
+    pub const ITEM: &str = "nama_barang";
     /// `customer.handoff_opened`: the agent's summary of the conversation (free text about the
     /// customer).
     pub const SUMMARY: &str = "ringkasan";

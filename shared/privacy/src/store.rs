@@ -60,6 +60,19 @@ pub enum Erasure {
     Unknown,
 }
 
+/// A customer's key as the store holds it, for handing to readers (`rpc.keys.get`): still
+/// wrapped, so it crosses NATS as bytes that open only with a master key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Held {
+    Live(WrappedKey),
+    /// Erased; this was the last generation.
+    Erased {
+        generation: u32,
+    },
+    /// The store never had a key for this subject.
+    Unknown,
+}
+
 /// Why the key store failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -82,6 +95,7 @@ const REWRAP_BATCH: i64 = 500;
 
 struct Sql {
     select: String,
+    select_many: String,
     insert: String,
     rekey: String,
     erase: String,
@@ -99,6 +113,10 @@ impl Sql {
                 "SELECT generation, master_id, wrapped, erased_at IS NOT NULL FROM {t}
                  WHERE subject = $1"
             ),
+            select_many: format!(
+                "SELECT subject, generation, master_id, wrapped, erased_at IS NOT NULL FROM {t}
+                 WHERE subject = ANY($1)"
+            ),
             insert: format!(
                 "INSERT INTO {t} (subject, generation, master_id, wrapped) VALUES ($1, 1, $2, $3)
                  ON CONFLICT (subject) DO NOTHING"
@@ -111,7 +129,7 @@ impl Sql {
             ),
             erase: format!(
                 "UPDATE {t} SET wrapped = ''::bytea, erased_at = now(), erased_reason = $2
-                 WHERE subject = $1 AND erased_at IS NULL
+                 WHERE subject = $1 AND erased_at IS NULL AND generation <= $3
                  RETURNING generation"
             ),
             exists: format!("SELECT EXISTS (SELECT 1 FROM {t} WHERE subject = $1)"),
@@ -246,8 +264,20 @@ impl KeyStore {
     /// so a later [`KeyStore::key_for`] makes the next generation rather than generation 1.
     ///
     /// `reason` is kept with the tombstone and logged: a request reference, never personal data.
-    #[tracing::instrument(skip_all, fields(subject = %subject))]
     pub async fn erase(&self, subject: &SubjectId, reason: &str) -> Result<Erasure, StoreError> {
+        self.erase_through(subject, u32::MAX, reason).await
+    }
+
+    /// [`KeyStore::erase`], of generation `generation` or older only: applying a
+    /// `customer.erased` event of generation n leaves alone a key n + 1 made after the erasure
+    /// (a customer who came back), and answers [`Erasure::AlreadyErased`] for it.
+    #[tracing::instrument(skip_all, fields(subject = %subject, generation))]
+    pub async fn erase_through(
+        &self,
+        subject: &SubjectId,
+        generation: u32,
+        reason: &str,
+    ) -> Result<Erasure, StoreError> {
         let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
             return Err(StoreError::BadReason);
@@ -257,6 +287,7 @@ impl KeyStore {
         let erased: Option<i32> = sqlx::query_scalar(&inner.sql.erase)
             .bind(subject.as_str())
             .bind(reason)
+            .bind(i64::from(generation))
             .fetch_optional(&mut *tx)
             .await?;
         let outcome = match erased {
@@ -278,6 +309,45 @@ impl KeyStore {
         tx.commit().await?;
         tracing::info!(?outcome, reason, "customer key erasure");
         Ok(outcome)
+    }
+
+    /// Each subject's key, still wrapped, in the order asked (one query for all): what
+    /// `rpc.keys.get` answers readers.
+    pub async fn held(&self, subjects: &[SubjectId]) -> Result<Vec<Held>, StoreError> {
+        let names: Vec<&str> = subjects.iter().map(SubjectId::as_str).collect();
+        let rows: Vec<(String, i32, String, Vec<u8>, bool)> =
+            sqlx::query_as(&self.inner.sql.select_many)
+                .bind(&names)
+                .fetch_all(&self.inner.pool)
+                .await?;
+        let by_subject: std::collections::HashMap<String, Held> = rows
+            .into_iter()
+            .map(|(subject, generation, master_id, bytes, erased)| {
+                let generation = generation as u32;
+                let held = if erased {
+                    Held::Erased { generation }
+                } else {
+                    Held::Live(WrappedKey {
+                        master_id,
+                        generation,
+                        bytes,
+                    })
+                };
+                (subject, held)
+            })
+            .collect();
+        Ok(names
+            .iter()
+            .map(|s| by_subject.get(*s).cloned().unwrap_or(Held::Unknown))
+            .collect())
+    }
+
+    /// The customer's current key wrapped for a reader, made now if they have none
+    /// ([`KeyStore::key_for`]): for a writer that is not the owner (dashboard-api sealing a
+    /// hand-off).
+    pub async fn held_or_new(&self, subject: &SubjectId) -> Result<WrappedKey, StoreError> {
+        let key = self.key_for(subject).await?;
+        Ok(wrap(&self.inner.masters, subject, &key))
     }
 
     /// Re-wraps every live key that is not under the current master key, with it (rotation).

@@ -26,6 +26,7 @@ mod test_events {
             wilayah: "Jawa Barat".into(),
             id_percakapan: None,
             idempotency: None,
+            subject: None,
         })
     }
 }

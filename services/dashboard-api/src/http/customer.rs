@@ -373,6 +373,7 @@ fn parse_handoff(body: HandoffRequest) -> Result<HandoffOpened, ApiError> {
                 email,
                 referensi,
                 ringkasan,
+                subject: None,
             })
         }
         _ => Err(ApiError::Validation(errors)),

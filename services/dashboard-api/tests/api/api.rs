@@ -275,6 +275,7 @@ async fn the_filtered_view_exports_as_csv_across_pages() {
             wilayah: "Bandung".into(),
             id_percakapan: None,
             idempotency: None,
+            subject: None,
         }),
     );
     app.publish(&tricky).await;

@@ -184,6 +184,7 @@ pub fn created(name: &str, wilayah: &str, value: i64) -> EventKind {
         wilayah: wilayah.into(),
         id_percakapan: None,
         idempotency: None,
+        subject: None,
     })
 }
 

@@ -110,6 +110,7 @@ impl NewOrder {
             wilayah: self.wilayah,
             id_percakapan: self.id_percakapan,
             idempotency,
+            subject: None,
         }
     }
 

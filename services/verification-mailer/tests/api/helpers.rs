@@ -111,6 +111,7 @@ impl World {
             wilayah: "Depok".into(),
             id_percakapan: None,
             idempotency: None,
+            subject: None,
         });
         self.bus
             .publish(&Event::new(id, BRIDGE_ACTOR, created))

@@ -41,6 +41,7 @@ async fn recipients_are_projected_and_closed_by_terminal_events() {
             wilayah: "Depok".into(),
             id_percakapan: None,
             idempotency: None,
+            subject: None,
         });
         bus.publish(&Event::new(id, "n8n", created)).await.unwrap();
     }
