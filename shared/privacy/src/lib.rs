@@ -122,6 +122,7 @@
 //! # }
 //! ```
 
+mod config;
 mod crypto;
 mod keys;
 pub mod personal;
@@ -129,6 +130,7 @@ pub mod rpc;
 mod seal;
 mod store;
 
+pub use config::{DEV_MASTER_KEYS, DEV_SUBJECT_KEY, PiiSettings};
 pub use keys::{
     DataKey, InvalidSubjectId, KeyConfigError, MasterKeys, SubjectId, SubjectKey, UnwrapError,
     WrappedKey, unwrap, wrap,

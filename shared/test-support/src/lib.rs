@@ -9,6 +9,12 @@ pub mod openapi;
 pub mod process;
 pub mod smtp;
 
+/// `PII_MASTER_KEYS` of the tests' services (a real-looking key: the tests run outside
+/// development).
+pub const PII_MASTER_KEYS: &str = "t1:c3lzdGVtLXRlc3QtbWFzdGVyLWtleS0zMi1ieXRlcyE=";
+/// `PII_SUBJECT_KEY` of the tests' services.
+pub const PII_SUBJECT_KEY: &str = "system-test-subject-key-with-32-bytes-or-more";
+
 use std::time::Duration;
 
 use gadai_bus::BusSettings;

@@ -54,6 +54,8 @@ impl ServiceEnv {
                 "CODE_HMAC_KEY",
                 "system-test-hmac-key-with-32-bytes-or-more",
             ),
+            ("PII_MASTER_KEYS", crate::PII_MASTER_KEYS),
+            ("PII_SUBJECT_KEY", crate::PII_SUBJECT_KEY),
         ];
         ServiceEnv(
             vars.into_iter()
