@@ -60,7 +60,7 @@ impl MasterKeys {
     /// The keys in `PII_MASTER_KEYS`.
     pub fn from_env() -> Result<Self, KeyConfigError> {
         let text = Zeroizing::new(
-            gadai_kit::config::optional(Self::VAR)
+            gadai_kit::config::optional("PII_MASTER_KEYS")
                 .ok_or(KeyConfigError::Missing { var: Self::VAR })?,
         );
         Self::parse(&text)
@@ -154,7 +154,7 @@ impl SubjectKey {
     /// `openssl rand -hex 32`). Outside development a placeholder is refused too.
     pub fn from_env() -> Result<Self, KeyConfigError> {
         let text = Zeroizing::new(
-            gadai_kit::config::optional(Self::VAR)
+            gadai_kit::config::optional("PII_SUBJECT_KEY")
                 .ok_or(KeyConfigError::Missing { var: Self::VAR })?,
         );
         gadai_kit::config::check_secret(Self::VAR, &text, 32)
