@@ -332,9 +332,19 @@ mod tests {
     fn the_prefix_applies_to_subjects_and_filters() {
         let p = Permissions::of(role("order-intake").unwrap(), "t_x.", "T_X", "");
         assert!(p.publish.contains(&"t_x.order.created".to_owned()));
+        // Two filter subjects (order.created, customer.erased) travel in the request, not the
+        // subject.
         assert!(
             p.publish
-                .contains(&"$JS.API.CONSUMER.CREATE.T_X.order-intake.t_x.order.created".to_owned())
+                .contains(&"$JS.API.CONSUMER.CREATE.T_X.order-intake".to_owned())
+        );
+        // One filter travels in the subject, under the prefix.
+        let mailer = Permissions::of(role("verification-mailer").unwrap(), "t_x.", "T_X", "");
+        assert!(
+            mailer.publish.contains(
+                &"$JS.API.CONSUMER.CREATE.T_X.verification-mailer-send.t_x.verification.requested"
+                    .to_owned()
+            )
         );
         assert_eq!(
             p.subscribe,

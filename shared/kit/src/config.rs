@@ -37,7 +37,7 @@ where
     }
 }
 
-/// A duration such as `500ms`, `60s`, `10m`, `24h` or a bare number of seconds.
+/// A duration such as `500ms`, `60s`, `10m`, `24h`, `365d` or a bare number of seconds.
 pub fn duration(name: &str, default: Duration) -> anyhow::Result<Duration> {
     match optional(name) {
         None => Ok(default),
@@ -57,7 +57,9 @@ pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
         "ms" => Duration::from_millis(n),
         "m" => Duration::from_secs(n * 60),
         "h" => Duration::from_secs(n * 3600),
-        other => bail!("unknown unit {other:?} (use ms, s, m or h)"),
+        // Retention periods are counted in days (RETENTION_PERIOD=365d).
+        "d" => Duration::from_secs(n.checked_mul(86_400).context("too many days")?),
+        other => bail!("unknown unit {other:?} (use ms, s, m, h or d)"),
     })
 }
 
@@ -132,6 +134,10 @@ mod tests {
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
         assert_eq!(parse_duration("24h").unwrap(), Duration::from_secs(86_400));
+        assert_eq!(
+            parse_duration("365d").unwrap(),
+            Duration::from_secs(365 * 86_400)
+        );
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("5 days").is_err());
     }

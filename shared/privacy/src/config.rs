@@ -1,8 +1,10 @@
 //! The keys every service that seals or opens personal fields reads from its environment.
 
-use std::time::Duration;
+use std::{fmt, sync::Arc, time::Duration};
 
-use crate::{KeyConfigError, MasterKeys, SubjectKey};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::{KeyClient, KeyConfigError, MasterKeys, SubjectKey};
 
 /// The master keys of a development run (`make run`, `APP_ENV=development`): a placeholder,
 /// refused anywhere else.
@@ -10,37 +12,47 @@ pub const DEV_MASTER_KEYS: &str = "dev:cGxhY2Vob2xkZXItbWFzdGVyLWtleS0zMi1ieXRlc
 /// The subject key of a development run; a placeholder too.
 pub const DEV_SUBJECT_KEY: &str = "placeholder-subject-key-for-development-only";
 
-/// `PII_MASTER_KEYS`, `PII_SUBJECT_KEY` and `PII_KEYS_TIMEOUT`.
-#[derive(Debug)]
-pub struct PiiSettings {
-    pub masters: MasterKeys,
-    pub subjects: SubjectKey,
+const DEFAULT_KEYS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `PII_MASTER_KEYS`, `PII_SUBJECT_KEY` and `PII_KEYS_TIMEOUT`, as a service's settings hold
+/// them.
+///
+/// The master keys are kept as their checked configuration text and parsed again by whoever
+/// needs them ([`Pii::masters`], [`Pii::key_client`]): [`MasterKeys`] cannot be copied (one
+/// owner per copy of the key material), settings are. `Debug` shows the master keys' ids only.
+#[derive(Clone)]
+pub struct Pii {
+    master_keys: SecretString,
+    /// Turns an e-mail into the customer's subject id.
+    pub subjects: Arc<SubjectKey>,
     /// How long a reader waits for `rpc.keys.get`.
     pub keys_timeout: Duration,
 }
 
-impl PiiSettings {
+impl Pii {
     /// The keys from the environment. A development run without them uses the development
     /// placeholders (with a warning); any other run must set both, and may not set those.
     pub fn from_env() -> anyhow::Result<Self> {
         let development = gadai_kit::config::development();
-        let masters = match MasterKeys::from_env() {
-            Err(KeyConfigError::Missing { .. }) if development => {
+        let configured = gadai_kit::config::optional("PII_MASTER_KEYS");
+        let master_keys = match configured {
+            None if development => {
                 tracing::warn!("PII_MASTER_KEYS not set: using the development master key");
-                MasterKeys::parse(DEV_MASTER_KEYS)?
+                DEV_MASTER_KEYS.to_owned()
             }
-            Ok(_)
-                if !development
-                    && gadai_kit::config::optional(MasterKeys::VAR)
-                        .is_some_and(|v| v.contains(DEV_MASTER_KEYS)) =>
-            {
-                anyhow::bail!(
-                    "PII_MASTER_KEYS holds the development master key: set a real one, e.g. \
-                     `k1:$(openssl rand -base64 32)` (APP_ENV=development accepts it)"
-                )
+            None => {
+                return Err(KeyConfigError::Missing {
+                    var: MasterKeys::VAR,
+                }
+                .into());
             }
-            other => other?,
+            Some(text) if !development && text.contains(DEV_MASTER_KEYS) => anyhow::bail!(
+                "PII_MASTER_KEYS holds the development master key: set a real one, e.g. \
+                 `k1:$(openssl rand -base64 32)` (APP_ENV=development accepts it)"
+            ),
+            Some(text) => text,
         };
+        MasterKeys::parse(&master_keys)?;
         let subjects = match SubjectKey::from_env() {
             Err(KeyConfigError::Missing { .. }) if development => {
                 tracing::warn!("PII_SUBJECT_KEY not set: using the development subject key");
@@ -48,10 +60,72 @@ impl PiiSettings {
             }
             other => other?,
         };
-        Ok(PiiSettings {
-            masters,
-            subjects,
-            keys_timeout: gadai_kit::config::duration("PII_KEYS_TIMEOUT", Duration::from_secs(5))?,
+        Ok(Pii {
+            master_keys: master_keys.into(),
+            subjects: Arc::new(subjects),
+            keys_timeout: gadai_kit::config::duration("PII_KEYS_TIMEOUT", DEFAULT_KEYS_TIMEOUT)?,
         })
+    }
+
+    /// Keys given as text, in `PII_MASTER_KEYS`' and `PII_SUBJECT_KEY`'s formats (settings built
+    /// in process: tests, benchmarks), with the default timeout.
+    pub fn new(master_keys: &str, subject_key: &str) -> anyhow::Result<Self> {
+        MasterKeys::parse(master_keys)?;
+        Ok(Pii {
+            master_keys: master_keys.to_owned().into(),
+            subjects: Arc::new(SubjectKey::new(subject_key.as_bytes())?),
+            keys_timeout: DEFAULT_KEYS_TIMEOUT,
+        })
+    }
+
+    /// The master keys, for a key store.
+    pub fn masters(&self) -> anyhow::Result<MasterKeys> {
+        Ok(MasterKeys::parse(self.master_keys.expose_secret())?)
+    }
+
+    /// A reader of the customers' keys (`rpc.keys.get` on `subject`, the environment's prefixed
+    /// subject, answered by order-intake).
+    pub fn key_client(
+        &self,
+        client: &async_nats::Client,
+        subject: String,
+    ) -> anyhow::Result<KeyClient> {
+        Ok(KeyClient::new(
+            client.clone(),
+            subject,
+            self.masters()?,
+            self.keys_timeout,
+        ))
+    }
+}
+
+impl fmt::Debug for Pii {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ids = self
+            .masters()
+            .map(|m| m.ids().map(str::to_owned).collect::<Vec<_>>());
+        f.debug_struct("Pii")
+            .field("master_ids", &ids.ok())
+            .field("keys_timeout", &self.keys_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MASTERS: &str = "k2:c3lzdGVtLXRlc3QtbWFzdGVyLWtleS0zMi1ieXRlcyE=";
+
+    #[test]
+    fn the_keys_parse_again_for_each_reader_and_never_print() {
+        let pii = Pii::new(MASTERS, "a-subject-key-of-at-least-32-bytes-long").unwrap();
+        assert_eq!(pii.masters().unwrap().current_id(), "k2");
+        let printed = format!("{pii:?}");
+        assert!(printed.contains("k2"), "{printed}");
+        assert!(!printed.contains("c3lzdGVt"), "{printed}");
+        assert!(!printed.contains("subject-key"), "{printed}");
+        assert!(Pii::new("k2:short", "a-subject-key-of-at-least-32-bytes-long").is_err());
+        assert!(Pii::new(MASTERS, "short").is_err());
     }
 }

@@ -26,7 +26,7 @@ pub struct AuthNats {
     passwords: BTreeMap<&'static str, String>,
     log: PathBuf,
     child: Child,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 pub fn nats_server_bin() -> anyhow::Result<PathBuf> {
@@ -117,7 +117,7 @@ impl AuthNats {
             passwords,
             log,
             child,
-            _dir: dir,
+            dir,
         })
     }
 
@@ -150,6 +150,11 @@ impl AuthNats {
     /// What the server logged so far (permission violations are logged there).
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The server's JetStream store directory (every stream's files).
+    pub fn store_dir(&self) -> PathBuf {
+        self.dir.path().join("jetstream")
     }
 
     pub fn log_path(&self) -> &Path {
