@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use gadai_kit::config;
+pub use gadai_privacy::Pii;
 use gadai_runtime::{CoreSettings, ServiceSettings};
 use secrecy::SecretString;
 
@@ -32,6 +33,9 @@ pub struct Settings {
     pub fallback_window: Duration,
     /// Loan percentages by province for `/api/quote` (`LOAN_RATES`).
     pub loan_rates: LoanRates,
+    /// The customers' keys: order-intake owns the key store (`PII_MASTER_KEYS`,
+    /// `PII_SUBJECT_KEY`).
+    pub pii: Pii,
 }
 
 impl ServiceSettings for Settings {
@@ -59,6 +63,7 @@ impl ServiceSettings for Settings {
             )?,
             loan_rates: LoanRates::parse(&config::string("LOAN_RATES", DEFAULT_LOAN_RATES))
                 .map_err(|e| anyhow::anyhow!("LOAN_RATES: {e}"))?,
+            pii: Pii::from_env()?,
         })
     }
 }

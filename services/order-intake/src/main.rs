@@ -1,4 +1,6 @@
-//! `order-intake [serve | migrate | rebuild [--dry-run]]`: see `gadai_runtime::main`.
+//! `order-intake [serve | migrate | rebuild [--dry-run] | reseal --from STREAM --to STREAM |
+//! rewrap-keys]`: see `gadai_runtime::main`, `order_intake::reseal` and the README's
+//! "Data pribadi" (master key rotation).
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -1,56 +1,178 @@
-//! The intake's projection: `order.created` into the idempotency index.
+//! The intake's projection: `order.created` into the idempotency index, and `customer.erased`
+//! into the key store (the customer's key is deleted: crypto-shredding).
 
 use chrono::{DateTime, Utc};
-use gadai_events::EventKind;
+use gadai_events::{CustomerErased, EventKind};
+use gadai_privacy::{Erasure, SubjectId, TABLE};
 use gadai_runtime::{ApplyError, Delivered, Projection, Tx};
 use uuid::Uuid;
 
 pub const NAME: &str = "order-intake";
 
-#[derive(Default)]
-pub struct IdempotencyIndex;
+/// What the projection reads: its consumer's filter subjects, as `gadai_bus::permissions`
+/// grants them. (On a NATS server before 2.10 the consumer receives the whole stream and the
+/// other types are skipped here.)
+pub const SUBJECTS: [&str; 2] = ["order.created", "customer.erased"];
 
-impl Projection for IdempotencyIndex {
+/// The longest erasure reason the key store keeps (`gadai_privacy`'s limit).
+const MAX_REASON_CHARS: usize = 500;
+
+#[derive(Default)]
+pub struct IntakeProjection;
+
+impl Projection for IntakeProjection {
     const NAME: &'static str = NAME;
     type Applied = ();
 
     async fn apply(&self, tx: Tx<'_>, batch: &[Delivered]) -> Result<(), ApplyError> {
-        let mut keys = Vec::new();
-        let mut idxs = Vec::new();
-        let mut counts = Vec::new();
-        let mut fingerprints = Vec::new();
-        let mut order_ids: Vec<Uuid> = Vec::new();
-        let mut seqs = Vec::new();
-        let mut created: Vec<DateTime<Utc>> = Vec::new();
+        index_orders(tx, batch).await?;
         for d in batch {
-            if let EventKind::OrderCreated(data) = &d.event.kind
-                && let Some(idem) = &data.idempotency
-            {
-                keys.push(idem.key.clone());
-                idxs.push(idem.index as i32);
-                counts.push(idem.count as i32);
-                fingerprints.push(idem.fingerprint.clone());
-                order_ids.push(d.event.order_id);
-                seqs.push(d.seq as i64);
-                created.push(d.event.occurred_at);
+            if let EventKind::CustomerErased(erased) = &d.event.kind {
+                erase(tx, d.seq, erased).await?;
             }
         }
-        if !keys.is_empty() {
-            sqlx::query(
-                "INSERT INTO idempotency_keys (key, idx, count, fingerprint, order_id, seq, created_at)
-                 SELECT * FROM UNNEST($1::text[], $2::int[], $3::int[], $4::text[], $5::uuid[], $6::bigint[], $7::timestamptz[])
-                 ON CONFLICT (key, idx) DO NOTHING",
-            )
-            .bind(&keys)
-            .bind(&idxs)
-            .bind(&counts)
-            .bind(&fingerprints)
-            .bind(&order_ids)
-            .bind(&seqs)
-            .bind(&created)
-            .execute(&mut **tx)
-            .await?;
-        }
         Ok(())
+    }
+}
+
+/// The batch's `order.created` events with an idempotency reference, into the index.
+async fn index_orders(tx: Tx<'_>, batch: &[Delivered]) -> Result<(), ApplyError> {
+    let mut keys = Vec::new();
+    let mut idxs = Vec::new();
+    let mut counts = Vec::new();
+    let mut fingerprints = Vec::new();
+    let mut order_ids: Vec<Uuid> = Vec::new();
+    let mut seqs = Vec::new();
+    let mut created: Vec<DateTime<Utc>> = Vec::new();
+    for d in batch {
+        if let EventKind::OrderCreated(data) = &d.event.kind
+            && let Some(idem) = &data.idempotency
+        {
+            keys.push(idem.key.clone());
+            idxs.push(idem.index as i32);
+            counts.push(idem.count as i32);
+            fingerprints.push(idem.fingerprint.clone());
+            order_ids.push(d.event.order_id);
+            seqs.push(d.seq as i64);
+            created.push(d.event.occurred_at);
+        }
+    }
+    if !keys.is_empty() {
+        sqlx::query(
+            "INSERT INTO idempotency_keys (key, idx, count, fingerprint, order_id, seq, created_at)
+             SELECT * FROM UNNEST($1::text[], $2::int[], $3::int[], $4::text[], $5::uuid[], $6::bigint[], $7::timestamptz[])
+             ON CONFLICT (key, idx) DO NOTHING",
+        )
+        .bind(&keys)
+        .bind(&idxs)
+        .bind(&counts)
+        .bind(&fingerprints)
+        .bind(&order_ids)
+        .bind(&seqs)
+        .bind(&created)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Deletes the customer's key, of the erased generation or older, leaving the row as a
+/// tombstone: `KeyStore::erase_through`'s statement, run in the batch's own transaction.
+///
+/// Not `KeyStore::erase_through` itself: that opens a second transaction taking the schema's
+/// shared lock while this one holds it. With a rebuild queued for the exclusive lock between
+/// the two, Postgres makes the second wait behind the rebuild, which waits for this
+/// transaction, which waits for the second: a deadlock Postgres cannot see (one edge is in this
+/// process). In the batch's transaction the erasure also commits with the checkpoint.
+///
+/// Redelivery changes nothing (an erased key stays erased, a tombstone is not touched again);
+/// a key made after the erasure (a customer who came back: a later generation) is left alone.
+/// In a rebuild the fresh schema's table is empty until the live keys are carried over
+/// (`KEPT_TABLES`), so the replayed erasures find nothing there: the kept rows are already
+/// erased.
+async fn erase(tx: Tx<'_>, seq: u64, erased: &CustomerErased) -> Result<(), ApplyError> {
+    let subject = SubjectId::parse(&erased.subject).map_err(|_| {
+        ApplyError::Poison(format!(
+            "customer.erased at sequence {seq}: its subject is not a subject id"
+        ))
+    })?;
+    let reason = reason_of(erased);
+    let generation: Option<i32> = sqlx::query_scalar(&format!(
+        "UPDATE {TABLE} SET wrapped = ''::bytea, erased_at = now(), erased_reason = $2
+         WHERE subject = $1 AND erased_at IS NULL AND generation <= $3
+         RETURNING generation"
+    ))
+    .bind(subject.as_str())
+    .bind(&reason)
+    .bind(i64::from(erased.generation))
+    .fetch_optional(&mut **tx)
+    .await?;
+    let outcome = match generation {
+        Some(generation) => Erasure::Erased {
+            generation: generation as u32,
+        },
+        None => {
+            let known: bool = sqlx::query_scalar(&format!(
+                "SELECT EXISTS (SELECT 1 FROM {TABLE} WHERE subject = $1)"
+            ))
+            .bind(subject.as_str())
+            .fetch_one(&mut **tx)
+            .await?;
+            if known {
+                Erasure::AlreadyErased
+            } else {
+                Erasure::Unknown
+            }
+        }
+    };
+    // The reason is a request reference by rule, but typed by an admin: not logged.
+    tracing::info!(
+        %subject,
+        generation = erased.generation,
+        dasar = erased.dasar.as_str(),
+        seq,
+        ?outcome,
+        "customer key erasure applied"
+    );
+    Ok(())
+}
+
+/// What the tombstone keeps of why: `<dasar>: <alasan>`, trimmed and cut to the store's limit.
+fn reason_of(erased: &CustomerErased) -> String {
+    let full = format!("{}: {}", erased.dasar.as_str(), erased.alasan.trim());
+    let cut: String = full.trim().chars().take(MAX_REASON_CHARS).collect();
+    cut.trim_end().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use gadai_events::ErasureBasis;
+
+    use super::*;
+
+    #[test]
+    fn the_consumer_reads_what_its_nats_user_may_read() {
+        let role = gadai_bus::permissions::role(NAME).expect("order-intake's role");
+        let (name, subjects) = role.consumers[0];
+        assert_eq!(name, NAME);
+        assert_eq!(subjects, SUBJECTS);
+    }
+
+    #[test]
+    fn the_reason_fits_the_store() {
+        let erased = |alasan: &str| CustomerErased {
+            subject: "0".repeat(64),
+            generation: 1,
+            dasar: ErasureBasis::Permintaan,
+            alasan: alasan.into(),
+        };
+        assert_eq!(
+            reason_of(&erased("  DPO-2025-014 ")),
+            "permintaan: DPO-2025-014"
+        );
+        assert_eq!(reason_of(&erased("")), "permintaan:");
+        let long = reason_of(&erased(&"é".repeat(600)));
+        assert_eq!(long.chars().count(), MAX_REASON_CHARS);
+        assert!(long.starts_with("permintaan: é"));
     }
 }

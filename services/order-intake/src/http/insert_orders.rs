@@ -1,7 +1,7 @@
 //! `POST /api/insert-orders`: one order or a list, validated, published, answered after the
 //! PubAck. Retries are safe (see `domain::idempotency`).
 
-use std::time::Instant;
+use std::{collections::HashMap, time::Instant};
 
 use axum::{
     Json,
@@ -10,8 +10,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::Utc;
-use gadai_events::{BRIDGE_ACTOR, Event, EventKind, IdempotencyRef};
+use futures::{StreamExt, TryStreamExt};
+use gadai_events::{BRIDGE_ACTOR, Event, EventKind, IdempotencyRef, OrderCreated};
 use gadai_http::{ApiError, FieldError};
+use gadai_privacy::{SubjectId, personal::seal_order};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -26,6 +28,9 @@ use crate::{
     },
     read_model::find_earlier,
 };
+
+/// Key-store calls one request makes at once.
+const KEYS_AT_ONCE: usize = 8;
 
 /// An order's id and status, as the answers list them.
 #[derive(Serialize, ToSchema)]
@@ -76,7 +81,7 @@ pub struct Created {
         (status = 401, description = "Missing or wrong X-API-Key", body = openapi::Error),
         (status = 413, description = "Body larger than MAX_BODY_BYTES", body = openapi::Error),
         (status = 422, description = "Validation failed: every failing field is named; nothing was published", body = openapi::ValidationError),
-        (status = 503, description = "The stream did not acknowledge in time; retry with the same Idempotency-Key", body = openapi::Error),
+        (status = 503, description = "The stream did not acknowledge in time, or the key store that seals the personal fields did not answer; retry with the same Idempotency-Key", body = openapi::Error),
     )
 )]
 pub async fn insert_orders(
@@ -97,7 +102,10 @@ pub struct Accepted {
 
 /// Validates a body of orders and publishes them, safely for retries: the bridge's one path,
 /// shared by `/api/insert-orders` and the old workflow's `/order`. Parse, load the earlier
-/// attempt, decide ([`idempotency::decide`]), publish, answer.
+/// attempt, decide ([`idempotency::decide`]), seal the personal fields, publish, answer.
+///
+/// The fingerprint and the decision see the body as the client sent it; only what goes on the
+/// stream is sealed.
 #[tracing::instrument(skip_all, fields(orders, replayed))]
 pub async fn accept(
     state: &AppState,
@@ -141,7 +149,10 @@ pub async fn accept(
         Decision::New { key } | Decision::Resume { key } => key,
     };
 
-    let (ids, all_duplicates) = publish(state, orders, &key, &request.fingerprint).await?;
+    let orders = event_data(orders, &key, &request.fingerprint);
+    let orders = seal(state, orders).await?;
+    let started = stage_done("seal", started);
+    let (ids, all_duplicates) = publish(state, orders, &key).await?;
     stage_done("publish", started);
     metrics::counter!("orders_accepted_total").increment(ids.len() as u64);
     Ok(Accepted {
@@ -180,29 +191,70 @@ fn invalid_key(why: &str) -> ApiError {
     )])
 }
 
-/// Publishes every order (concurrently) and waits for all PubAcks. Ids come from the key, so a
-/// retry after a partial failure completes the same batch.
-async fn publish(
-    state: &AppState,
-    orders: Vec<NewOrder>,
-    key: &str,
-    fingerprint: &str,
-) -> Result<(Vec<Uuid>, bool), ApiError> {
+/// The orders' event data, each with its place in the request keyed `key`.
+fn event_data(orders: Vec<NewOrder>, key: &str, fingerprint: &str) -> Vec<OrderCreated> {
     let count = orders.len();
-    let events: Vec<Event> = orders
+    orders
         .into_iter()
         .enumerate()
         .map(|(index, order)| {
-            let idem = IdempotencyRef {
+            order.into_event_data(Some(IdempotencyRef {
                 key: key.to_owned(),
                 fingerprint: fingerprint.to_owned(),
                 index: index as u32,
                 count: count as u32,
-            };
+            }))
+        })
+        .collect()
+}
+
+/// Seals each order's personal fields under its customer's key (made on the customer's first
+/// order, or anew after an erasure). One key-store call per customer of the request, a few at
+/// once (a batch of new customers must not take the whole pool). A key store that fails
+/// answers 503 before anything is published: a retry with the same key publishes the same
+/// orders.
+async fn seal(
+    state: &AppState,
+    mut orders: Vec<OrderCreated>,
+) -> Result<Vec<OrderCreated>, ApiError> {
+    let subjects: Vec<SubjectId> = orders
+        .iter()
+        .map(|o| state.subjects.subject_of(&o.email))
+        .collect();
+    let mut customers = subjects.clone();
+    customers.sort();
+    customers.dedup();
+    let keys: Vec<_> = futures::stream::iter(customers.clone())
+        .map(|subject| {
+            let store = state.keys.clone();
+            async move { store.key_for(&subject).await }
+        })
+        .buffered(KEYS_AT_ONCE)
+        .try_collect()
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("key store: {:#}", anyhow::Error::from(e))))?;
+    let keys: HashMap<SubjectId, _> = customers.into_iter().zip(keys).collect();
+    for (order, subject) in orders.iter_mut().zip(&subjects) {
+        seal_order(&keys[subject], subject, order);
+    }
+    Ok(orders)
+}
+
+/// Publishes every order (concurrently) and waits for all PubAcks. Ids come from the key, so a
+/// retry after a partial failure completes the same batch.
+async fn publish(
+    state: &AppState,
+    orders: Vec<OrderCreated>,
+    key: &str,
+) -> Result<(Vec<Uuid>, bool), ApiError> {
+    let events: Vec<Event> = orders
+        .into_iter()
+        .enumerate()
+        .map(|(index, order)| {
             Event::new(
                 idempotency::order_id(key, index),
                 BRIDGE_ACTOR,
-                EventKind::OrderCreated(order.into_event_data(Some(idem))),
+                EventKind::OrderCreated(order),
             )
         })
         .collect();

@@ -31,7 +31,10 @@ async fn the_old_workflows_double_encoded_order_is_accepted() {
     );
     let messages = app.stream_messages().await;
     assert_eq!(messages.len(), 2);
-    assert_eq!(messages[1].2["data"]["nama_barang"], "Emas UBS");
+    assert_eq!(
+        app.opened(&messages[1].2["data"]).await.nama_barang,
+        "Emas UBS"
+    );
 
     // Same validation and the same idempotency as the bridge.
     let again: Vec<Value> = post(&app, "/order", &body).await.json().await.unwrap();

@@ -2,12 +2,17 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use gadai_bus::BusSettings;
+use gadai_events::OrderCreated;
+use gadai_privacy::{
+    KeyState, KeyStore, Keys, MasterKeys, SubjectId, SubjectKey,
+    personal::{OrderPersonal, Personal, open_order},
+};
 use gadai_runtime::CoreSettings;
 use gadai_store::DbSettings;
-use gadai_test_support::TestEnv;
+use gadai_test_support::{PII_MASTER_KEYS, PII_SUBJECT_KEY, TestEnv};
 use order_intake::{
     Application,
-    config::{DEFAULT_CATEGORIES, Settings},
+    config::{DEFAULT_CATEGORIES, Pii, Settings},
     domain::{Catalog, EmailPolicy, OrderRules},
 };
 use serde_json::{Value, json};
@@ -47,7 +52,39 @@ pub fn settings(env: &TestEnv, bus: BusSettings) -> Settings {
             order_intake::domain::quote::DEFAULT_LOAN_RATES,
         )
         .unwrap(),
+        pii: Pii::new(PII_MASTER_KEYS, PII_SUBJECT_KEY).unwrap(),
     }
+}
+
+/// The subject id of `email` under the tests' subject key.
+pub fn subject_of(email: &str) -> SubjectId {
+    SubjectKey::new(PII_SUBJECT_KEY.as_bytes())
+        .unwrap()
+        .subject_of(email)
+}
+
+/// order-intake's key store in `pool` (schema `intake`), with the tests' master keys.
+pub fn key_store(pool: &sqlx::PgPool) -> KeyStore {
+    KeyStore::new(
+        pool.clone(),
+        "intake",
+        MasterKeys::parse(PII_MASTER_KEYS).unwrap(),
+    )
+    .unwrap()
+}
+
+/// An `order.created` payload's personal fields, opened with the key the store holds now for
+/// its subject (none: erased).
+pub async fn open_with_store(store: &KeyStore, data: &Value) -> Personal<OrderPersonal> {
+    let order: OrderCreated = serde_json::from_value(data.clone()).unwrap();
+    let mut keys = Keys::default();
+    if let Some(subject) = &order.subject {
+        let subject = SubjectId::parse(subject).unwrap();
+        if let Some(key) = store.find(&subject).await.unwrap() {
+            keys.insert(subject, KeyState::Live(key));
+        }
+    }
+    open_order(&keys, &order).unwrap()
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -74,6 +111,18 @@ pub async fn spawn_with(env: TestEnv, tweak: impl FnOnce(&mut Settings)) -> Test
 }
 
 impl TestApp {
+    pub fn keys(&self) -> KeyStore {
+        key_store(&self.pool)
+    }
+
+    /// The personal fields of an `order.created` payload, which must open.
+    pub async fn opened(&self, data: &Value) -> OrderPersonal {
+        match open_with_store(&self.keys(), data).await {
+            Personal::Readable(p) => p,
+            Personal::Erased => panic!("the order's fields do not open: {data}"),
+        }
+    }
+
     pub async fn post_orders(
         &self,
         body: &Value,
@@ -106,10 +155,37 @@ impl TestApp {
         out
     }
 
+    /// The raw body of every message on the test's stream, in order.
+    pub async fn stream_payloads(&self) -> Vec<String> {
+        raw_messages(&self.env.bus.url, &self.env.bus.stream)
+            .await
+            .into_iter()
+            .map(|m| String::from_utf8(m.payload.to_vec()).unwrap())
+            .collect()
+    }
+
     pub async fn stop(self) {
         self.shutdown.cancel();
         self.env.cleanup().await;
     }
+}
+
+/// Every message `stream` holds, in order.
+pub async fn raw_messages(
+    url: &str,
+    stream: &str,
+) -> Vec<async_nats::jetstream::message::StreamMessage> {
+    let client = async_nats::connect(url).await.unwrap();
+    let js = jetstream::new(client);
+    let mut stream = js.get_stream(stream).await.unwrap();
+    let last = stream.info().await.unwrap().state.last_sequence;
+    let mut out = Vec::new();
+    for seq in 1..=last {
+        if let Ok(raw) = stream.get_raw_message(seq).await {
+            out.push(raw);
+        }
+    }
+    out
 }
 
 pub fn order() -> Value {

@@ -21,7 +21,10 @@ async fn a_valid_order_is_published_after_the_pub_ack() {
     assert_eq!(envelope["order_id"], ids[0].as_str());
     assert_eq!(envelope["actor"], "n8n");
     assert_eq!(envelope["data"]["jenis_barang"], "handphone");
-    assert_eq!(envelope["data"]["nama_customer"], "Budi Santoso");
+    assert_eq!(
+        app.opened(&envelope["data"]).await.nama_customer,
+        "Budi Santoso"
+    );
     assert_eq!(
         headers.get("Nats-Msg-Id").unwrap().as_str(),
         format!("order.created:{}", ids[0])

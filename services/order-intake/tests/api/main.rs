@@ -5,3 +5,5 @@ mod helpers;
 mod idempotency;
 mod insert_orders;
 mod openapi;
+mod privacy;
+mod reseal;
