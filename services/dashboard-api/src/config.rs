@@ -3,8 +3,10 @@
 use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context;
+
 use gadai_http::client::TrustedProxies;
 use gadai_kit::config;
+pub use gadai_privacy::Pii;
 use gadai_runtime::{CoreSettings, ServiceSettings};
 use secrecy::SecretString;
 
@@ -59,6 +61,9 @@ pub struct Settings {
     /// The first admin, created at start when there is no operator yet
     /// (`ADMIN_USERNAME`, `ADMIN_PASSWORD`).
     pub bootstrap_admin: Option<(String, SecretString)>,
+    /// The keys of customers' personal data (`PII_MASTER_KEYS`, `PII_SUBJECT_KEY`,
+    /// `PII_KEYS_TIMEOUT`).
+    pub pii: Pii,
 }
 
 /// `Secure` on the session cookie: always, never, or when the request came over HTTPS
@@ -114,6 +119,7 @@ impl ServiceSettings for Settings {
             feeds_per_operator: config::parse("LIVE_FEEDS_PER_OPERATOR", 5)?,
             projection_parallel: config::parse("PROJECTION_PARALLEL", 2)?,
             bootstrap_admin: bootstrap_admin()?,
+            pii: Pii::from_env()?,
         })
     }
 }

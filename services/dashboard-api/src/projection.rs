@@ -9,23 +9,38 @@
 //! consumer), the order is folded again from its whole history, in sequence order. Counters move
 //! by the difference between each row before and after. The checkpoint is written in the same
 //! transaction; after the commit the changes are announced for the live feeds.
+//!
+//! Customers' personal fields (issue 15) are opened first ([`personal`]): the batch's sealed
+//! `order.created` and `customer.handoff_opened` with their customers' keys, fetched in one
+//! request. Rows hold them readable (the list searches and sorts by name), with the customer's
+//! subject id; `customer.erased` blanks them ([`erasure`]), and the history never holds them
+//! ([`read_model::recorded_data`]).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    sync::Arc,
+};
 
 use chrono::{DateTime, Utc};
-use gadai_bus::Bus;
+use gadai_bus::{Bus, BusSettings};
 use gadai_events::Event;
 use gadai_runtime::{ApplyError, Delivered, Projection, Tx};
 use serde_json::Value;
 use sqlx::{Postgres, Transaction};
+use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use crate::{
+    config::Pii,
     domain::OrderView,
-    read_model::{COLUMNS, OrderRow, bind_rows, order_json, unnest_rows},
+    read_model::{self, COLUMNS, OrderRow, bind_rows, order_json, unnest_rows},
 };
 
+mod erasure;
 mod handoffs;
+pub mod personal;
+
+pub use personal::Privacy;
 
 pub const NAME: &str = "dashboard-api";
 /// Core NATS subject (under the prefix) where applied changes are announced.
@@ -36,6 +51,35 @@ pub const CHANGES_SUBJECT: &str = "dashboard.changes";
 pub struct Dashboard {
     /// Where to announce changes; `None` during a rebuild.
     pub announce: Option<Bus>,
+    /// The customers' keys and the subject key; the `Default` (a rebuild's, which the runtime
+    /// makes without the settings) reads them from the environment when it first needs them.
+    privacy: OnceCell<Arc<Privacy>>,
+}
+
+impl Dashboard {
+    pub fn new(announce: Option<Bus>, privacy: Arc<Privacy>) -> Self {
+        Dashboard {
+            announce,
+            privacy: OnceCell::new_with(Some(privacy)),
+        }
+    }
+
+    async fn privacy(&self) -> Result<&Privacy, ApplyError> {
+        let privacy = self
+            .privacy
+            .get_or_try_init(privacy_from_env)
+            .await
+            .map_err(ApplyError::Transient)?;
+        Ok(privacy)
+    }
+}
+
+/// The keys as the service reads them from the environment, with a connection of its own to
+/// ask for them (the `rebuild` command's projection).
+async fn privacy_from_env() -> anyhow::Result<Arc<Privacy>> {
+    let pii = Pii::from_env()?;
+    let bus = Bus::connect_named(BusSettings::from_env()?, NAME, &format!("{NAME}-keys")).await?;
+    Ok(Arc::new(Privacy::from_settings(&pii, &bus)?))
 }
 
 /// One applied change, as the live feed sends it: an order's new state, or a hand-off's.
@@ -58,7 +102,21 @@ impl Projection for Dashboard {
     type Applied = Vec<Change>;
 
     async fn apply(&self, tx: Tx<'_>, batch: &[Delivered]) -> Result<Vec<Change>, ApplyError> {
-        let candidates = fold_new(batch);
+        let opened = personal::open(tx, self.privacy().await?, batch).await?;
+        let mut candidates = fold_new(batch);
+        for view in &mut candidates {
+            reveal(view, None, &opened);
+        }
+        // The rows the batch's erasures blank are locked with the others, in the same order.
+        let erasing = erasure::rows(tx, &opened).await?;
+        let named: HashSet<Uuid> = candidates.iter().map(|c| c.id).collect();
+        candidates.extend(
+            erasing
+                .iter()
+                .filter(|id| !named.contains(id))
+                .map(|id| OrderView::empty(*id)),
+        );
+        candidates.sort_by_key(|c| c.id);
         let (mut existing, mut changed) = insert_or_lock(tx, candidates).await?;
         let fresh = record_events(tx, batch).await?;
 
@@ -71,7 +129,7 @@ impl Projection for Dashboard {
                 others.push(d);
             }
         }
-        let handoffs = handoffs::apply(tx, &others).await?;
+        let handoffs = handoffs::apply(tx, &others, &opened).await?;
         let mut late = Vec::new();
         let mut updated: Vec<(OrderView, OrderView)> = Vec::new();
         for (id, events) in &by_order {
@@ -88,17 +146,41 @@ impl Projection for Dashboard {
             for d in ordered {
                 after.apply(d.seq as i64, &d.event);
             }
+            reveal(&mut after, Some(&before), &opened);
             updated.push((before, after));
         }
         if !late.is_empty() {
-            updated.extend(refold(tx, late).await?);
+            for (before, mut after) in refold(tx, late).await? {
+                reveal(&mut after, Some(&before), &opened);
+                updated.push((before, after));
+            }
+        }
+        // Rows locked for nothing but an erasure (or for events applied before).
+        let mut erased: Vec<(OrderView, i64)> = Vec::new();
+        for before in existing.into_values() {
+            let mut after = before.clone();
+            reveal(&mut after, Some(&before), &opened);
+            if after != before {
+                if let Some(erasure) = opened.erasure_of_view(&after) {
+                    erased.push((after.clone(), erasure.seq));
+                }
+                updated.push((before, after));
+            }
         }
         write_rows(tx, &updated).await?;
         changed.extend(updated);
         write_counters(tx, &changed).await?;
+        erasure::record(tx, &opened).await?;
         Ok(match self.announce {
             Some(_) => {
                 let mut all = changes(&by_order, &changed);
+                all.extend(erased.iter().map(|(view, seq)| Change {
+                    seq: *seq as u64,
+                    kind: "customer.erased".to_owned(),
+                    order_id: view.id,
+                    order: order_json(view),
+                    handoff: None,
+                }));
                 all.extend(handoffs);
                 all
             }
@@ -111,6 +193,22 @@ impl Projection for Dashboard {
         if let Some(bus) = &self.announce {
             announce(bus, &changes).await;
         }
+    }
+}
+
+/// Gives `view` its customer's personal fields as the projection knows them: opened from the
+/// batch's `order.created` when the batch holds the one it was folded from, else as `before`
+/// had them (the fold cannot open sealed fields, and the history does not hold them); then
+/// blanks them when one of the batch's customers' erasures reaches them.
+fn reveal(view: &mut OrderView, before: Option<&OrderView>, opened: &personal::Opened) {
+    let Some(facts) = &view.facts else { return };
+    if let Some((customer, personal)) = opened.orders.get(&facts.customer.recorded_seq) {
+        view.reveal(customer.clone(), personal.clone());
+    } else if let Some(known) = before.and_then(|b| b.facts.as_ref()) {
+        view.reveal(known.customer.clone(), known.personal.clone());
+    }
+    if let Some(erasure) = opened.erasure_of_view(view) {
+        view.erase(erasure);
     }
 }
 
@@ -194,7 +292,10 @@ async fn record_events(
     let types: Vec<&str> = batch.iter().map(|d| d.event.type_name()).collect();
     let actors: Vec<&str> = batch.iter().map(|d| d.event.actor.as_str()).collect();
     let times: Vec<DateTime<Utc>> = batch.iter().map(|d| d.event.occurred_at).collect();
-    let data: Vec<Value> = batch.iter().map(|d| d.event.data_json()).collect();
+    let data: Vec<Value> = batch
+        .iter()
+        .map(|d| read_model::recorded_data(&d.event))
+        .collect();
     let fresh: Vec<i64> = sqlx::query_scalar(
         "INSERT INTO order_events (seq, event_id, order_id, type, actor, occurred_at, data)
          SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::jsonb[])
@@ -263,7 +364,7 @@ where
                 r.occurred_at,
                 r.order_id,
                 r.actor,
-                r.data,
+                read_model::as_event_data(&r.r#type, r.data),
             )
             .map(|e| (r.seq, e))
             .map_err(|e| ApplyError::Poison(format!("stored event {}: {e}", r.seq)))
@@ -419,14 +520,12 @@ mod tests {
         let mut v = OrderView::empty(Uuid::now_v7());
         v.status = status;
         v.facts = Some(OrderFacts {
-            nama_customer: "A".into(),
-            email: "a@b.co".into(),
-            nama_barang: "x".into(),
+            personal: None,
+            customer: Default::default(),
             jenis_barang: "laptop".into(),
             jumlah_barang: 1,
             estimasi_nilai_barang: value,
             wilayah: wilayah.into(),
-            id_percakapan: None,
             created_at: DateTime::from_timestamp(0, 0).unwrap(),
         });
         v

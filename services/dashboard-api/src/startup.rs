@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use gadai_bus::ConsumerSpec;
+use gadai_bus::{Bus, ConsumerSpec};
+use gadai_privacy::SubjectKey;
 use gadai_runtime::{Base, Running, Service, rebuild::RebuildReport};
 use secrecy::ExposeSecret;
 use sqlx::PgPool;
@@ -38,6 +39,7 @@ impl Service for DashboardApi {
         if let Some((username, password)) = &settings.bootstrap_admin {
             bootstrap_admin(&base.pool, username, password.expose_secret()).await?;
         }
+        backfill_subjects(&base.pool, &settings.pii.subjects).await?;
         Ok(DashboardApi {
             settings: Arc::new(settings),
         })
@@ -56,9 +58,13 @@ impl Service for DashboardApi {
                 parallel: settings.projection_parallel,
                 ..ConsumerSpec::new(projection::NAME, &[])
             },
-            base.stored(Dashboard {
-                announce: Some(base.bus.clone()),
-            }),
+            base.stored(Dashboard::new(
+                Some(base.bus.clone()),
+                Arc::new(
+                    crate::projection::Privacy::from_settings(&settings.pii, &base.bus)
+                        .expect("the master keys were checked when the settings were read"),
+                ),
+            )),
             shutdown,
         );
         // Live feeds end with their session, or when shutdown starts.
@@ -76,6 +82,8 @@ impl Service for DashboardApi {
         let routes = http::router(AppState {
             pool: base.pool.clone(),
             bus: base.bus.clone(),
+            keys: crate::projection::personal::key_client(&settings.pii, &base.bus)
+                .expect("the master keys were checked when the settings were read"),
             hub,
             settings,
             feeds,
@@ -121,7 +129,70 @@ pub async fn bootstrap_admin(pool: &PgPool, username: &str, password: &str) -> a
     Ok(())
 }
 
-/// Replays the stream into fresh tables and swaps them in (`--dry-run` keeps both).
+/// Rows projected before migration 0008 from plaintext events get their customer's subject id,
+/// computed from the e-mail as the projection does (it needs `PII_SUBJECT_KEY`, which SQL does
+/// not have), so an erasure by e-mail finds them. Idempotent; does nothing once done.
+pub async fn backfill_subjects(pool: &PgPool, subjects: &SubjectKey) -> anyhow::Result<()> {
+    for table in ["orders", "handoffs"] {
+        loop {
+            let rows: Vec<(uuid::Uuid, String)> = sqlx::query_as(&format!(
+                "SELECT id, email FROM {table}
+                 WHERE subject IS NULL AND email IS NOT NULL AND email NOT LIKE 'pii:%'
+                 LIMIT 1000"
+            ))
+            .fetch_all(pool)
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.0).collect();
+            let names: Vec<String> = rows
+                .iter()
+                .map(|r| subjects.subject_of(&r.1).as_str().to_owned())
+                .collect();
+            sqlx::query(&format!(
+                "UPDATE {table} t SET subject = u.subject
+                 FROM UNNEST($1::uuid[], $2::text[]) AS u(id, subject) WHERE t.id = u.id"
+            ))
+            .bind(&ids)
+            .bind(&names)
+            .execute(pool)
+            .await?;
+            tracing::info!(
+                table,
+                rows = ids.len(),
+                "subject ids of rows from before sealing"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Replays the stream into fresh tables and swaps them in (`--dry-run` keeps both), asking for
+/// customers' keys over a connection of its own.
 pub async fn rebuild(settings: Settings, swap: bool) -> anyhow::Result<RebuildReport> {
-    Application::rebuild(settings, swap).await
+    let core = &settings.core;
+    let bus = Bus::connect_named(
+        core.bus.clone(),
+        DashboardApi::NAME,
+        &format!("{}-keys", DashboardApi::NAME),
+    )
+    .await?;
+    let projection = Dashboard::new(
+        None,
+        Arc::new(crate::projection::Privacy::from_settings(
+            &settings.pii,
+            &bus,
+        )?),
+    );
+    gadai_runtime::command::rebuild_command(
+        DashboardApi::NAME,
+        &core.db,
+        &core.bus,
+        &MIGRATOR,
+        projection,
+        DashboardApi::KEPT_TABLES,
+        swap,
+    )
+    .await
 }

@@ -41,6 +41,8 @@ pub enum Refusal {
     CoolingDown { retry_after_secs: u64 },
     /// `max_sends` codes were mailed already.
     SendLimit { max_sends: i32 },
+    /// The customer's personal data was erased: there is no address to mail a code to.
+    Erased,
 }
 
 /// Decides `command` on the order `view` at `now`. An empty list means the command is accepted
@@ -53,6 +55,9 @@ pub fn decide(
 ) -> Result<Vec<EventKind>, Refusal> {
     if !view.is_active() {
         return Err(Refusal::NotFound);
+    }
+    if view.is_erased() && command != Command::Delete {
+        return Err(Refusal::Erased);
     }
     match command {
         Command::SendVerification => {
@@ -256,5 +261,23 @@ mod tests {
                 assert_eq!(when(view, command, 10), Err(Refusal::NotFound));
             }
         }
+    }
+
+    #[test]
+    fn given_an_erased_customer_when_sent_then_refused_but_it_can_be_deleted() {
+        let mut view = given(&[(0, created()), (1, requested(0)), (2, sent(0))]);
+        view.erase(&crate::domain::Erasure {
+            generation: 0,
+            seq: 9,
+        });
+        assert_eq!(
+            when(&view, Command::SendVerification, 3),
+            Err(Refusal::Erased)
+        );
+        assert_eq!(
+            when(&view, Command::ResendVerification, 999),
+            Err(Refusal::Erased)
+        );
+        assert!(when(&view, Command::Delete, 3).is_ok());
     }
 }

@@ -7,11 +7,11 @@ pub mod operator;
 pub mod order;
 
 pub use decide::{Command, Limits, Refusal, decide};
-pub use order::{OrderFacts, OrderView, Status};
+pub use order::{Customer, Erasure, OrderFacts, OrderPersonal, OrderView, Status};
 
 /// Events the domain's tests are given.
 #[cfg(test)]
-mod test_events {
+pub(crate) mod test_events {
     use gadai_events::{EventKind, OrderCreated};
 
     /// A laptop order of Budi's.

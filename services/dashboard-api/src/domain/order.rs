@@ -6,7 +6,8 @@
 //! nothing, so the fold of any set of events is the same whatever order they arrived in.
 
 use chrono::{DateTime, Utc};
-use gadai_events::{Event, EventKind};
+use gadai_events::{Event, EventKind, OrderCreated};
+pub use gadai_privacy::personal::OrderPersonal;
 use uuid::Uuid;
 
 /// Where an order is in its lifecycle.
@@ -75,15 +76,79 @@ impl Status {
 /// What the bridge recorded about the order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderFacts {
-    pub nama_customer: String,
-    pub email: String,
-    pub nama_barang: String,
+    /// The customer's name, e-mail, item and conversation; `None` once erased (UU PDP
+    /// 27/2022), shown as "data dihapus". The other facts stay: statistics keep counting.
+    pub personal: Option<OrderPersonal>,
+    /// Whose order it is, for erasure.
+    pub customer: Customer,
     pub jenis_barang: String,
     pub jumlah_barang: i64,
     pub estimasi_nilai_barang: i64,
     pub wilayah: String,
-    pub id_percakapan: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+/// The customer an order (or a hand-off) belongs to, as an erasure finds it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Customer {
+    /// The customer's subject id (keyed hash of the e-mail): the event's, or for plaintext
+    /// recorded before sealing the one the projection computes from the e-mail.
+    pub subject: Option<String>,
+    /// The generation of the customer's key that sealed the personal fields; 0 for plaintext
+    /// recorded before sealing.
+    pub generation: u32,
+    /// The stream sequence of the event that recorded the fields (`order.created`).
+    pub recorded_seq: i64,
+}
+
+impl Customer {
+    /// The customer of `order.created` `d` at stream sequence `seq`, as far as the event says.
+    pub fn of_order(d: &OrderCreated, seq: i64) -> Self {
+        Customer {
+            subject: d.subject.clone(),
+            generation: d
+                .subject
+                .as_ref()
+                .and_then(|_| gadai_privacy::sealed_generation(&d.email))
+                .unwrap_or(0),
+            recorded_seq: seq,
+        }
+    }
+}
+
+/// A customer's erasures, as far as they have been applied: the newest key generation erased
+/// and the stream sequence of the newest erasure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Erasure {
+    pub generation: u32,
+    pub seq: i64,
+}
+
+impl Erasure {
+    /// Whether this erasure reaches personal fields of its customer recorded at stream sequence
+    /// `seq` under key generation `generation` (0: plaintext from before sealing).
+    ///
+    /// Sealed fields are gone with every generation up to the erased one, wherever the event
+    /// sits on the stream (its key is deleted); a customer who came back after the erasure has a
+    /// newer key and stays readable. Plaintext has no key: an erasure reaches what was recorded
+    /// before it on the stream, as a customer's later orders under a new key are not erased.
+    /// The answer does not depend on the order the events are applied in, so replicas and a
+    /// rebuild agree.
+    pub fn covers(&self, generation: u32, seq: i64) -> bool {
+        if generation == 0 {
+            seq < self.seq
+        } else {
+            generation <= self.generation
+        }
+    }
+
+    /// Both erasures at once: the later of each.
+    pub fn and(self, other: Erasure) -> Erasure {
+        Erasure {
+            generation: self.generation.max(other.generation),
+            seq: self.seq.max(other.seq),
+        }
+    }
 }
 
 /// The read model's row for one order.
@@ -136,14 +201,19 @@ impl OrderView {
         match &event.kind {
             EventKind::OrderCreated(d) if self.facts.is_none() => {
                 self.facts = Some(OrderFacts {
-                    nama_customer: d.nama_customer.clone(),
-                    email: d.email.clone(),
-                    nama_barang: d.nama_barang.clone(),
+                    // Plaintext from before sealing reads as written; sealed fields need the
+                    // customer's key, and the projection opens them ([`OrderView::reveal`]).
+                    personal: d.subject.is_none().then(|| OrderPersonal {
+                        nama_customer: d.nama_customer.clone(),
+                        email: d.email.clone(),
+                        nama_barang: d.nama_barang.clone(),
+                        id_percakapan: d.id_percakapan.clone(),
+                    }),
+                    customer: Customer::of_order(d, seq),
                     jenis_barang: d.jenis_barang.clone(),
                     jumlah_barang: d.jumlah_barang,
                     estimasi_nilai_barang: d.estimasi_nilai_barang,
                     wilayah: d.wilayah.clone(),
-                    id_percakapan: d.id_percakapan.clone(),
                     created_at: event.occurred_at,
                 });
             }
@@ -192,6 +262,35 @@ impl OrderView {
             self.updated_at
                 .map_or(event.occurred_at, |t| t.max(event.occurred_at)),
         );
+    }
+
+    /// Sets the customer and personal fields the projection found for the `order.created` it
+    /// recorded (opened with the customer's key, or `None` when erased).
+    pub fn reveal(&mut self, customer: Customer, personal: Option<OrderPersonal>) {
+        if let Some(f) = &mut self.facts {
+            f.customer = customer;
+            f.personal = personal;
+        }
+    }
+
+    /// Blanks the personal fields when `erasure` of their customer reaches them; whether it
+    /// changed anything.
+    pub fn erase(&mut self, erasure: &Erasure) -> bool {
+        match &mut self.facts {
+            Some(f)
+                if f.personal.is_some()
+                    && erasure.covers(f.customer.generation, f.customer.recorded_seq) =>
+            {
+                f.personal = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the customer's personal fields were erased.
+    pub fn is_erased(&self) -> bool {
+        self.facts.as_ref().is_some_and(|f| f.personal.is_none())
     }
 }
 
@@ -351,5 +450,70 @@ mod tests {
             assert_eq!(Status::from_code(s.code()), Some(s));
         }
         assert_eq!(Status::from_label("on process"), None);
+    }
+
+    #[test]
+    fn an_erasure_reaches_its_generations_and_the_plaintext_recorded_before_it() {
+        let erasure = Erasure {
+            generation: 2,
+            seq: 100,
+        };
+        assert!(erasure.covers(1, 500), "sealed under an erased key");
+        assert!(erasure.covers(2, 5));
+        assert!(!erasure.covers(3, 50), "a key made after the erasure");
+        assert!(erasure.covers(0, 99), "plaintext recorded before");
+        assert!(!erasure.covers(0, 101), "plaintext recorded after");
+        assert_eq!(
+            erasure.and(Erasure {
+                generation: 1,
+                seq: 200
+            }),
+            Erasure {
+                generation: 2,
+                seq: 200
+            }
+        );
+    }
+
+    #[test]
+    fn plaintext_reads_as_written_sealed_fields_wait_for_their_key() {
+        let id = Uuid::now_v7();
+        let mut legacy = fold(id, &[(3, created())]);
+        let f = legacy.facts.clone().unwrap();
+        assert_eq!(f.personal.unwrap().email, "b@example.com");
+        assert_eq!((f.customer.generation, f.customer.recorded_seq), (0, 3));
+        assert!(!legacy.erase(&Erasure {
+            generation: 9,
+            seq: 3
+        }));
+        assert!(legacy.erase(&Erasure {
+            generation: 0,
+            seq: 4
+        }));
+        assert!(legacy.is_erased());
+        assert_eq!(legacy.facts.as_ref().unwrap().jenis_barang, "laptop");
+
+        let subjects = gadai_privacy::SubjectKey::new(&[7; 32]).unwrap();
+        let subject = subjects.subject_of("b@example.com");
+        let EventKind::OrderCreated(mut order) = created() else {
+            unreachable!()
+        };
+        gadai_privacy::personal::seal_order(
+            &gadai_privacy::DataKey::generate(4),
+            &subject,
+            &mut order,
+        );
+        let mut sealed = fold(id, &[(8, EventKind::OrderCreated(order))]);
+        let f = sealed.facts.clone().unwrap();
+        assert_eq!(f.personal, None, "not opened by the fold");
+        assert_eq!(f.customer.generation, 4);
+        assert_eq!(f.customer.subject.as_deref(), Some(subject.as_str()));
+        sealed.reveal(f.customer, legacy_personal());
+        assert!(!sealed.is_erased());
+    }
+
+    fn legacy_personal() -> Option<OrderPersonal> {
+        let view = fold(Uuid::now_v7(), &[(1, created())]);
+        view.facts.unwrap().personal
     }
 }

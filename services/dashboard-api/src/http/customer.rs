@@ -197,7 +197,11 @@ fn parse_lookup(body: OrderLookup) -> Result<(Reference, String), ApiError> {
 }
 
 /// An e-mail address: one `@` with text on both sides, no spaces, at most 254 characters.
-fn email_field(errors: &mut Vec<FieldError>, name: &str, value: Option<Value>) -> Option<String> {
+pub(super) fn email_field(
+    errors: &mut Vec<FieldError>,
+    name: &str,
+    value: Option<Value>,
+) -> Option<String> {
     let email = match value {
         Some(Value::String(s)) => s.trim().to_owned(),
         _ => String::new(),
@@ -264,7 +268,7 @@ pub const HANDOFF_MESSAGE: &str = "Permintaan Anda sudah kami teruskan kepada pe
     path = "/dashboard/customer/handoff",
     operation_id = "customerHandoff",
     summary = "Hand the conversation to a person (for n8n; API key)",
-    description = "For a customer who asks for a person, or a question outside the assistant's knowledge. Publishes customer.handoff_opened; operators see it live and mark it \"sudah dihubungi\" once they have written to the customer. A conversation has at most one open hand-off: while it is open, the same conversation gets it back (200). A retry of the same request names the same hand-off. A referensi, when given, must be 8 hex characters; when it and the e-mail name an order, the hand-off is linked to it. At most HANDOFF_RATE_LIMIT hand-offs an hour for the whole system, across replicas.",
+    description = "For a customer who asks for a person, or a question outside the assistant's knowledge. Publishes customer.handoff_opened, its conversation, name, e-mail and summary sealed under the customer's key (UU PDP 27/2022: erasable); operators see it live and mark it \"sudah dihubungi\" once they have written to the customer. A conversation has at most one open hand-off: while it is open, the same conversation gets it back (200). A retry of the same request names the same hand-off. A referensi, when given, must be 8 hex characters; when it and the e-mail name an order, the hand-off is linked to it. At most HANDOFF_RATE_LIMIT hand-offs an hour for the whole system, across replicas.",
     security(("apiKey" = [])),
     request_body = HandoffRequest,
     responses(
@@ -275,7 +279,7 @@ pub const HANDOFF_MESSAGE: &str = "Permintaan Anda sudah kami teruskan kepada pe
         (status = 429, description = "The hour's hand-offs are spent", body = super::openapi::Error, headers(
             ("Retry-After" = i64, description = "Seconds to wait"),
         )),
-        (status = 503, description = "The stream did not acknowledge in time; retry", body = super::openapi::Error),
+        (status = 503, description = "The key store (which seals the customer's data) or the stream did not answer in time; nothing was published; retry", body = super::openapi::Error),
     )
 )]
 pub async fn open_handoff(
@@ -315,6 +319,7 @@ pub async fn open_handoff(
     opened.handoff_id = handoff_id(&opened);
     let id = opened.handoff_id;
     let order_id = order.map_or(Uuid::nil(), |o| o.id);
+    seal(&state, &mut opened).await?;
     state
         .publish(&Event::new(
             order_id,
@@ -323,6 +328,20 @@ pub async fn open_handoff(
         ))
         .await?;
     Ok(answer(StatusCode::CREATED, id))
+}
+
+/// Seals the hand-off's personal fields under its customer's key, made now for a customer who
+/// has none (someone who never ordered). Without the key store nothing is published (503): the
+/// agent retries, and the retry names the same hand-off.
+async fn seal(state: &AppState, opened: &mut HandoffOpened) -> Result<(), ApiError> {
+    let subject = state.settings.pii.subjects.subject_of(&opened.email);
+    let key = state
+        .keys
+        .key_for(&subject)
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("customer key for a hand-off: {e}")))?;
+    gadai_privacy::personal::seal_handoff(&key, &subject, opened);
+    Ok(())
 }
 
 /// Namespace of hand-off ids (a random UUID, fixed forever).

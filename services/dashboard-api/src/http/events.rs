@@ -159,10 +159,17 @@ async fn replay_since(state: &AppState, since: i64) -> Vec<SseEvent> {
 
 /// What [`replay_since`] sends, in stream order; `None` when it is too much.
 async fn changes_since(state: &AppState, since: i64) -> sqlx::Result<Option<Vec<Change>>> {
-    let Some(latest) = read_model::changed_since(&state.pool, since, MAX_REPLAY_EVENTS).await?
+    let Some(mut latest) = read_model::changed_since(&state.pool, since, MAX_REPLAY_EVENTS).await?
     else {
         return Ok(None);
     };
+    for (id, seq) in read_model::erased_since(&state.pool, since, MAX_REPLAY + 1).await? {
+        match latest.iter_mut().find(|l| l.0 == id) {
+            Some(l) if l.1 >= seq => {}
+            Some(l) => *l = (id, seq, "customer.erased".to_owned()),
+            None => latest.push((id, seq, "customer.erased".to_owned())),
+        }
+    }
     if latest.len() as i64 > MAX_REPLAY {
         return Ok(None);
     }

@@ -473,14 +473,17 @@ mod tests {
         let mut view = OrderView::empty(Uuid::now_v7());
         view.status = Status::Verified;
         view.facts = Some(OrderFacts {
-            nama_customer: name.into(),
-            email: "budi@example.com".into(),
-            nama_barang: "Laptop ASUS".into(),
+            personal: Some(crate::domain::OrderPersonal {
+                nama_customer: name.into(),
+                email: "budi@example.com".into(),
+                nama_barang: "Laptop ASUS".into(),
+                id_percakapan: Some("chat-1".into()),
+            }),
+            customer: Default::default(),
             jenis_barang: "laptop".into(),
             jumlah_barang: 2,
             estimasi_nilai_barang: 7_500_000,
             wilayah: "Bandung".into(),
-            id_percakapan: Some("chat-1".into()),
             created_at: at,
         });
         view

@@ -11,6 +11,7 @@ pub mod mail_template;
 pub mod openapi;
 mod operators;
 mod orders;
+mod privacy;
 
 pub use operators::{create_operator, set_password};
 mod stats;
@@ -46,6 +47,9 @@ use crate::config::Settings;
 pub struct AppState {
     pub pool: PgPool,
     pub bus: Bus,
+    /// Customers' keys from order-intake's key store (`rpc.keys.get`): for sealing hand-offs and
+    /// learning the generation an erasure erases.
+    pub keys: gadai_privacy::KeyClient,
     pub hub: events::Hub,
     pub settings: Arc<Settings>,
     /// The live feeds open on this replica, each tied to its session.
@@ -117,6 +121,13 @@ pub fn router(state: AppState) -> Router {
         .route("/mail-template/history", get(mail_template::history))
         .route("/handoffs", get(handoffs::list))
         .route("/handoffs/{id}/close", post(handoffs::close))
+        .route(
+            "/admin/erasures",
+            get(privacy::erasures)
+                .post(privacy::erase)
+                .layer(DefaultBodyLimit::max(privacy::BODY_LIMIT)),
+        )
+        .route("/admin/customers/data", post(privacy::customer_data))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_session,

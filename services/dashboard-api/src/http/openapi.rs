@@ -20,7 +20,9 @@ use utoipa::{
 };
 use uuid::Uuid;
 
-use super::{auth, customer, events, export, handoffs, operators, orders, stats, verification};
+use super::{
+    auth, customer, events, export, handoffs, operators, orders, privacy, stats, verification,
+};
 use crate::read_model::Order;
 
 #[derive(OpenApi)]
@@ -60,6 +62,9 @@ use crate::read_model::Order;
         customer::open_handoff,
         handoffs::list,
         handoffs::close,
+        privacy::erase,
+        privacy::erasures,
+        privacy::customer_data,
     ),
     components(schemas(Order, Error, ValidationError, Session)),
     modifiers(&ApiKeyScheme, &SessionScheme, &NoTags),

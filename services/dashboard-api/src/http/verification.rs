@@ -134,13 +134,20 @@ fn refused(refusal: Refusal) -> ApiError {
         Refusal::SendLimit { max_sends } => ApiError::BadRequest(format!(
             "Batas {max_sends} kali pengiriman kode untuk order ini sudah tercapai"
         )),
+        Refusal::Erased => ApiError::BadRequest(
+            "Data pelanggan order ini sudah dihapus; kode verifikasi tidak dapat dikirim".into(),
+        ),
     }
 }
 
 /// 202: the request is on the stream (or a mail was already on its way); the outcome reaches
 /// the UI live.
 fn accepted(view: &OrderView) -> (StatusCode, Json<SendAccepted>) {
-    let email = view.facts.as_ref().map_or("", |f| f.email.as_str());
+    let email = view
+        .facts
+        .as_ref()
+        .and_then(|f| f.personal.as_ref())
+        .map_or("", |p| p.email.as_str());
     (
         StatusCode::ACCEPTED,
         Json(SendAccepted {

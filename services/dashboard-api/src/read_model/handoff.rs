@@ -9,9 +9,10 @@ use uuid::Uuid;
 
 /// The columns of `handoffs` that make a [`HandoffRow`].
 pub const COLUMNS: &str = "id, order_id, id_percakapan, nama_customer, email, referensi, \
-     ringkasan, opened_at, closed_at, closed_by";
+     ringkasan, opened_at, closed_at, closed_by, subject, data_dihapus";
 
-/// A row of `handoffs`; the facts are `None` while only its close has been applied.
+/// A row of `handoffs`; the facts are `None` while only its close has been applied, and the
+/// customer's words (conversation, name, e-mail, summary) once erased.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct HandoffRow {
     pub id: Uuid,
@@ -24,6 +25,9 @@ pub struct HandoffRow {
     pub opened_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub closed_by: Option<String>,
+    /// The customer's subject id (keyed hash of the e-mail).
+    pub subject: Option<String>,
+    pub data_dihapus: bool,
 }
 
 /// A hand-off as operators see it.
@@ -34,16 +38,23 @@ pub struct Handoff {
     pub order_id: Option<Uuid>,
     /// The order reference the customer gave (8 hex digits), if any.
     pub referensi: Option<String>,
-    pub id_percakapan: String,
-    pub nama_customer: String,
-    pub email: String,
+    /// Null once the customer's data is erased (also the name, e-mail and summary).
+    #[schema(required = true)]
+    pub id_percakapan: Option<String>,
+    #[schema(required = true)]
+    pub nama_customer: Option<String>,
+    #[schema(required = true)]
+    pub email: Option<String>,
     /// What the customer needs, in the agent's words.
-    pub ringkasan: String,
+    #[schema(required = true)]
+    pub ringkasan: Option<String>,
     pub opened_at: DateTime<Utc>,
     /// When an operator marked it "sudah dihubungi"; `null` while open.
     pub closed_at: Option<DateTime<Utc>>,
     /// Who closed it (the operator's username).
     pub closed_by: Option<String>,
+    /// The customer's personal data was erased (UU PDP 27/2022): the conversation, name, e-mail and summary are null; the UI shows "data dihapus".
+    pub data_dihapus: bool,
 }
 
 impl HandoffRow {
@@ -53,13 +64,14 @@ impl HandoffRow {
             id: self.id,
             order_id: self.order_id,
             referensi: self.referensi,
-            id_percakapan: self.id_percakapan.unwrap_or_default(),
-            nama_customer: self.nama_customer.unwrap_or_default(),
-            email: self.email.unwrap_or_default(),
-            ringkasan: self.ringkasan.unwrap_or_default(),
+            id_percakapan: self.id_percakapan,
+            nama_customer: self.nama_customer,
+            email: self.email,
+            ringkasan: self.ringkasan,
             opened_at: self.opened_at.unwrap_or_default(),
             closed_at: self.closed_at,
             closed_by: self.closed_by,
+            data_dihapus: self.data_dihapus,
         }
     }
 }
@@ -91,6 +103,18 @@ pub async fn find(pool: &PgPool, id: Uuid) -> sqlx::Result<Option<Handoff>> {
     .fetch_optional(pool)
     .await?;
     Ok(row.map(HandoffRow::into_api))
+}
+
+/// Every opened hand-off of a customer, oldest first (the access export).
+pub async fn of_subject(pool: &PgPool, subject: &str) -> sqlx::Result<Vec<Handoff>> {
+    let rows: Vec<HandoffRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM handoffs
+         WHERE subject = $1 AND opened_at IS NOT NULL ORDER BY opened_at, id"
+    ))
+    .bind(subject)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(HandoffRow::into_api).collect())
 }
 
 /// The open hand-off of a conversation, if any.

@@ -90,6 +90,16 @@ impl SortKey {
             SortKey::Name => "nama_customer",
         }
     }
+
+    /// What the rows are sorted by: the column, except that an erased customer's name (null)
+    /// sorts as the empty name, so the keyset comparison never meets a null (migration 0008
+    /// indexes the same expression).
+    fn expression(self) -> &'static str {
+        match self {
+            SortKey::Name => "coalesce(nama_customer, '')",
+            other => other.column(),
+        }
+    }
 }
 
 /// What a list request filters and sorts by: `None` where a filter is not set; `q` is the
@@ -208,7 +218,7 @@ impl ListQuery {
             qb.push(" AND search LIKE ")
                 .push_bind(format!("%{}%", escape_like(q)));
         }
-        let column = self.sort.column();
+        let column = self.sort.expression();
         if let Some((value, id)) = &self.after {
             let op = if self.descending { "<" } else { ">" };
             qb.push(format!(" AND ({column}, id) {op} ("));
@@ -221,7 +231,7 @@ impl ListQuery {
                     qb.push_bind(value.as_i64());
                 }
                 SortKey::Name => {
-                    qb.push_bind(value.as_str().map(str::to_owned));
+                    qb.push_bind(value.as_str().unwrap_or_default().to_owned());
                 }
             }
             qb.push(", ").push_bind(*id).push(")");
@@ -264,7 +274,10 @@ impl ListQuery {
         let value = match self.sort {
             SortKey::CreatedAt => json!(f.map(|f| f.created_at)),
             SortKey::Value => json!(f.map(|f| f.estimasi_nilai_barang)),
-            SortKey::Name => json!(f.map(|f| f.nama_customer.as_str())),
+            SortKey::Name => json!(
+                f.and_then(|f| f.personal.as_ref())
+                    .map_or("", |p| p.nama_customer.as_str())
+            ),
         };
         URL_SAFE_NO_PAD.encode(json!([self.sort.column(), value, view.id]).to_string())
     }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use sqlx::{PgPool, Postgres};
 use uuid::Uuid;
 
-use crate::domain::{OrderFacts, OrderView, Status};
+use crate::domain::{Customer, OrderFacts, OrderPersonal, OrderView, Status};
 
 pub mod handoff;
 pub mod list;
@@ -81,6 +81,10 @@ order_row! {
         last_sent_at: Option<DateTime<Utc>> = "timestamptz",
         updated_at: Option<DateTime<Utc>> = "timestamptz",
         last_seq: i64 = "bigint",
+        subject: Option<String> = "text",
+        key_generation: i32 = "int",
+        recorded_seq: Option<i64> = "bigint",
+        data_dihapus: bool = "bool",
     }
 }
 
@@ -88,17 +92,19 @@ impl From<&OrderView> for OrderRow {
     fn from(v: &OrderView) -> Self {
         let f = v.facts.as_ref();
         let text = |get: fn(&OrderFacts) -> &String| f.map(|f| get(f).clone());
+        let personal = f.and_then(|f| f.personal.as_ref());
+        let customer = f.map(|f| &f.customer);
         OrderRow {
             id: v.id,
             created: f.is_some(),
-            nama_customer: text(|f| &f.nama_customer),
-            email: text(|f| &f.email),
-            nama_barang: text(|f| &f.nama_barang),
+            nama_customer: personal.map(|p| p.nama_customer.clone()),
+            email: personal.map(|p| p.email.clone()),
+            nama_barang: personal.map(|p| p.nama_barang.clone()),
             jenis_barang: text(|f| &f.jenis_barang),
             jumlah_barang: f.map(|f| f.jumlah_barang),
             estimasi_nilai_barang: f.map(|f| f.estimasi_nilai_barang),
             wilayah: text(|f| &f.wilayah),
-            id_percakapan: f.and_then(|f| f.id_percakapan.clone()),
+            id_percakapan: personal.and_then(|p| p.id_percakapan.clone()),
             created_at: f.map(|f| f.created_at),
             state: v.status.code().to_owned(),
             active: v.is_active(),
@@ -110,6 +116,10 @@ impl From<&OrderView> for OrderRow {
             last_sent_at: v.last_sent_at,
             updated_at: v.updated_at,
             last_seq: v.last_seq,
+            subject: customer.and_then(|c| c.subject.clone()),
+            key_generation: customer.map_or(0, |c| c.generation as i32),
+            recorded_seq: customer.map(|c| c.recorded_seq),
+            data_dihapus: v.is_erased(),
         }
     }
 }
@@ -118,14 +128,21 @@ impl From<OrderRow> for OrderView {
     fn from(r: OrderRow) -> Self {
         let facts = if r.created {
             Some(OrderFacts {
-                nama_customer: r.nama_customer.unwrap_or_default(),
-                email: r.email.unwrap_or_default(),
-                nama_barang: r.nama_barang.unwrap_or_default(),
+                personal: (!r.data_dihapus).then(|| OrderPersonal {
+                    nama_customer: r.nama_customer.unwrap_or_default(),
+                    email: r.email.unwrap_or_default(),
+                    nama_barang: r.nama_barang.unwrap_or_default(),
+                    id_percakapan: r.id_percakapan,
+                }),
+                customer: Customer {
+                    subject: r.subject,
+                    generation: r.key_generation.max(0) as u32,
+                    recorded_seq: r.recorded_seq.unwrap_or_default(),
+                },
                 jenis_barang: r.jenis_barang.unwrap_or_default(),
                 jumlah_barang: r.jumlah_barang.unwrap_or_default(),
                 estimasi_nilai_barang: r.estimasi_nilai_barang.unwrap_or_default(),
                 wilayah: r.wilayah.unwrap_or_default(),
-                id_percakapan: r.id_percakapan,
                 created_at: r.created_at.unwrap_or_default(),
             })
         } else {
@@ -184,6 +201,44 @@ pub async fn find_by_reference(
     Ok(row.map(OrderView::from))
 }
 
+/// The personal fields of an event type's data (the customer's words): never in the history.
+pub fn personal_fields(type_name: &str) -> &'static [&'static str] {
+    use gadai_privacy::fields::{CONVERSATION, EMAIL, ITEM, NAME, SUMMARY};
+    match type_name {
+        "order.created" => &[NAME, EMAIL, ITEM, CONVERSATION],
+        "customer.handoff_opened" => &[CONVERSATION, NAME, EMAIL, SUMMARY],
+        _ => &[],
+    }
+}
+
+/// An event's data as the history (`order_events`) keeps it: without its personal fields,
+/// sealed or not. They live in the order's or hand-off's row only, which an erasure blanks; the
+/// history then has nothing to blank, and never shows a sealed text.
+pub fn recorded_data(event: &gadai_events::Event) -> Value {
+    let mut data = event.data_json();
+    if let Some(fields) = data.as_object_mut() {
+        for name in personal_fields(event.type_name()) {
+            fields.remove(*name);
+        }
+    }
+    data
+}
+
+/// A history row's data as its event's payload again (for folding an order anew): the
+/// personal fields it lacks are empty (the fold takes them from the row, not from here).
+pub fn as_event_data(type_name: &str, mut data: Value) -> Value {
+    if let Some(fields) = data.as_object_mut() {
+        for name in personal_fields(type_name) {
+            if *name != gadai_privacy::fields::CONVERSATION || type_name != "order.created" {
+                fields
+                    .entry(*name)
+                    .or_insert_with(|| Value::String(String::new()));
+            }
+        }
+    }
+    data
+}
+
 /// An order's events in stream order, as the API shows them: who did what, when.
 pub async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<HistoryEntry>> {
     sqlx::query_as(
@@ -192,6 +247,24 @@ pub async fn history(pool: &PgPool, id: Uuid) -> sqlx::Result<Vec<HistoryEntry>>
     .bind(id)
     .fetch_all(pool)
     .await
+}
+
+/// The events of several orders in stream order, each with its order (the access export).
+pub async fn histories(pool: &PgPool, ids: &[Uuid]) -> sqlx::Result<Vec<(Uuid, HistoryEntry)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        order_id: Uuid,
+        #[sqlx(flatten)]
+        entry: HistoryEntry,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT order_id, seq, type, actor, occurred_at, data FROM order_events
+         WHERE order_id = ANY($1) ORDER BY seq",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.order_id, r.entry)).collect())
 }
 
 /// The projection's counters that are not zero, and the active total: (dim, key, orders,
@@ -230,6 +303,20 @@ pub async fn changed_since(
         }
     }
     Ok(Some(latest))
+}
+
+/// The orders an erasure after stream sequence `since` blanked, each with that erasure's
+/// sequence (an erasure changes rows of orders it did not name: the live feed's reconnect finds
+/// them here), at most `limit`.
+pub async fn erased_since(pool: &PgPool, since: i64, limit: i64) -> sqlx::Result<Vec<(Uuid, i64)>> {
+    sqlx::query_as(
+        "SELECT o.id, max(e.seq) FROM erasures e JOIN orders o ON o.subject = e.subject
+         WHERE e.seq > $1 AND o.data_dihapus GROUP BY o.id ORDER BY 2 LIMIT $2",
+    )
+    .bind(since)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
 }
 
 /// The rows of these orders.

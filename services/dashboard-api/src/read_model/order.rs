@@ -106,8 +106,8 @@ macro_rules! api_order {
                 rupiah: is_rupiah!($($money)?),
             },)?)+];
 
-            /// This order's cells of [`Self::EXPORT_COLUMNS`].
-            pub fn export_cells(&self) -> Vec<Cell<'_>> {
+            /// This order's fields among [`Self::EXPORT_COLUMNS`], as they are.
+            fn field_cells(&self) -> Vec<Cell<'_>> {
                 vec![$($(export_cell!(self.$field, $width),)?)+]
             }
         }
@@ -118,7 +118,7 @@ api_order! {
     /// An order: the seed's fields and status strings, plus what live dashboards need.
     #[derive(Debug, Clone, Serialize, ToSchema)]
     #[schema(
-        description = "An order: the seed's fields and status strings, plus what live dashboards need (times, the sending flag, the last failure). The customer's facts are null while the projection has seen a later event of the order before its order.created."
+        description = "An order: the seed's fields and status strings, plus what live dashboards need (times, the sending flag, the last failure). The customer's facts are null while the projection has seen a later event of the order before its order.created. Once the customer's personal data is erased (UU PDP 27/2022), nama_customer, email, nama_barang and id_percakapan are null and data_dihapus is true; the other facts stay."
     )]
     pub struct Order {
         #[schema(required = true)]
@@ -161,6 +161,31 @@ api_order! {
         /// When the current code was mailed (the resend cool-down counts from here).
         #[schema(required = true)]
         last_sent_at: Option<DateTime<Utc>>,
+        /// The customer's personal data was erased (UU PDP 27/2022): the UI shows "data dihapus" in place of the name, e-mail and item.
+        #[schema(required = true)]
+        data_dihapus: bool,
+    }
+}
+
+/// What the exports write in place of an erased customer's name, e-mail and item.
+pub const ERASED_TEXT: &str = "data dihapus";
+
+/// The exported columns that hold the customer's words: "data dihapus" once erased.
+const ERASED_COLUMNS: [&str; 3] = ["nama_customer", "email", "nama_barang"];
+
+impl Order {
+    /// This order's cells of [`Self::EXPORT_COLUMNS`]; an erased customer's name, e-mail and
+    /// item read "data dihapus".
+    pub fn export_cells(&self) -> Vec<Cell<'_>> {
+        let mut cells = self.field_cells();
+        if self.data_dihapus {
+            for (cell, column) in cells.iter_mut().zip(Self::EXPORT_COLUMNS) {
+                if ERASED_COLUMNS.contains(&column.name) {
+                    *cell = Cell::Text(Cow::Borrowed(ERASED_TEXT));
+                }
+            }
+        }
+        cells
     }
 }
 
@@ -177,17 +202,18 @@ fn status_schema() -> impl Into<RefOr<Schema>> {
 impl From<&OrderView> for Order {
     fn from(view: &OrderView) -> Self {
         let f = view.facts.as_ref();
+        let personal = f.and_then(|f| f.personal.as_ref());
         Order {
             id: view.id,
             status: view.status.label(),
-            nama_customer: f.map(|f| f.nama_customer.clone()),
-            email: f.map(|f| f.email.clone()),
-            nama_barang: f.map(|f| f.nama_barang.clone()),
+            nama_customer: personal.map(|p| p.nama_customer.clone()),
+            email: personal.map(|p| p.email.clone()),
+            nama_barang: personal.map(|p| p.nama_barang.clone()),
             jenis_barang: f.map(|f| f.jenis_barang.clone()),
             jumlah_barang: f.map(|f| f.jumlah_barang),
             estimasi_nilai_barang: f.map(|f| f.estimasi_nilai_barang),
             wilayah: f.map(|f| f.wilayah.clone()),
-            id_percakapan: f.and_then(|f| f.id_percakapan.clone()),
+            id_percakapan: personal.and_then(|p| p.id_percakapan.clone()),
             created_at: f.map(|f| f.created_at),
             updated_at: view.updated_at,
             sending: view.sending,
@@ -195,6 +221,7 @@ impl From<&OrderView> for Order {
             last_error: view.last_error.clone(),
             expires_at: view.expires_at,
             last_sent_at: view.last_sent_at,
+            data_dihapus: view.is_erased(),
         }
     }
 }
@@ -253,6 +280,30 @@ mod tests {
         assert!(cells[2..].iter().all(|c| *c == Cell::Empty));
         let json = serde_json::to_value(&order).unwrap();
         assert_eq!(json["nama_customer"], serde_json::Value::Null);
-        assert_eq!(json.as_object().unwrap().len(), 17);
+        assert_eq!(json["data_dihapus"], false);
+        assert_eq!(json.as_object().unwrap().len(), 18);
+    }
+
+    #[test]
+    fn an_erased_order_exports_data_dihapus_in_place_of_the_customers_words() {
+        let mut view = OrderView::empty(Uuid::now_v7());
+        view.apply(
+            1,
+            &gadai_events::Event::new(view.id, "n8n", crate::domain::test_events::created()),
+        );
+        view.erase(&crate::domain::Erasure {
+            generation: 0,
+            seq: 2,
+        });
+        let order = Order::from(&view);
+        let json = serde_json::to_value(&order).unwrap();
+        assert_eq!(json["data_dihapus"], true);
+        assert_eq!(json["email"], serde_json::Value::Null);
+        assert_eq!(json["jenis_barang"], "laptop");
+        let cells = order.export_cells();
+        let erased = Cell::Text(ERASED_TEXT.into());
+        assert_eq!(&cells[2..5], &[erased.clone(), erased.clone(), erased]);
+        assert_eq!(cells[5], Cell::Text("laptop".into()));
+        assert_eq!(cells[9], Cell::Empty, "id_percakapan");
     }
 }

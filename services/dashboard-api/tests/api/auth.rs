@@ -321,6 +321,8 @@ async fn the_cli_creates_admins_and_resets_passwords() {
             .env("DATABASE_URL", &app.env.database_url)
             .env("NATS_URL", &app.env.bus.url)
             .env("APPS_KEY", "cli-test-apps-key-0123456789abcdef")
+            .env("PII_MASTER_KEYS", gadai_test_support::PII_MASTER_KEYS)
+            .env("PII_SUBJECT_KEY", gadai_test_support::PII_SUBJECT_KEY)
             .env("OPERATOR_PASSWORD", password)
             .output()
             .unwrap()

@@ -266,6 +266,8 @@ fn handoff_body(conversation: &str, referensi: &str, email: &str) -> Value {
 #[tokio::test]
 async fn a_handoff_reaches_the_operators_live_and_they_close_it() {
     let app = spawn_app().await;
+    // Hand-offs are sealed under the customer's key (order-intake's store).
+    let _keys = key_server(&app.env).await;
     let order = app
         .create_order("Siti Rahma", "Jawa Barat", 2_000_000)
         .await;
@@ -388,6 +390,7 @@ async fn handoffs_are_checked_limited_and_rebuilt() {
     let mut s = settings(&env);
     s.handoff_rate_limit = 2;
     let app = spawn_in_with(env, s).await;
+    let _keys = key_server(&app.env).await;
 
     let (status, body, _) = agent_post(
         &app.address,

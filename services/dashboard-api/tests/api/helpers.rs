@@ -1,8 +1,15 @@
 use std::time::Duration;
 
-use dashboard_api::{Application, config::Settings};
+use std::sync::Arc;
+
+use dashboard_api::{
+    Application,
+    config::{Pii, Settings},
+    projection::Privacy,
+};
 use gadai_bus::Bus;
 use gadai_events::*;
+use gadai_privacy::{KeyStore, SubjectId, SubjectKey};
 use gadai_runtime::CoreSettings;
 use gadai_store::DbSettings;
 pub use gadai_test_support::logged_in;
@@ -55,7 +62,85 @@ pub fn settings(env: &TestEnv) -> Settings {
         feeds_per_operator: 5,
         projection_parallel: 2,
         bootstrap_admin: Some((ADMIN.into(), PASSWORD.into())),
+        pii: pii(),
     }
+}
+
+/// The tests' keys of personal data (those of the services the system tests start).
+pub fn pii() -> Pii {
+    let mut pii = Pii::new(
+        gadai_test_support::PII_MASTER_KEYS,
+        gadai_test_support::PII_SUBJECT_KEY,
+    )
+    .unwrap();
+    pii.keys_timeout = Duration::from_secs(2);
+    pii
+}
+
+/// order-intake's key store, as far as these tests need it: `customer_keys` (gadai-privacy's
+/// migration) in the schema `intake` of the test's database, answering `rpc.keys.get` on the
+/// test's NATS until dropped.
+pub struct KeyServer {
+    pub store: KeyStore,
+    stop: CancellationToken,
+}
+
+impl Drop for KeyServer {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+pub async fn key_server(env: &TestEnv) -> KeyServer {
+    let pool = sqlx::PgPool::connect(&env.database_url).await.unwrap();
+    sqlx::raw_sql(&format!(
+        "CREATE SCHEMA IF NOT EXISTS intake; SET search_path TO intake; {}",
+        gadai_privacy::MIGRATION
+    ))
+    .execute(&mut *pool.acquire().await.unwrap())
+    .await
+    .ok();
+    let masters = gadai_privacy::MasterKeys::parse(gadai_test_support::PII_MASTER_KEYS).unwrap();
+    let store = KeyStore::new(pool, "intake", masters).unwrap();
+    serve_keys(env, store).await
+}
+
+/// Answers `rpc.keys.get` from `store` until the answer is dropped; returns once it answers.
+pub async fn serve_keys(env: &TestEnv, store: KeyStore) -> KeyServer {
+    let stop = CancellationToken::new();
+    let client = async_nats::connect(&env.bus.url).await.unwrap();
+    let subject = format!("{}rpc.keys.get", env.bus.prefix);
+    tokio::spawn(gadai_privacy::rpc::serve(
+        client.clone(),
+        subject.clone(),
+        store.clone(),
+        stop.clone(),
+    ));
+    eventually(Duration::from_secs(5), || {
+        let (client, subject) = (client.clone(), subject.clone());
+        async move {
+            let probe = client.request(subject, r#"{"subjects":[]}"#.into());
+            tokio::time::timeout(Duration::from_millis(500), probe)
+                .await
+                .ok()?
+                .ok()
+        }
+    })
+    .await;
+    KeyServer { store, stop }
+}
+
+/// The subject id of an e-mail under the tests' subject key.
+pub fn subject_of(email: &str) -> SubjectId {
+    SubjectKey::new(gadai_test_support::PII_SUBJECT_KEY.as_bytes())
+        .unwrap()
+        .subject_of(email)
+}
+
+/// What a projection fed by a test opens customers' fields with, asking `env`'s NATS.
+pub async fn privacy(env: &TestEnv) -> Arc<Privacy> {
+    let bus = Bus::connect(env.bus.clone(), "test").await.unwrap();
+    Arc::new(dashboard_api::projection::Privacy::from_settings(&pii(), &bus).unwrap())
 }
 
 /// A replica of dashboard-api on `settings`, at the returned address; the token stops it.

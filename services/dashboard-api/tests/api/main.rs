@@ -8,6 +8,7 @@ mod helpers;
 mod live;
 mod mail_template;
 mod openapi;
+mod privacy;
 mod projection;
 mod trust;
 mod web_app;

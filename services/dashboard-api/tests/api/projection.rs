@@ -12,12 +12,13 @@ use crate::helpers::*;
 /// The projection on its pool and schema, as the consumer loop runs it.
 type Projection = Stored<Dashboard>;
 
-/// The projection on `pool`'s dashboard schema, announcing nothing.
-fn on(pool: &sqlx::PgPool) -> Projection {
+/// The projection on `pool`'s dashboard schema, announcing nothing, asking `env`'s NATS for
+/// customers' keys.
+async fn on(pool: &sqlx::PgPool, env: &TestEnv) -> Projection {
     Stored {
         pool: pool.clone(),
         schema: "dashboard".into(),
-        projection: Dashboard::default(),
+        projection: Dashboard::new(None, privacy(env).await),
     }
 }
 
@@ -25,7 +26,7 @@ fn on(pool: &sqlx::PgPool) -> Projection {
 async fn bare_projection() -> (Projection, TestEnv) {
     let env = TestEnv::new().await.unwrap();
     let app = Application::build(settings(&env)).await.unwrap();
-    (on(app.pool()), env)
+    (on(app.pool(), &env).await, env)
 }
 
 fn delivered(seq: u64, order: Uuid, kind: EventKind) -> Delivered {
@@ -172,7 +173,7 @@ async fn events_applied_out_of_order_leave_the_newer_state() {
 #[tokio::test]
 async fn two_replicas_applying_at_once_agree_with_one() {
     let (p, env) = bare_projection().await;
-    let q = on(&p.pool);
+    let q = on(&p.pool, &env).await;
     let orders: Vec<Uuid> = (0..20).map(|_| Uuid::now_v7()).collect();
     let mut events = Vec::new();
     let mut seq = 0;
@@ -201,24 +202,7 @@ async fn two_replicas_applying_at_once_agree_with_one() {
         .partition(|(i, _)| i % 2 == 0);
     let mine: Vec<Delivered> = mine.into_iter().map(|(_, d)| d).collect();
     let theirs: Vec<Delivered> = theirs.into_iter().map(|(_, d)| d).collect();
-    let run = |proj: &Projection, batch: Vec<Delivered>| {
-        let proj = on(&proj.pool);
-        async move {
-            for chunk in batch.chunks(5) {
-                loop {
-                    match proj.apply(chunk).await {
-                        Ok(()) => break,
-                        // A deadlock victim is a transient error: retried, as the consumer does.
-                        Err(gadai_runtime::consume::ApplyError::Transient(_)) => {
-                            tokio::task::yield_now().await
-                        }
-                        Err(e) => panic!("{e}"),
-                    }
-                }
-            }
-        }
-    };
-    tokio::join!(run(&p, mine), run(&q, theirs));
+    tokio::join!(apply_retrying(&p, mine), apply_retrying(&q, theirs));
     let active: i64 = sqlx::query_scalar("SELECT count(*) FROM orders WHERE active")
         .fetch_one(&p.pool)
         .await
@@ -245,6 +229,22 @@ async fn two_replicas_applying_at_once_agree_with_one() {
             .unwrap();
     assert_eq!(bandung, 10 - 4);
     drop(env);
+}
+
+/// Applies `batch` in chunks of 5, retrying a chunk that failed transiently (a deadlock victim),
+/// as the consumer does.
+pub async fn apply_retrying(proj: &Projection, batch: Vec<Delivered>) {
+    for chunk in batch.chunks(5) {
+        loop {
+            match proj.apply(chunk).await {
+                Ok(()) => break,
+                Err(gadai_runtime::consume::ApplyError::Transient(_)) => {
+                    tokio::task::yield_now().await
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
 }
 
 #[tokio::test]

@@ -109,6 +109,8 @@ async fn serve_binary(env: &TestEnv, extra: &[(&str, &str)]) -> ServiceProcess {
         ("NATS_STREAM", env.bus.stream.as_str()),
         ("NATS_SUBJECT_PREFIX", env.bus.prefix.as_str()),
         ("APPS_KEY", "flood-test-apps-key-7c2e9b41d05a"),
+        ("PII_MASTER_KEYS", gadai_test_support::PII_MASTER_KEYS),
+        ("PII_SUBJECT_KEY", gadai_test_support::PII_SUBJECT_KEY),
         ("ADMIN_USERNAME", ADMIN),
         ("ADMIN_PASSWORD", PASSWORD),
         ("WEB_DIST_DIR", "does-not-exist"),
@@ -222,6 +224,8 @@ async fn start_up_refuses_placeholder_secrets_outside_development() {
             .env("DATABASE_URL", &env.database_url)
             .env("NATS_URL", &env.bus.url)
             .env("APPS_KEY", key)
+            .env("PII_MASTER_KEYS", gadai_test_support::PII_MASTER_KEYS)
+            .env("PII_SUBJECT_KEY", gadai_test_support::PII_SUBJECT_KEY)
             .env_remove("ADMIN_PASSWORD");
         if dev {
             command.env("APP_ENV", "development");

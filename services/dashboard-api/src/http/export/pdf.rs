@@ -610,14 +610,17 @@ mod tests {
     fn order(i: usize) -> OrderView {
         let mut view = OrderView::empty(uuid::Uuid::now_v7());
         view.facts = Some(crate::domain::OrderFacts {
-            nama_customer: format!("Nasabah {i}"),
-            email: "n@example.com".into(),
-            nama_barang: "Laptop".into(),
+            personal: Some(crate::domain::OrderPersonal {
+                nama_customer: format!("Nasabah {i}"),
+                email: "n@example.com".into(),
+                nama_barang: "Laptop".into(),
+                id_percakapan: None,
+            }),
+            customer: Default::default(),
             jenis_barang: "laptop".into(),
             jumlah_barang: 1,
             estimasi_nilai_barang: 12_500_000,
             wilayah: "Bandung".into(),
-            id_percakapan: None,
             created_at: Utc::now(),
         });
         view

@@ -1,0 +1,409 @@
+//! Customers' personal fields in the projection (issue 15, UU PDP 27/2022): opening what
+//! `order.created` and `customer.handoff_opened` seal, and knowing who is erased.
+//!
+//! Per batch, before anything is written:
+//!
+//! 1. Each personal event's customer: the subject id it names, or for plaintext recorded before
+//!    sealing the one its e-mail makes (so an erasure by e-mail reaches old rows too).
+//! 2. The keys of the sealed ones, in one `rpc.keys.get` request (order-intake owns the store).
+//!    Keys are never kept beyond the batch: an erasure reaches every batch after it. A key older
+//!    than the seal (the customer's key was re-made in between) is fetched once more. The key
+//!    store not answering fails the batch, which is retried later: never parked, never written
+//!    as erased.
+//! 3. In the batch's transaction, every customer the batch names is locked
+//!    (`pg_advisory_xact_lock` on the subject, in one order) and their erasures read from
+//!    `erased_subjects`, with the batch's own `customer.erased` added. Two replicas applying an
+//!    erasure and an `order.created` of the same customer at once (with a key fetched before
+//!    the erasure) thus apply them one after the other, and the second sees the first: the
+//!    order is written erased, or blanked by the erasure.
+//!
+//! Whether an erasure reaches a row is [`Erasure::covers`]: it does not depend on the order the
+//! events are applied in, so replicas and a rebuild agree.
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use chrono::{DateTime, Utc};
+use gadai_events::{CustomerErased, EventKind};
+use gadai_privacy::{
+    KeyClient, Keys, OpenError, SubjectId, SubjectKey,
+    personal::{self, HandoffPersonal, Personal, ReadError},
+};
+use gadai_runtime::{ApplyError, Delivered};
+use sqlx::{Postgres, Transaction};
+
+use crate::domain::{Customer, Erasure, OrderPersonal};
+
+/// What the projection reads customers' keys with, and names customers by.
+pub struct Privacy {
+    keys: KeyClient,
+    subjects: Arc<SubjectKey>,
+    timeout: Duration,
+    /// Until when the key store counts as down after a request failed: a failed batch is
+    /// retried one event at a time, and each of those fails at once instead of waiting out
+    /// the timeout again.
+    down_until: Mutex<Option<Instant>>,
+}
+
+/// A reader of the customers' keys over `bus` (`rpc.keys.get`, answered by order-intake).
+pub fn key_client(pii: &gadai_privacy::Pii, bus: &gadai_bus::Bus) -> anyhow::Result<KeyClient> {
+    pii.key_client(bus.client(), bus.subject(gadai_privacy::rpc::SUBJECT))
+}
+
+impl Privacy {
+    /// What the projection opens customers' fields with, asking over `bus`.
+    pub fn from_settings(pii: &gadai_privacy::Pii, bus: &gadai_bus::Bus) -> anyhow::Result<Self> {
+        Ok(Privacy::new(
+            key_client(pii, bus)?,
+            pii.subjects.clone(),
+            pii.keys_timeout,
+        ))
+    }
+
+    pub fn new(keys: KeyClient, subjects: Arc<SubjectKey>, timeout: Duration) -> Self {
+        Privacy {
+            keys,
+            subjects,
+            timeout,
+            down_until: Mutex::new(None),
+        }
+    }
+
+    pub fn subjects(&self) -> &SubjectKey {
+        &self.subjects
+    }
+
+    /// The keys of `subjects`, in one request (none when there are none).
+    async fn fetch(&self, subjects: &BTreeSet<SubjectId>) -> Result<Keys, ApplyError> {
+        if subjects.is_empty() {
+            return Ok(Keys::default());
+        }
+        if self.is_down() {
+            return Err(ApplyError::Transient(anyhow::anyhow!(
+                "the key store (rpc.keys.get) failed a moment ago; retrying later"
+            )));
+        }
+        let fetched = self.keys.fetch(subjects).await;
+        self.mark_down(fetched.is_err());
+        fetched.map_err(|err| {
+            ApplyError::Transient(anyhow::Error::new(err).context("fetching customers' keys"))
+        })
+    }
+
+    fn is_down(&self) -> bool {
+        let down = self.down_until.lock().unwrap_or_else(|e| e.into_inner());
+        down.is_some_and(|until| Instant::now() < until)
+    }
+
+    fn mark_down(&self, failed: bool) {
+        let mut down = self.down_until.lock().unwrap_or_else(|e| e.into_inner());
+        *down = failed.then(|| Instant::now() + self.timeout);
+    }
+}
+
+/// An `order.created` or `customer.handoff_opened` as the projection writes it: whose, and the
+/// personal fields (`None`: erased).
+pub type Revealed<T> = (Customer, Option<T>);
+
+/// What a batch's personal events hold, opened and checked against erasures.
+#[derive(Default)]
+pub struct Opened {
+    /// By the stream sequence of each `order.created`.
+    pub orders: HashMap<i64, Revealed<OrderPersonal>>,
+    /// By the stream sequence of each `customer.handoff_opened`.
+    pub handoffs: HashMap<i64, Revealed<HandoffPersonal>>,
+    /// The batch's erasures, in stream order.
+    pub erasures: Vec<BatchErasure>,
+    /// Every customer of the batch that is erased, this batch's erasures included.
+    pub erased: HashMap<String, Erasure>,
+}
+
+/// One `customer.erased` of the batch.
+#[derive(Debug, Clone)]
+pub struct BatchErasure {
+    pub seq: i64,
+    pub event_id: uuid::Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub actor: String,
+    /// The order the admin erased by (the envelope's), if any.
+    pub order_id: Option<uuid::Uuid>,
+    pub data: CustomerErased,
+}
+
+impl BatchErasure {
+    pub fn erasure(&self) -> Erasure {
+        Erasure {
+            generation: self.data.generation,
+            seq: self.seq,
+        }
+    }
+}
+
+impl Opened {
+    /// The erasure known for `customer`, if the batch named them and they are erased.
+    pub fn erasure_of(&self, customer: &Customer) -> Option<&Erasure> {
+        self.erased.get(customer.subject.as_deref()?)
+    }
+
+    /// The erasure known for the customer of `view`'s order.
+    pub fn erasure_of_view(&self, view: &crate::domain::OrderView) -> Option<&Erasure> {
+        self.erasure_of(&view.facts.as_ref()?.customer)
+    }
+
+    /// The subjects the batch erases.
+    pub fn erased_subjects(&self) -> Vec<String> {
+        let set: BTreeSet<&str> = self
+            .erasures
+            .iter()
+            .map(|e| e.data.subject.as_str())
+            .collect();
+        set.into_iter().map(str::to_owned).collect()
+    }
+}
+
+/// A personal event of the batch, before it is opened.
+struct Found<'a> {
+    seq: i64,
+    subject: SubjectId,
+    /// The key generation that sealed it; 0 for plaintext.
+    generation: u32,
+    event: &'a EventKind,
+}
+
+/// Opens the batch's personal fields and reads (and records) its customers' erasures; see the
+/// module's documentation. Locks the customers for the rest of `tx`.
+pub async fn open(
+    tx: &mut Transaction<'_, Postgres>,
+    privacy: &Privacy,
+    batch: &[Delivered],
+) -> Result<Opened, ApplyError> {
+    let mut found = Vec::new();
+    let mut opened = Opened::default();
+    for d in batch {
+        let seq = d.seq as i64;
+        match &d.event.kind {
+            EventKind::OrderCreated(o) => {
+                found.push(identify(privacy, seq, &d.event.kind, &o.subject, &o.email)?);
+            }
+            EventKind::HandoffOpened(h) => {
+                found.push(identify(privacy, seq, &d.event.kind, &h.subject, &h.email)?);
+            }
+            EventKind::CustomerErased(c) => {
+                SubjectId::parse(&c.subject).map_err(|_| {
+                    ApplyError::Poison(format!("customer.erased at {seq}: not a subject id"))
+                })?;
+                opened.erasures.push(BatchErasure {
+                    seq,
+                    event_id: d.event.id,
+                    occurred_at: d.event.occurred_at,
+                    actor: d.event.actor.clone(),
+                    order_id: (!d.event.order_id.is_nil()).then_some(d.event.order_id),
+                    data: c.clone(),
+                });
+            }
+            _ => {}
+        }
+    }
+    if found.is_empty() && opened.erasures.is_empty() {
+        return Ok(opened);
+    }
+
+    let sealed: BTreeSet<SubjectId> = found
+        .iter()
+        .filter(|f| f.generation > 0)
+        .map(|f| f.subject.clone())
+        .collect();
+    let keys = privacy.fetch(&sealed).await?;
+    let mut reads: Vec<Result<Read, ReadError>> = found.iter().map(|f| read(&keys, f)).collect();
+    let stale: BTreeSet<SubjectId> = found
+        .iter()
+        .zip(&reads)
+        .filter(|(_, r)| matches!(r, Err(ReadError::StaleKey)))
+        .map(|(f, _)| f.subject.clone())
+        .collect();
+    if !stale.is_empty() {
+        let again = privacy.fetch(&stale).await?;
+        for (f, r) in found.iter().zip(&mut reads) {
+            if matches!(r, Err(ReadError::StaleKey)) {
+                *r = read(&again, f);
+            }
+        }
+    }
+
+    let subjects: BTreeSet<&str> = found
+        .iter()
+        .map(|f| f.subject.as_str())
+        .chain(opened.erasures.iter().map(|e| e.data.subject.as_str()))
+        .collect();
+    lock(tx, &subjects).await?;
+    opened.erased = erased(tx, &subjects, &opened.erasures).await?;
+
+    for (f, read) in found.iter().zip(reads) {
+        let customer = Customer {
+            subject: Some(f.subject.as_str().to_owned()),
+            generation: f.generation,
+            recorded_seq: f.seq,
+        };
+        let reached = opened
+            .erasure_of(&customer)
+            .is_some_and(|e| e.covers(f.generation, f.seq));
+        match read {
+            Ok(Read::Order(personal)) => {
+                let personal = into_fields(personal).filter(|_| !reached);
+                opened.orders.insert(f.seq, (customer, personal));
+            }
+            Ok(Read::Handoff(personal)) => {
+                let personal = into_fields(personal).filter(|_| !reached);
+                opened.handoffs.insert(f.seq, (customer, personal));
+            }
+            Err(ReadError::StaleKey) => {
+                return Err(ApplyError::Transient(anyhow::anyhow!(
+                    "the key store's key of customer {} is still older than the one that \
+                     sealed the event at {}; retrying later",
+                    f.subject,
+                    f.seq
+                )));
+            }
+            Err(err) => return Err(unreadable(f.seq, &err)),
+        }
+    }
+    Ok(opened)
+}
+
+/// Who an event's customer is: the subject it names (its fields sealed under the generation
+/// their seal says), or, for plaintext recorded before sealing, the subject of its e-mail.
+fn identify<'a>(
+    privacy: &Privacy,
+    seq: i64,
+    event: &'a EventKind,
+    subject: &Option<String>,
+    email: &str,
+) -> Result<Found<'a>, ApplyError> {
+    let (subject, generation) = match personal::subject_of(subject.as_deref()) {
+        Ok(Some(subject)) => {
+            let generation = gadai_privacy::sealed_generation(email)
+                .filter(|g| *g > 0)
+                .ok_or_else(|| {
+                    let err = ReadError::Field {
+                        field: gadai_privacy::fields::EMAIL,
+                        source: OpenError::Malformed,
+                    };
+                    unreadable(seq, &err)
+                })?;
+            (subject, generation)
+        }
+        Ok(None) => (privacy.subjects.subject_of(email), 0),
+        Err(err) => return Err(unreadable(seq, &err)),
+    };
+    Ok(Found {
+        seq,
+        subject,
+        generation,
+        event,
+    })
+}
+
+/// An event whose personal fields can never be read (a garbled seal, a field sealed for another
+/// one): parked. The reason names the field, never its content.
+fn unreadable(seq: i64, err: &ReadError) -> ApplyError {
+    ApplyError::Poison(format!("personal fields of the event at {seq}: {err}"))
+}
+
+enum Read {
+    Order(Personal<OrderPersonal>),
+    Handoff(Personal<HandoffPersonal>),
+}
+
+fn read(keys: &Keys, f: &Found<'_>) -> Result<Read, ReadError> {
+    match f.event {
+        EventKind::OrderCreated(o) => personal::open_order(keys, o).map(Read::Order),
+        EventKind::HandoffOpened(h) => personal::open_handoff(keys, h).map(Read::Handoff),
+        _ => unreachable!("only personal events are found"),
+    }
+}
+
+fn into_fields<T>(personal: Personal<T>) -> Option<T> {
+    match personal {
+        Personal::Readable(fields) => Some(fields),
+        Personal::Erased => None,
+    }
+}
+
+/// Locks `subjects` until the transaction ends, in one order whoever locks them. Keys are the
+/// first 32 bits of the subject id (a keyed hash: evenly spread; two customers sharing a key
+/// only wait for each other), in the two-key space under the schema's hash, apart from the
+/// schema's own lock (one 64-bit key).
+async fn lock(tx: &mut Transaction<'_, Postgres>, subjects: &BTreeSet<&str>) -> sqlx::Result<()> {
+    let mut keys: Vec<i32> = subjects
+        .iter()
+        .filter_map(|s| u32::from_str_radix(s.get(..8)?, 16).ok())
+        .map(|k| k as i32)
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtext(current_schema()), k) FROM unnest($1::int4[]) AS k",
+    )
+    .bind(&keys)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The erasures of `subjects` applied before, with `batch`'s added (and recorded).
+async fn erased(
+    tx: &mut Transaction<'_, Postgres>,
+    subjects: &BTreeSet<&str>,
+    batch: &[BatchErasure],
+) -> sqlx::Result<HashMap<String, Erasure>> {
+    let names: Vec<&str> = subjects.iter().copied().collect();
+    let rows: Vec<(String, i32, i64)> = sqlx::query_as(
+        "SELECT subject, generation, seq FROM erased_subjects WHERE subject = ANY($1)",
+    )
+    .bind(&names)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut erased: HashMap<String, Erasure> = rows
+        .into_iter()
+        .map(|(subject, generation, seq)| {
+            let erasure = Erasure {
+                generation: generation.max(0) as u32,
+                seq,
+            };
+            (subject, erasure)
+        })
+        .collect();
+    let mut recorded: HashMap<&str, (Erasure, DateTime<Utc>)> = HashMap::new();
+    for e in batch {
+        let entry = recorded
+            .entry(e.data.subject.as_str())
+            .or_insert((e.erasure(), e.occurred_at));
+        *entry = (entry.0.and(e.erasure()), entry.1.max(e.occurred_at));
+        let known = erased.entry(e.data.subject.clone()).or_insert(e.erasure());
+        *known = known.and(e.erasure());
+    }
+    if !recorded.is_empty() {
+        let subjects: Vec<&str> = recorded.keys().copied().collect();
+        let generations: Vec<i32> = recorded.values().map(|r| r.0.generation as i32).collect();
+        let seqs: Vec<i64> = recorded.values().map(|r| r.0.seq).collect();
+        let times: Vec<DateTime<Utc>> = recorded.values().map(|r| r.1).collect();
+        sqlx::query(
+            "INSERT INTO erased_subjects AS e (subject, generation, seq, erased_at)
+             SELECT * FROM UNNEST($1::text[], $2::int4[], $3::bigint[], $4::timestamptz[])
+             ON CONFLICT (subject) DO UPDATE SET
+                 generation = GREATEST(e.generation, EXCLUDED.generation),
+                 seq = GREATEST(e.seq, EXCLUDED.seq),
+                 erased_at = GREATEST(e.erased_at, EXCLUDED.erased_at)",
+        )
+        .bind(&subjects)
+        .bind(&generations)
+        .bind(&seqs)
+        .bind(&times)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(erased)
+}
