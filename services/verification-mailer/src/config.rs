@@ -3,7 +3,9 @@
 use std::{path::PathBuf, time::Duration};
 
 use anyhow::{Context, bail};
+
 use gadai_kit::config;
+pub use gadai_privacy::Pii;
 use gadai_runtime::{CoreSettings, ServiceSettings};
 use secrecy::{SecretBox, SecretString};
 
@@ -50,6 +52,9 @@ pub struct Settings {
     pub send_ack_wait: Duration,
     /// The shared budgets of code checks.
     pub check: CheckSettings,
+    /// The keys that open the recipients' sealed names and addresses (`PII_MASTER_KEYS`,
+    /// `PII_SUBJECT_KEY`, `PII_KEYS_TIMEOUT`).
+    pub pii: Pii,
 }
 
 /// Limits of `rpc.verification.check`, counted in the mailer's schema, so they hold across all
@@ -167,6 +172,7 @@ impl ServiceSettings for Settings {
             send_ack_wait: config::duration("MAIL_ACK_WAIT", Duration::from_secs(10))
                 .context("MAIL_ACK_WAIT")?,
             check: CheckSettings::from_env()?,
+            pii: Pii::from_env()?,
         })
     }
 }

@@ -10,25 +10,34 @@ use uuid::Uuid;
 
 use crate::domain::lifecycle::{self, SendRecord, State};
 
-/// Where an order's code goes, as the projection recorded it from `order.created`.
+/// Where an order's code goes, as the projection recorded it from `order.created`: sealed
+/// under the customer's key, or plaintext from an order recorded before sealing.
 pub struct Recipient {
     pub email: Option<String>,
     pub name: Option<String>,
+    /// The customer's subject id (whose key opens a sealed address).
+    pub subject: Option<String>,
     /// Verified, expired or deleted: nothing more is sent.
     pub closed: bool,
+    /// The customer's data was erased: the address is gone.
+    pub erased: bool,
 }
 
 /// The recipient of `order`, if its `order.created` has been applied.
 pub async fn recipient(pool: &PgPool, order: Uuid) -> sqlx::Result<Option<Recipient>> {
-    let row: Option<(Option<String>, Option<String>, bool)> =
-        sqlx::query_as("SELECT email, nama_customer, closed FROM recipients WHERE order_id = $1")
-            .bind(order)
-            .fetch_optional(pool)
-            .await?;
-    Ok(row.map(|(email, name, closed)| Recipient {
+    type Row = (Option<String>, Option<String>, Option<String>, bool, bool);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT email, nama_customer, subject, closed, erased FROM recipients WHERE order_id = $1",
+    )
+    .bind(order)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(email, name, subject, closed, erased)| Recipient {
         email,
         name,
+        subject,
         closed,
+        erased,
     }))
 }
 

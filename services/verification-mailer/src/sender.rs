@@ -18,13 +18,22 @@
 //!
 //! The mail is composed from the newest template the projection holds; a send first waits
 //! (briefly) for the projection to apply what came before its request, so a template saved just
-//! before a send is the one mailed.
+//! before a send is the one mailed, and a customer erased just before it is not mailed.
+//!
+//! The recipient's name and address are sealed under the customer's key in the projection; each
+//! send fetches the key (`rpc.keys.get`) and opens them for that one mail
+//! ([`crate::domain::recipient`]). A customer whose data was erased (the row blanked, or the key
+//! gone) is not mailed: the send fails for good with "data pelanggan telah dihapus". The key
+//! store unreachable is an outage like the SMTP server's: the request is retried, nothing is
+//! recorded as failed. No name or address is logged; SMTP replies lose their addresses where
+//! they enter the mailer ([`crate::domain::reason`]).
 
 use std::time::Duration;
 
 use chrono::Utc;
 use gadai_bus::Bus;
 use gadai_events::{Event, EventKind, SYSTEM_ACTOR, VerificationFailed, VerificationSent};
+use gadai_privacy::{KeyClient, SubjectId};
 use gadai_runtime::{ApplyError, Delivered, Handler};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -34,6 +43,7 @@ use crate::{
         Code, CodeHasher,
         lifecycle::{self, SendAction, Step},
         mail,
+        recipient::{self, Address, Retry},
     },
     failpoint, projection,
     read_model::{self, Recipient},
@@ -59,6 +69,8 @@ pub fn verification_id(order: Uuid, request_no: u32) -> Uuid {
 pub struct Sender {
     pub pool: PgPool,
     pub bus: Bus,
+    /// Opens the recipients' sealed names and addresses.
+    pub keys: KeyClient,
     pub transport: Transport,
     pub hasher: CodeHasher,
     pub from: String,
@@ -96,16 +108,15 @@ impl Sender {
             // A redelivery: the outcome is recorded; make sure it is on the stream.
             return self.announce(order, id).await;
         }
-        let (email, name) = match read_model::recipient(&self.pool, order).await? {
+        // The newest template an admin saved before this request, and an erasure of the
+        // customer that came before it.
+        self.await_projection(d.seq).await;
+        let to = match read_model::recipient(&self.pool, order).await? {
             Some(Recipient { closed: true, .. }) => {
                 tracing::info!("order already verified, expired or deleted: nothing to send");
                 return Ok(());
             }
-            Some(Recipient {
-                email: Some(email),
-                name,
-                closed: false,
-            }) => (email, name.unwrap_or_default()),
+            Some(r) if r.erased || r.email.is_some() => r,
             // order.created reaches this service through another consumer: wait for it.
             _ => {
                 return Err(ApplyError::Transient(anyhow::anyhow!(
@@ -131,14 +142,30 @@ impl Sender {
             return self.announce(order, id).await;
         }
 
-        // The newest template an admin saved before this request.
-        self.await_projection(d.seq).await;
+        // The key store unreachable is an outage like the SMTP server's: retried, never final.
+        let address = self.address(&to).await?;
         let template = read_model::mail_template(&self.pool).await?;
         let code = self.claim(order, request_no, id).await?;
         let expires_at = Utc::now() + chrono::Duration::from_std(self.ttl).unwrap_or_default();
-        let message = mail::compose(&template, &name, order, &code, expires_at);
-        drop(code);
-        match self.transport.send(&self.from, &email, message).await {
+        let sent = match address {
+            Address::Mail { email, name } => {
+                let message = mail::compose(&template, &name, order, &code, expires_at);
+                drop(code);
+                self.transport.send(&self.from, &email, message).await
+            }
+            Address::Erased => {
+                tracing::info!("the customer's data is erased: nothing is mailed, ever");
+                Err(SendError::Permanent(recipient::ERASED.to_owned()))
+            }
+            Address::Unreadable => {
+                tracing::error!(
+                    subject = to.subject.as_deref().unwrap_or_default(),
+                    "the recipient's sealed name or address does not open with the customer's key"
+                );
+                Err(SendError::Permanent(recipient::UNREADABLE.to_owned()))
+            }
+        };
+        match sent {
             Ok(()) => {
                 failpoint::hit("mailer.after_smtp_accepted");
                 self.log(id, "accepted", None).await;
@@ -171,6 +198,40 @@ impl Sender {
         }
         lock.rollback().await?;
         self.announce(order, id).await
+    }
+
+    /// Where the mail goes: the recipient's sealed name and address opened with the customer's
+    /// key, fetched now (no key is kept between mails, so an erasure reaches the next one), or
+    /// the plaintext of an order recorded before sealing. An unreachable key store is a
+    /// transient failure: the request is retried, and no `verification.failed` says otherwise.
+    async fn address(&self, r: &Recipient) -> Result<Address, ApplyError> {
+        let Some(email) = r.email.as_deref().filter(|_| !r.erased) else {
+            return Ok(Address::Erased);
+        };
+        if !gadai_privacy::is_sealed(email) {
+            return Ok(Address::Mail {
+                email: email.to_owned(),
+                name: r.name.clone().unwrap_or_default(),
+            });
+        }
+        let subject = r
+            .subject
+            .as_deref()
+            .and_then(|s| SubjectId::parse(s).ok())
+            .ok_or_else(|| ApplyError::Poison("a sealed recipient without its subject".into()))?;
+        // A key older than the seal (a replica of the store behind): fetch once more.
+        for _ in 0..2 {
+            let keys = self.keys.fetch([&subject]).await.map_err(|e| {
+                ApplyError::Transient(anyhow::Error::new(e).context("rpc.keys.get"))
+            })?;
+            match recipient::open_sealed(&keys, &subject, email, r.name.as_deref()) {
+                Ok(address) => return Ok(address),
+                Err(Retry::StaleKey) => continue,
+            }
+        }
+        Err(ApplyError::Transient(anyhow::anyhow!(
+            "the key store answers with a key older than the recipient's"
+        )))
     }
 
     /// Waits, at most [`PROJECTION_WAIT`], until the mailer's projection has applied every event

@@ -1,4 +1,8 @@
 //! Handing a mail to the SMTP server (or to a file), with lettre.
+//!
+//! Why a mail was not accepted leaves here without any e-mail address in it
+//! ([`crate::domain::reason`]): SMTP replies echo the recipient, and the reason is published,
+//! stored and logged.
 
 use lettre::{
     AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
@@ -9,10 +13,11 @@ use secrecy::ExposeSecret;
 
 use crate::{
     config::{MailSettings, TlsMode},
-    domain::mail::VerificationMail,
+    domain::{mail::VerificationMail, reason::without_addresses},
 };
 
-/// Why a mail was not accepted.
+/// Why a mail was not accepted, without e-mail addresses (make it with
+/// [`SendError::transient`] or [`SendError::permanent`]).
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
     /// Worth trying again later: connection refused, timeout, a 4xx reply.
@@ -21,6 +26,16 @@ pub enum SendError {
     /// Will not work however often it is tried: a 5xx reply, a bad address.
     #[error("permanent: {0}")]
     Permanent(String),
+}
+
+impl SendError {
+    pub fn transient(reason: impl std::fmt::Display) -> Self {
+        SendError::Transient(without_addresses(&reason.to_string()))
+    }
+
+    pub fn permanent(reason: impl std::fmt::Display) -> Self {
+        SendError::Permanent(without_addresses(&reason.to_string()))
+    }
 }
 
 #[derive(Clone)]
@@ -72,10 +87,10 @@ impl Transport {
     ) -> Result<(), SendError> {
         let from: Mailbox = from
             .parse()
-            .map_err(|e| SendError::Permanent(format!("MAIL_FROM: {e}")))?;
+            .map_err(|e| SendError::permanent(format!("MAIL_FROM: {e}")))?;
         let to: Mailbox = to
             .parse()
-            .map_err(|e| SendError::Permanent(format!("recipient: {e}")))?;
+            .map_err(|e| SendError::permanent(format!("recipient: {e}")))?;
         let message = Message::builder()
             .from(from)
             .to(to)
@@ -93,18 +108,18 @@ impl Transport {
                             .body(mail.html),
                     ),
             )
-            .map_err(|e| SendError::Permanent(format!("building the message: {e}")))?;
+            .map_err(|e| SendError::permanent(format!("building the message: {e}")))?;
         match self {
             Transport::Files(t) => t
                 .send(message)
                 .await
                 .map(|_| ())
-                .map_err(|e| SendError::Transient(format!("writing the mail file: {e}"))),
+                .map_err(|e| SendError::transient(format!("writing the mail file: {e}"))),
             Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| {
                 if e.is_permanent() {
-                    SendError::Permanent(e.to_string())
+                    SendError::permanent(e)
                 } else {
-                    SendError::Transient(e.to_string())
+                    SendError::transient(e)
                 }
             }),
         }

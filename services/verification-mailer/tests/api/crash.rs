@@ -38,6 +38,8 @@ fn spawn_mailer(world: &World, smtp_port: u16, failpoints: &str) -> Child {
         .env("SMTP_TLS", "none")
         .env("SMTP_TIMEOUT", "120s")
         .env("CODE_HMAC_KEY", KEY)
+        .env("PII_MASTER_KEYS", gadai_test_support::PII_MASTER_KEYS)
+        .env("PII_SUBJECT_KEY", gadai_test_support::PII_SUBJECT_KEY)
         .env("GADAI_FAILPOINTS", failpoints)
         .stdout(Stdio::null())
         .stderr(log)

@@ -8,10 +8,11 @@ use gadai_events::{
     check::{CheckReply, CheckRequest, OrderRef, SUBJECT},
     *,
 };
+use gadai_privacy::{KeyStore, MasterKeys, SubjectId, SubjectKey, personal::seal_order, rpc};
 use gadai_runtime::CoreSettings;
 use gadai_store::DbSettings;
 use gadai_test_support::{
-    TestEnv, eventually,
+    PII_MASTER_KEYS, PII_SUBJECT_KEY, TestEnv, eventually,
     smtp::{Received, SmtpServer},
 };
 use sqlx::PgPool;
@@ -19,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 use verification_mailer::{
     Application,
-    config::{CheckSettings, MailSettings, Settings, TlsMode},
+    config::{CheckSettings, MailSettings, Pii, Settings, TlsMode},
 };
 
 pub const KEY: &str = "mailer-test-hmac-key-at-least-32-bytes";
@@ -53,7 +54,59 @@ pub fn settings(env: &TestEnv, smtp_port: u16) -> Settings {
         send_attempts: 3,
         send_ack_wait: Duration::from_secs(10),
         check: CheckSettings::default(),
+        pii: Pii::new(PII_MASTER_KEYS, PII_SUBJECT_KEY).unwrap(),
     }
+}
+
+/// The customer an e-mail names, as every service of the tests computes it.
+pub fn subject_of(email: &str) -> SubjectId {
+    SubjectKey::new(PII_SUBJECT_KEY.as_bytes())
+        .unwrap()
+        .subject_of(email)
+}
+
+/// order-intake's key store, in schema `keys` of the test's database, made the way order-intake
+/// makes it (gadai-privacy's migration).
+pub async fn key_store(env: &TestEnv) -> KeyStore {
+    let db = DbSettings {
+        url: env.database_url.clone(),
+        schema: "keys".into(),
+        max_connections: 4,
+    };
+    let pool = gadai_store::connect(&db).await.unwrap();
+    sqlx::raw_sql("CREATE SCHEMA IF NOT EXISTS keys")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::raw_sql(gadai_privacy::MIGRATION)
+        .execute(&pool)
+        .await
+        .unwrap();
+    KeyStore::new(pool, "keys", MasterKeys::parse(PII_MASTER_KEYS).unwrap()).unwrap()
+}
+
+/// Answers `rpc.keys.get` from `store` (order-intake's side) until `stop`; returns once it
+/// answers.
+pub async fn serve_keys(bus: &Bus, store: KeyStore, stop: CancellationToken) {
+    let subject = bus.subject(rpc::SUBJECT);
+    tokio::spawn(rpc::serve(
+        bus.client().clone(),
+        subject.clone(),
+        store,
+        stop,
+    ));
+    let probe = serde_json::to_vec(&rpc::KeyRequest {
+        subjects: Vec::new(),
+        create: false,
+    })
+    .unwrap();
+    eventually(Duration::from_secs(10), || async {
+        bus.client()
+            .request(subject.clone(), probe.clone().into())
+            .await
+            .ok()
+    })
+    .await;
 }
 
 /// One running replica.
@@ -76,13 +129,17 @@ impl Mailer {
     }
 }
 
-/// A test's database, stream and SMTP server, and a client of the stream.
+/// A test's database, stream and SMTP server, a client of the stream, and order-intake's key
+/// store answering `rpc.keys.get`.
 pub struct World {
     pub env: TestEnv,
     pub bus: Bus,
     pub smtp: SmtpServer,
     /// Straight to the test database (tables are named `mailer.*`).
     pub db: PgPool,
+    /// The customers' keys, as order-intake holds them.
+    pub keys: KeyStore,
+    key_server: CancellationToken,
 }
 
 impl World {
@@ -92,27 +149,53 @@ impl World {
         bus.ensure_stream().await.unwrap();
         let smtp = SmtpServer::start().await;
         let db = PgPool::connect(&env.database_url).await.unwrap();
-        World { env, bus, smtp, db }
+        let keys = key_store(&env).await;
+        let key_server = CancellationToken::new();
+        serve_keys(&bus, keys.clone(), key_server.clone()).await;
+        World {
+            env,
+            bus,
+            smtp,
+            db,
+            keys,
+            key_server,
+        }
     }
 
     pub fn settings(&self) -> Settings {
         settings(&self.env, self.smtp.port)
     }
 
-    /// Publishes `order.created` for `id`, mailed to `email`.
+    /// Stops answering `rpc.keys.get` (the key store is down).
+    pub fn stop_key_server(&self) {
+        self.key_server.cancel();
+    }
+
+    /// Publishes `order.created` for `id`, mailed to `email`, sealed under the customer's key
+    /// as order-intake seals it.
     pub async fn create_order(&self, id: Uuid, email: &str) {
-        let created = EventKind::OrderCreated(OrderCreated {
-            nama_customer: "Rina".into(),
-            email: email.into(),
-            nama_barang: "Kamera Canon".into(),
-            jenis_barang: "kamera".into(),
-            jumlah_barang: 1,
-            estimasi_nilai_barang: 4_000_000,
-            wilayah: "Depok".into(),
-            id_percakapan: None,
-            idempotency: None,
-            subject: None,
-        });
+        self.create_order_of(id, email, "Rina").await;
+    }
+
+    /// [`World::create_order`] for a customer named `name`.
+    pub async fn create_order_of(&self, id: Uuid, email: &str, name: &str) {
+        let subject = subject_of(email);
+        let key = self.keys.key_for(&subject).await.unwrap();
+        let mut order = order_created(email, name);
+        seal_order(&key, &subject, &mut order);
+        self.bus
+            .publish(&Event::new(
+                id,
+                BRIDGE_ACTOR,
+                EventKind::OrderCreated(order),
+            ))
+            .await
+            .unwrap();
+    }
+
+    /// Publishes `order.created` as an earlier release recorded it: plaintext, no subject.
+    pub async fn create_legacy_order(&self, id: Uuid, email: &str, name: &str) {
+        let created = EventKind::OrderCreated(order_created(email, name));
         self.bus
             .publish(&Event::new(id, BRIDGE_ACTOR, created))
             .await
@@ -221,8 +304,25 @@ impl World {
     }
 
     pub async fn cleanup(self) {
+        self.key_server.cancel();
         self.smtp.stop().await;
         self.env.cleanup().await;
+    }
+}
+
+/// An order of `name` at `email`, in plaintext.
+pub fn order_created(email: &str, name: &str) -> OrderCreated {
+    OrderCreated {
+        nama_customer: name.into(),
+        email: email.into(),
+        nama_barang: "Kamera Canon".into(),
+        jenis_barang: "kamera".into(),
+        jumlah_barang: 1,
+        estimasi_nilai_barang: 4_000_000,
+        wilayah: "Depok".into(),
+        id_percakapan: None,
+        idempotency: None,
+        subject: None,
     }
 }
 

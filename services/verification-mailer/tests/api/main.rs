@@ -3,6 +3,7 @@
 mod check;
 mod crash;
 mod helpers;
+mod privacy;
 mod send;
 mod template;
 

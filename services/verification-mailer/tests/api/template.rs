@@ -113,7 +113,7 @@ async fn the_newest_template_wins_whatever_order_replicas_apply_them_in() {
     let projection = Stored {
         pool: app.pool().clone(),
         schema: "mailer".into(),
-        projection: Recipients,
+        projection: Recipients::default(),
     };
     let delivered = |seq: u64, t: MailTemplate| Delivered {
         seq,

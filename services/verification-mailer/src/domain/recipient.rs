@@ -1,0 +1,148 @@
+//! Where a code goes: the recipient's name and address as the projection keeps them, opened
+//! only when a mail is composed.
+//!
+//! An order sealed under its customer's key keeps its name and e-mail sealed in `recipients`;
+//! the mail worker fetches the key for each mail (`rpc.keys.get`) and opens them here. An order
+//! recorded before sealing keeps them as written. Pure: the keys are fetched by the caller.
+
+use gadai_privacy::{KeyState, Keys, OpenError, SubjectId, fields, open};
+
+/// The reason of `verification.failed` when the customer's data was erased.
+pub const ERASED: &str = "data pelanggan telah dihapus";
+/// The reason when the sealed name or address does not open with the customer's key (altered,
+/// or sealed for another customer): it never will.
+pub const UNREADABLE: &str = "data pelanggan tidak dapat dibuka";
+
+/// What a mail can be sent to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    Mail {
+        email: String,
+        name: String,
+    },
+    /// The customer's data is erased (the row blanked, or the key gone): nothing to send, ever.
+    Erased,
+    /// Sealed fields that do not open with the customer's key.
+    Unreadable,
+}
+
+/// Why [`open`] has no answer yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Retry {
+    /// The key fetched is older than the one that sealed the fields: fetch it again.
+    StaleKey,
+}
+
+/// The address and name sealed for `subject`, with `keys` (which must hold its key).
+pub fn open_sealed(
+    keys: &Keys,
+    subject: &SubjectId,
+    email: &str,
+    name: Option<&str>,
+) -> Result<Address, Retry> {
+    let Some(sealed) = gadai_privacy::sealed_generation(email) else {
+        return Ok(Address::Unreadable);
+    };
+    let key = match keys.get(subject) {
+        KeyState::Live(key) if key.generation() == sealed => key,
+        KeyState::Live(key) if key.generation() > sealed => return Ok(Address::Erased),
+        KeyState::Live(_) => return Err(Retry::StaleKey),
+        KeyState::Erased { generation } if *generation >= sealed => return Ok(Address::Erased),
+        KeyState::Erased { .. } => return Err(Retry::StaleKey),
+        // The store never had the key (or lost it): what it sealed is gone.
+        KeyState::Unknown => return Ok(Address::Erased),
+    };
+    let opened =
+        |field, text: &str| -> Result<String, OpenError> { open(key, subject, field, text) };
+    let name = match name {
+        Some(name) => opened(fields::NAME, name),
+        None => Ok(String::new()),
+    };
+    Ok(match (opened(fields::EMAIL, email), name) {
+        (Ok(email), Ok(name)) => Address::Mail { email, name },
+        _ => Address::Unreadable,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use gadai_privacy::{DataKey, SubjectKey, seal};
+
+    use super::*;
+
+    fn siti() -> SubjectId {
+        SubjectKey::new(b"subject-key-of-the-mailer-tests-0123456789")
+            .unwrap()
+            .subject_of("siti@example.co.id")
+    }
+
+    fn sealed(key: &DataKey, subject: &SubjectId) -> (String, String) {
+        (
+            seal(key, subject, fields::EMAIL, "siti@example.co.id"),
+            seal(key, subject, fields::NAME, "Siti Rahma"),
+        )
+    }
+
+    fn keys(subject: &SubjectId, state: KeyState) -> Keys {
+        let mut keys = Keys::default();
+        keys.insert(subject.clone(), state);
+        keys
+    }
+
+    #[test]
+    fn a_sealed_address_opens_with_its_key() {
+        let (subject, key) = (siti(), DataKey::generate(1));
+        let (email, name) = sealed(&key, &subject);
+        let live = keys(&subject, KeyState::Live(key));
+        assert_eq!(
+            open_sealed(&live, &subject, &email, Some(&name)),
+            Ok(Address::Mail {
+                email: "siti@example.co.id".into(),
+                name: "Siti Rahma".into()
+            })
+        );
+    }
+
+    #[test]
+    fn an_erased_key_or_a_later_one_means_erased_and_an_older_one_a_refetch() {
+        let (subject, key) = (siti(), DataKey::generate(2));
+        let (email, name) = sealed(&key, &subject);
+        let open = |state| open_sealed(&keys(&subject, state), &subject, &email, Some(&name));
+        assert_eq!(
+            open(KeyState::Erased { generation: 2 }),
+            Ok(Address::Erased)
+        );
+        assert_eq!(open(KeyState::Unknown), Ok(Address::Erased));
+        // The customer came back: their new key does not open what the erased one sealed.
+        assert_eq!(
+            open(KeyState::Live(DataKey::generate(3))),
+            Ok(Address::Erased)
+        );
+        assert_eq!(
+            open(KeyState::Live(DataKey::generate(1))),
+            Err(Retry::StaleKey)
+        );
+        assert_eq!(
+            open(KeyState::Erased { generation: 1 }),
+            Err(Retry::StaleKey)
+        );
+    }
+
+    #[test]
+    fn fields_that_do_not_open_are_unreadable() {
+        let (subject, key) = (siti(), DataKey::generate(1));
+        let (email, name) = sealed(&key, &subject);
+        // Another key of the same generation.
+        let other = keys(&subject, KeyState::Live(DataKey::generate(1)));
+        assert_eq!(
+            open_sealed(&other, &subject, &email, Some(&name)),
+            Ok(Address::Unreadable)
+        );
+        // The name sealed in the address's place.
+        let live = keys(&subject, KeyState::Live(key));
+        assert_eq!(
+            open_sealed(&live, &subject, &name, Some(&name)),
+            Ok(Address::Unreadable)
+        );
+    }
+}
