@@ -45,7 +45,7 @@ impl Sweeper {
     /// One round: returns how many expiries were published (0 when another replica sweeps).
     pub async fn sweep_once(&self, now: DateTime<Utc>) -> anyhow::Result<usize> {
         let mut tx = self.pool.begin().await?;
-        if !read_model::try_lead_sweep(&mut tx).await? {
+        if !read_model::try_lead(&mut tx, read_model::SWEEP_LOCK).await? {
             return Ok(0);
         }
         let due = read_model::due(&mut tx, now, self.batch).await?;

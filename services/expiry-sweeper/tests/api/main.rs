@@ -1,5 +1,7 @@
 //! expiry-sweeper against real Postgres and NATS JetStream.
 
+mod retention;
+
 use std::time::Duration;
 
 use chrono::Utc;
@@ -35,11 +37,17 @@ fn settings(env: &TestEnv, interval: Duration) -> Settings {
         },
         sweep_interval: interval,
         sweep_batch: 100,
+        retention_period: Some(expiry_sweeper::config::DEFAULT_RETENTION_PERIOD),
+        retention_interval: interval,
     }
 }
 
 async fn spawn(env: TestEnv, interval: Duration) -> TestApp {
-    let app = Application::build(settings(&env, interval)).await.unwrap();
+    spawn_with(settings(&env, interval), env).await
+}
+
+async fn spawn_with(settings: Settings, env: TestEnv) -> TestApp {
+    let app = Application::build(settings).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool().clone();
     let shutdown = CancellationToken::new();
