@@ -430,6 +430,114 @@ describe('hand-offs', () => {
   });
 });
 
+describe('personal data', () => {
+  const panel = () => page.getByRole('region', { name: 'Data pribadi' });
+  const ALASAN = `PDP-E2E-${Date.now().toString(36).toUpperCase()}`;
+
+  /** Downloads the access export for `email` and returns its file name and text. */
+  async function exportFor(email: string): Promise<{ name: string; text: string }> {
+    const section = panel().getByRole('region', { name: 'Unduh data pelanggan' });
+    await section.getByLabel('Email pelanggan').fill(email);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      section.getByRole('button', { name: 'Unduh JSON' }).click(),
+    ]);
+    const text = readFileSync(await download.path(), 'utf8');
+    await download.saveAs(`${stack().artifacts}/${download.suggestedFilename()}`);
+    return { name: download.suggestedFilename(), text };
+  }
+
+  test('the access export downloads everything held about the customer, as JSON', async () => {
+    await panel().scrollIntoViewIfNeeded();
+    const { name, text } = await exportFor(LIVE.email);
+    expect(name).toMatch(/^data-pelanggan-[0-9a-f]{8}\.json$/);
+    const data = JSON.parse(text) as {
+      subject: string;
+      pesanan: { id: string; nama_customer: string | null; email: string | null; data_dihapus: boolean; riwayat: { type: string }[] }[];
+      handoff: { ringkasan: string | null }[];
+    };
+    expect(data.subject).toMatch(/^[0-9a-f]{64}$/);
+    expect(data.pesanan.map((o) => o.id)).toEqual([liveId]);
+    expect(data.pesanan[0]!.nama_customer).toBe(titled(LIVE.nama_customer));
+    expect(data.pesanan[0]!.email).toBe(LIVE.email);
+    expect(data.pesanan[0]!.riwayat.map((e) => e.type)).toContain('order.created');
+    expect(data.handoff).toHaveLength(1);
+    // Nothing held: said on the page, nothing downloaded.
+    const section = panel().getByRole('region', { name: 'Unduh data pelanggan' });
+    await section.getByLabel('Email pelanggan').fill('tidak.pernah.pesan@gmail.com');
+    await section.getByRole('button', { name: 'Unduh JSON' }).click();
+    await section.getByText('Tidak ada data yang disimpan untuk email ini.').waitFor();
+  });
+
+  test('the admin erases a customer by e-mail after the confirmation; the row shows "data dihapus" live', async () => {
+    const name = titled(LIVE.nama_customer);
+    const erase = panel().getByRole('region', { name: 'Hapus data pelanggan' });
+    await erase.getByLabel('Email pelanggan').fill(LIVE.email);
+    // A reason with an e-mail in it would keep the data in the log: refused before asking.
+    await erase.getByLabel('Alasan (nomor permintaan)').fill(`permintaan ${LIVE.email}`);
+    await erase.getByRole('button', { name: 'Hapus data pelanggan' }).click();
+    await erase.getByText('Alasan tidak boleh memuat tanda @: tulis nomor permintaannya, bukan email.').waitFor();
+    await erase.getByLabel('Alasan (nomor permintaan)').fill(ALASAN);
+    await erase.getByRole('button', { name: 'Hapus data pelanggan' }).click();
+
+    const dialog = page.getByRole('alertdialog', { name: 'Hapus data pribadi pelanggan?' });
+    await dialog.waitFor();
+    expect(await dialog.innerText()).toContain('SEMUA pesanannya');
+    expect(await dialog.innerText()).toContain('tidak dapat dibatalkan');
+    expect(await dialog.getByTestId('erase-target').innerText()).toBe(`Pelanggan dengan email ${LIVE.email}`);
+    await screenshot(page, '15-erase-confirmation');
+    await dialog.getByRole('button', { name: 'Ya, hapus permanen' }).click();
+
+    expect(await erase.getByTestId('erase-result').innerText()).toContain(
+      'Data pribadi dihapus dari 1 pesanan dan 1 permintaan bantuan.',
+    );
+    const row = rowOf(liveId);
+    await wait('the row erased, live', async () => (await row.innerText()).includes('data dihapus'), 5_000);
+    expect(await row.innerText()).not.toContain(name);
+    expect(await row.innerText()).not.toContain(LIVE.email);
+    expect(await statusOf(row)).toBe('Verified');
+    // The statistics keep their counts.
+    expect(await statCount(page, 'total')).toBe(SEED.length);
+
+    const log = panel().getByTestId('erasure-log');
+    const entry = log.locator('tr').filter({ hasText: ALASAN });
+    await entry.waitFor();
+    expect(await entry.innerText()).toMatch(/admin\s+Permintaan pelanggan\s+PDP-E2E-\S+\s+1\s+1/);
+    await screenshotOf(panel(), '16-personal-data-panel');
+
+    await row.getByRole('button', { name: /^Lihat detail pesanan data dihapus/ }).click();
+    const drawer = page.getByRole('dialog', { name: 'Detail Pesanan' });
+    await drawer.getByTestId('drawer-erased').waitFor();
+    expect(await drawer.innerText()).not.toContain(name);
+    await page.keyboard.press('Escape');
+    await drawer.waitFor({ state: 'detached' });
+
+    // What is held now is the erased order, without the name or the e-mail.
+    const after = await exportFor(LIVE.email);
+    expect(after.text).not.toContain(name);
+    expect(after.text).not.toContain(LIVE.email);
+    expect(after.text).toContain(ALASAN);
+  });
+
+  test("the drawer's action erases its order's customer", async () => {
+    const target = SEED[7]!;
+    const name = titled(target.nama_customer);
+    await page.getByRole('button', { name: `Lihat detail pesanan ${name}` }).click();
+    const drawer = page.getByRole('dialog', { name: 'Detail Pesanan' });
+    await drawer.getByRole('button', { name: 'Hapus data pribadi' }).click();
+    const dialog = page.getByRole('alertdialog', { name: 'Hapus data pribadi pelanggan?' });
+    await dialog.getByLabel('Alasan (nomor permintaan)').fill(`${ALASAN}-2`);
+    await dialog.getByRole('button', { name: 'Ya, hapus permanen' }).click();
+    await toast('Data pribadi dihapus dari 1 pesanan dan 0 permintaan bantuan.').waitFor();
+    await drawer.getByTestId('drawer-erased').waitFor();
+    await screenshot(page, '17-drawer-erased');
+    await page.keyboard.press('Escape');
+    await drawer.waitFor({ state: 'detached' });
+    await wait('gone from the table', async () => (await rowNamed(name).count()) === 0, 5_000);
+    await panel().getByTestId('erasure-log').locator('tr').filter({ hasText: `${ALASAN}-2` }).waitFor();
+  });
+});
+
 describe('mail template', () => {
   test('the admin edits the mail with a live preview; the next mail carries it, escaped, and its code works', async () => {
     const panel = page.getByRole('region', { name: 'Template email verifikasi' });

@@ -18,6 +18,7 @@ import type {
 } from './types';
 import type { Role, SessionUser } from '../auth/permissions';
 import type { CurrentMailTemplate, MailPreview, MailTemplate, MailTemplateChange, SavedMailTemplate } from './mailTemplate';
+import type { CustomerDataFile, ErasureLogEntry, ErasureRequest, ErasureResult } from './privacy';
 
 /** An operator account, as `GET /dashboard/operators` lists it (admin only). */
 export interface OperatorAccount {
@@ -171,6 +172,26 @@ export function filterParams(query: Partial<OrderQuery>): Record<string, string>
   return params;
 }
 
+/**
+ * The file name a `Content-Disposition: attachment` header gives (`filename*=UTF-8''...` before
+ * `filename="..."`), or `fallback`. Path separators are dropped: the name is only a suggestion.
+ */
+export function attachmentName(header: string | null, fallback: string): string {
+  if (!header) return fallback;
+  let name = '';
+  const extended = /filename\*\s*=\s*(?:UTF-8|utf-8)''([^;]+)/.exec(header)?.[1];
+  if (extended) {
+    try {
+      name = decodeURIComponent(extended.trim());
+    } catch {
+      name = '';
+    }
+  }
+  if (!name) name = /filename\s*=\s*"([^"]*)"/.exec(header)?.[1] ?? /filename\s*=\s*([^;\s]+)/.exec(header)?.[1] ?? '';
+  name = name.replace(/[/\\]/g, '').trim();
+  return name || fallback;
+}
+
 /** The server's export formats: CSV (streamed) and an Excel workbook. */
 export type ExportFormat = 'csv' | 'xlsx' | 'pdf';
 
@@ -321,6 +342,27 @@ export function createApiClient(options: ApiClientOptions = {}) {
     /** "Sudah dihubungi": answers 200 for a closed one too, 404 for an unknown one. */
     closeHandoff(handoffId: string): Promise<HandoffClosedAnswer> {
       return json<HandoffClosedAnswer>('POST', `/handoffs/${encodeURIComponent(handoffId)}/close`);
+    },
+    /**
+     * Erases a customer's personal data in all their orders and hand-offs (admin): 202 once
+     * `customer.erased` is on the stream; 422 names the failing fields, 404 when nothing is held.
+     */
+    eraseCustomer(request: ErasureRequest): Promise<ErasureResult> {
+      return json<ErasureResult>('POST', '/admin/erasures', undefined, request);
+    },
+    /** The erasures, newest first (admin). */
+    listErasures(limit: number, signal?: AbortSignal): Promise<ErasureLogEntry[]> {
+      return json<ErasureLogEntry[]>('GET', `/admin/erasures${queryString({ limit })}`, signal);
+    },
+    /** Everything held about the customer with this e-mail, as a JSON file (admin); 404 when nothing is. */
+    async customerData(email: string, signal?: AbortSignal): Promise<CustomerDataFile> {
+      // The address goes in the body: URLs end up in access logs, which cannot be erased.
+      const response = await request('POST', '/admin/customers/data', { signal, body: { email } });
+      const blob = await response.blob();
+      return {
+        blob,
+        filename: attachmentName(response.headers.get('Content-Disposition'), 'gadai-data-pelanggan.json'),
+      };
     },
   };
 }

@@ -429,7 +429,7 @@ export interface paths {
         put?: never;
         /**
          * Hand the conversation to a person (for n8n; API key)
-         * @description For a customer who asks for a person, or a question outside the assistant's knowledge. Publishes customer.handoff_opened; operators see it live and mark it "sudah dihubungi" once they have written to the customer. A conversation has at most one open hand-off: while it is open, the same conversation gets it back (200). A retry of the same request names the same hand-off. A referensi, when given, must be 8 hex characters; when it and the e-mail name an order, the hand-off is linked to it. At most HANDOFF_RATE_LIMIT hand-offs an hour for the whole system, across replicas.
+         * @description For a customer who asks for a person, or a question outside the assistant's knowledge. Publishes customer.handoff_opened, its conversation, name, e-mail and summary sealed under the customer's key (UU PDP 27/2022: erasable); operators see it live and mark it "sudah dihubungi" once they have written to the customer. A conversation has at most one open hand-off: while it is open, the same conversation gets it back (200). A retry of the same request names the same hand-off. A referensi, when given, must be 8 hex characters; when it and the e-mail name an order, the hand-off is linked to it. At most HANDOFF_RATE_LIMIT hand-offs an hour for the whole system, across replicas.
          */
         post: operations["customerHandoff"];
         delete?: never;
@@ -475,10 +475,97 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/dashboard/admin/erasures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The erasure log, newest first (admin)
+         * @description Every customer.erased the dashboard applied: who (the admin, or system for the retention sweep), when, on what basis, why, whose (subject id) and how many orders and hand-offs it blanked. Never the erased data.
+         */
+        get: operations["listErasures"];
+        put?: never;
+        /**
+         * Erase a customer's personal data (admin; publishes customer.erased)
+         * @description UU PDP 27/2022, the customer's right to erasure. Names the customer by e-mail, or by one of their orders: the key is per customer, so erasing by an order erases that order's customer, all their orders and hand-offs. Publishes customer.erased (actor: the admin; the envelope's order_id: the order when erasing by one) for the customer's current key generation and answers 202 after the PubAck: order-intake deletes the customer's key, so every sealed copy of their name, e-mail, item and conversation in the stream becomes unreadable, and the dashboard blanks them (data_dihapus) within milliseconds, live. Counts and statistics stay. What already left the system (downloaded exports, sent mails) is not reached.
+         */
+        post: operations["eraseCustomer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dashboard/admin/customers/data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Everything held about one customer, as a JSON file (admin; UU PDP access request)
+         * @description The customer's orders (every field, the personal ones opened, and each order's history with the personal fields of its events), hand-offs and erasures. An erased customer's orders are there with data_dihapus true and null personal fields. A download: Content-Disposition names it data-pelanggan-<the first 8 digits of the subject id>.json. The export is logged with the admin and the subject id.
+         */
+        post: operations["customerData"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description Everything the dashboard holds about one customer (the access request's file). */
+        CustomerData: {
+            /** @description The customer's subject id: a keyed hash of the e-mail. */
+            subject: string;
+            /**
+             * Format: date-time
+             * @description When this file was made.
+             */
+            dibuat_pada: string;
+            /** @description Every order of the customer, oldest first, with its history. */
+            pesanan: components["schemas"]["CustomerOrder"][];
+            /** @description Every hand-off of the customer, oldest first. */
+            handoff: components["schemas"]["Handoff"][];
+            /** @description The erasures of the customer, oldest first. */
+            penghapusan: components["schemas"]["ErasureLogEntry"][];
+        };
+        /** @description One order of the customer, every field as the API shows it, with its history. */
+        CustomerOrder: components["schemas"]["Order"] & {
+            /**
+             * @description The order's events in stream order, each with the customer's fields it carried (opened;
+             *     absent once erased).
+             */
+            riwayat: {
+                /** Format: int64 */
+                seq: number;
+                type: string;
+                actor: string;
+                /** Format: date-time */
+                occurred_at: string;
+                data: Record<string, unknown>;
+            }[];
+        };
+        /**
+         * @description `POST /dashboard/admin/customers/data`' body. The address travels in the body, not in the
+         *     URL: URLs end up in access logs (the ingress's, a proxy's), and a log cannot be erased.
+         */
+        CustomerRequest: {
+            /**
+             * @description The customer's e-mail address (case does not matter).
+             * @example budi@example.com
+             */
+            email?: string;
+        };
         /**
          * @description Where the order stands, from the customer's side.
          * @enum {string}
@@ -502,6 +589,70 @@ export interface components {
              */
             berlaku_sampai?: string | null;
         };
+        /**
+         * @description The erasure, accepted: the customer's subject id, the key generation erased (up to and
+         *     including; 0 when the customer never had a key: only plaintext from before sealing is
+         *     blanked) and how many orders and hand-offs of theirs the read model holds.
+         */
+        ErasureAccepted: {
+            /** @description The customer's subject id (64 hex digits): a keyed hash of the e-mail, not the e-mail. */
+            subject: string;
+            /** Format: int32 */
+            generation: number;
+            /** Format: int64 */
+            pesanan: number;
+            /** Format: int64 */
+            handoff: number;
+        };
+        /** @description One erasure of the log: who, when, why, whose (subject id) and how many rows it blanked. */
+        ErasureLogEntry: {
+            /**
+             * Format: uuid
+             * @description The customer.erased event's id.
+             */
+            id: string;
+            /** Format: date-time */
+            occurred_at: string;
+            /** @description The admin's username, or `system` for the retention sweep. */
+            actor: string;
+            /**
+             * @description permintaan (the customer asked) or retensi (the retention period ended).
+             * @enum {string}
+             */
+            dasar: "permintaan" | "retensi";
+            alasan: string;
+            subject: string;
+            /** Format: int32 */
+            generation: number;
+            /**
+             * Format: int32
+             * @description Orders whose personal data it erased.
+             */
+            pesanan: number;
+            /**
+             * Format: int32
+             * @description Hand-offs whose personal data it erased.
+             */
+            handoff: number;
+        };
+        /** @description `POST /dashboard/admin/erasures`' body: exactly one of `email` and `order_id`, and `alasan`. */
+        ErasureRequest: {
+            /**
+             * @description The customer's e-mail address (case does not matter).
+             * @example budi@example.com
+             */
+            email?: string | null;
+            /**
+             * Format: uuid
+             * @description One of the customer's orders: erases that order's customer, with all their orders and hand-offs.
+             */
+            order_id?: string | null;
+            /**
+             * @description Why: the request's reference (3-200 characters). Never personal data: an '@' is refused.
+             * @example Permintaan DPO-2025-014
+             */
+            alasan: string;
+        };
         Error: {
             detail: unknown;
         };
@@ -516,11 +667,12 @@ export interface components {
             order_id?: string | null;
             /** @description The order reference the customer gave (8 hex digits), if any. */
             referensi?: string | null;
-            id_percakapan: string;
-            nama_customer: string;
-            email: string;
+            /** @description Null once the customer's data is erased (also the name, e-mail and summary). */
+            id_percakapan: string | null;
+            nama_customer: string | null;
+            email: string | null;
             /** @description What the customer needs, in the agent's words. */
-            ringkasan: string;
+            ringkasan: string | null;
             /** Format: date-time */
             opened_at: string;
             /**
@@ -530,6 +682,8 @@ export interface components {
             closed_at?: string | null;
             /** @description Who closed it (the operator's username). */
             closed_by?: string | null;
+            /** @description The customer's personal data was erased (UU PDP 27/2022): the conversation, name, e-mail and summary are null; the UI shows "data dihapus". */
+            data_dihapus: boolean;
         };
         /** @description `POST /dashboard/customer/handoff`'s answer. */
         HandoffAccepted: {
@@ -591,7 +745,7 @@ export interface components {
             instructions: string;
             footer: string;
         };
-        /** @description An order: the seed's fields and status strings, plus what live dashboards need (times, the sending flag, the last failure). The customer's facts are null while the projection has seen a later event of the order before its order.created. */
+        /** @description An order: the seed's fields and status strings, plus what live dashboards need (times, the sending flag, the last failure). The customer's facts are null while the projection has seen a later event of the order before its order.created. Once the customer's personal data is erased (UU PDP 27/2022), nama_customer, email, nama_barang and id_percakapan are null and data_dihapus is true; the other facts stay. */
         Order: {
             /** Format: uuid */
             id: string;
@@ -633,6 +787,8 @@ export interface components {
              * @description When the current code was mailed (the resend cool-down counts from here).
              */
             last_sent_at: string | null;
+            /** @description The customer's personal data was erased (UU PDP 27/2022): the UI shows "data dihapus" in place of the name, e-mail and item. */
+            data_dihapus: boolean;
         };
         /** @description Names a customer's order: the reference and the e-mail it was placed with. */
         OrderLookup: {
@@ -2066,7 +2222,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The stream did not acknowledge in time; retry */
+            /** @description The key store (which seals the customer's data) or the stream did not answer in time; nothing was published; retry */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2152,6 +2308,195 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listErasures: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureLogEntry"][];
+                };
+            };
+            /** @description No session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description limit not 1-200 */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+        };
+    };
+    eraseCustomer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ErasureRequest"];
+            };
+        };
+        responses: {
+            /** @description The erasure is on the stream */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureAccepted"];
+                };
+            };
+            /** @description No session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not an admin, or missing X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An unknown order, or nothing held of this customer (Tidak ada data pelanggan ini) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body over 4 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not exactly one of email and order_id, email not an e-mail address, order_id not a UUID, alasan not 3-200 characters or containing an '@' */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
+                };
+            };
+            /** @description The key store or the stream did not answer in time; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    customerData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CustomerRequest"];
+            };
+        };
+        responses: {
+            /** @description The file */
+            200: {
+                headers: {
+                    /** @description attachment; filename="data-pelanggan-<8 hex digits>.json" */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerData"];
+                };
+            };
+            /** @description No session */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not an admin, or missing X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Nothing held of this customer (Tidak ada data pelanggan ini) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description email missing or not an e-mail address */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
         };

@@ -17,9 +17,18 @@ export function isActiveStatus(status: string): status is ActiveStatus {
 
 /**
  * One order as `/dashboard/orders` and the live feed send it. The customer's facts are null
- * while the projection has seen a later event of the order before its `order.created`.
+ * while the projection has seen a later event of the order before its `order.created`, and for
+ * good once the customer's data was erased (`data_dihapus`, UU PDP No. 27/2022).
  */
 export type Order = components['schemas']['Order'];
+
+/**
+ * Whether the order's (or hand-off's) personal fields were erased: their key is shredded, so
+ * they are null for good (not merely unknown yet).
+ */
+export function isErased(record: { data_dihapus?: boolean }): boolean {
+  return record.data_dihapus === true;
+}
 
 export type EventType =
   | 'order.created'
@@ -30,6 +39,10 @@ export type EventType =
   | 'order.expired'
   | 'order.deleted';
 
+/**
+ * An order and its history. The history of an erased order carries its personal fields null or
+ * not at all.
+ */
 export type OrderDetail = JsonBody<operations['getOrder']['responses'][200]>;
 
 /**
@@ -89,7 +102,8 @@ export interface Message {
 
 /**
  * One hand-off. The server always sends every field; `order_id`, `referensi`, `closed_at` and
- * `closed_by` are null when absent (the schema marks them optional).
+ * `closed_by` are null when absent (the schema marks them optional). The conversation, name,
+ * e-mail and summary are null once the customer's data was erased (`data_dihapus`).
  */
 export type Handoff = components['schemas']['Handoff'];
 

@@ -97,6 +97,8 @@ describe('login', () => {
     const [, init] = calls('/dashboard/auth/login', 'POST')[0] ?? [];
     expect(JSON.parse(init?.body as string)).toEqual({ username: 'sari', password: 'rahasia-sekali' });
     expect(await screen.findAllByText('Budi Santoso')).not.toHaveLength(0);
+    // Admins handle personal data (UU PDP).
+    expect(screen.getByRole('heading', { name: 'Data pribadi' })).toBeInTheDocument();
   });
 
   it('restores the session from /auth/me on start', async () => {
@@ -166,13 +168,15 @@ describe('login', () => {
     expect(screen.queryByRole('button', { name: 'Keluar' })).not.toBeInTheDocument();
   });
 
-  it('hides "Hapus" and the operator management for an operator', async () => {
-    setup({ me: session('operator') });
+  it('hides "Hapus", the operator management and the personal data panel for an operator', async () => {
+    const { calls } = setup({ me: session('operator') });
     await screen.findByText('Masuk sebagai Sari Wulandari (Operator)');
     const table = await screen.findByRole('table');
     await within(table).findByText('Budi Santoso');
     expect(screen.queryByRole('button', { name: 'Hapus' })).not.toBeInTheDocument();
     expect(screen.queryByRole('heading', { name: 'Kelola operator' })).not.toBeInTheDocument();
+    expect(screen.queryByRole('heading', { name: 'Data pribadi' })).not.toBeInTheDocument();
+    expect(calls('/dashboard/admin/erasures')).toHaveLength(0);
     expect(screen.getAllByRole('button', { name: 'Kirim Verifikasi' }).length).toBeGreaterThan(0);
   });
 

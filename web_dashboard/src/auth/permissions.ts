@@ -2,7 +2,8 @@ import type { ServerLimits } from '../api/client';
 
 /**
  * Roles and what they may do, as the login issue defines them: admin does everything, manages
- * operators and edits the verification mail's template; operator sees orders and sends or resends verification, but cannot delete.
+ * operators, edits the verification mail's template and handles customers' personal data (erasure and
+ * access requests, UU PDP); operator sees orders and sends or resends verification, but cannot delete.
  */
 export type Role = 'admin' | 'operator';
 
@@ -11,10 +12,18 @@ export type Permission =
   | 'verification.send'
   | 'orders.delete'
   | 'operators.manage'
-  | 'mailTemplate.manage';
+  | 'mailTemplate.manage'
+  | 'privacy.manage';
 
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
-  admin: ['orders.read', 'verification.send', 'orders.delete', 'operators.manage', 'mailTemplate.manage'],
+  admin: [
+    'orders.read',
+    'verification.send',
+    'orders.delete',
+    'operators.manage',
+    'mailTemplate.manage',
+    'privacy.manage',
+  ],
   operator: ['orders.read', 'verification.send'],
 };
 

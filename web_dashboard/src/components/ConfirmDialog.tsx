@@ -1,11 +1,12 @@
-import { useId, useRef } from 'react';
+import { useId, useRef, type ReactNode } from 'react';
 
 import { useFocusTrap } from '../hooks/useFocusTrap';
 import { useI18n } from '../i18n/context';
 
 /**
  * A modal confirmation (role=alertdialog): focus starts on Cancel, Tab stays inside, Esc and a
- * click outside cancel, and focus goes back to the button that opened it.
+ * click outside cancel, and focus goes back to the button that opened it. `children` (the
+ * details, a field) come between the body and the buttons.
  */
 export function ConfirmDialog({
   open,
@@ -15,6 +16,7 @@ export function ConfirmDialog({
   busy = false,
   onConfirm,
   onCancel,
+  children,
 }: {
   open: boolean;
   title: string;
@@ -23,6 +25,7 @@ export function ConfirmDialog({
   busy?: boolean;
   onConfirm: () => void;
   onCancel: () => void;
+  children?: ReactNode;
 }) {
   const { t } = useI18n();
   const panel = useRef<HTMLDivElement>(null);
@@ -49,6 +52,7 @@ export function ConfirmDialog({
         <p id={bodyId} className="mt-2 text-sm text-slate-700">
           {body}
         </p>
+        {children}
         <div className="mt-5 flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
           <button ref={cancel} type="button" className="btn-secondary" onClick={onCancel}>
             {t('dialog.cancel')}

@@ -1,6 +1,7 @@
-import type { Order } from '../api/types';
+import { isErased, type Order } from '../api/types';
 import { useI18n } from '../i18n/context';
 import { formatRupiah } from '../lib/format';
+import { customerLabel } from '../lib/privacy';
 import { ConfirmDialog } from './ConfirmDialog';
 
 /** "Delete this order?", naming the customer, the item and its value; open while `order` is set. */
@@ -21,8 +22,8 @@ export function DeleteOrderDialog({
       body={
         order
           ? t('dialog.delete.body', {
-              name: order.nama_customer ?? '',
-              item: order.nama_barang ?? '',
+              name: customerLabel(order, t),
+              item: isErased(order) ? t('privacy.erased') : (order.nama_barang ?? ''),
               value: formatRupiah(order.estimasi_nilai_barang),
             })
           : ''

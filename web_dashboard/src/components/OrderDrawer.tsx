@@ -2,11 +2,15 @@ import { useCallback, useEffect, useId, useRef, useState } from 'react';
 
 import { isApiError } from '../api/client';
 import { useApi } from '../api/context';
-import type { HistoryEntry, Order, OrderDetail } from '../api/types';
+import type { ErasureResult } from '../api/privacy';
+import { isErased, type HistoryEntry, type Order, type OrderDetail } from '../api/types';
+import { useAuth } from '../auth/context';
 import { useFocusTrap } from '../hooks/useFocusTrap';
 import { useI18n } from '../i18n/context';
 import { formatDateTime, formatRupiah } from '../lib/format';
 import { actorLabel, eventLabel } from '../lib/history';
+import { EraseOrderCustomer } from './privacy/EraseOrderCustomer';
+import { ErasedText } from './privacy/ErasedText';
 import { Skeleton } from './Skeleton';
 import { StatusBadge } from './StatusBadge';
 
@@ -18,28 +22,40 @@ const EVENT_DOT: Record<string, string> = {
   'order.verified': 'bg-green-600',
   'order.expired': 'bg-slate-400',
   'order.deleted': 'bg-red-700',
+  'customer.erased': 'bg-slate-900',
 };
 
+/** Why it happened: a failed send's reason, an erasure's `alasan` (the request's number). */
 function reasonOf(entry: HistoryEntry): string | null {
-  const reason = entry.data?.reason;
+  const reason = entry.type === 'customer.erased' ? entry.data?.alasan : entry.data?.reason;
   return typeof reason === 'string' && reason ? reason : null;
 }
 
+/** How often, and how many times, the order is read again after erasing its customer's data. */
+const ERASED_REFRESH_EVERY_MS = 250;
+const ERASED_REFRESH_TRIES = 20;
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /**
  * The side panel with one order and its history. It reloads whenever `version` changes (the
- * page bumps it when the live feed reports a change to this order).
+ * page bumps it when the live feed reports a change to this order). Admins can erase the
+ * customer's personal data from here (`onErased` tells the page).
  */
 export function OrderDrawer({
   orderId,
   version,
   onClose,
+  onErased,
 }: {
   orderId: string | null;
   version: number;
   onClose: () => void;
+  onErased?: (result: ErasureResult) => void;
 }) {
   const { t } = useI18n();
   const api = useApi();
+  const { can } = useAuth();
   const panel = useRef<HTMLDivElement>(null);
   const closeButton = useRef<HTMLButtonElement>(null);
   const titleId = useId();
@@ -69,6 +85,29 @@ export function OrderDrawer({
     setError(null);
     setAttempt((n) => n + 1);
   }, []);
+
+  /**
+   * The erasure is on the stream; the projection blanks the order a moment later. Read it until
+   * it shows erased (the live feed would bring it too, but may be down).
+   */
+  const erased = useCallback(
+    async (id: string, result: ErasureResult) => {
+      onErased?.(result);
+      for (let i = 0; i < ERASED_REFRESH_TRIES; i++) {
+        await pause(ERASED_REFRESH_EVERY_MS);
+        try {
+          const fresh = await api.getOrder(id);
+          if (isErased(fresh.order)) {
+            setDetail(fresh);
+            return;
+          }
+        } catch {
+          return;
+        }
+      }
+    },
+    [api, onErased],
+  );
 
   if (!open) return null;
   const shown = detail?.order.id === orderId ? detail : null;
@@ -121,6 +160,17 @@ export function OrderDrawer({
           ) : (
             <>
               <OrderFacts order={shown.order} titleId={titleId} />
+              {isErased(shown.order) ? (
+                <p className="mt-4 rounded-lg bg-slate-100 p-3 text-sm text-slate-700" data-testid="drawer-erased">
+                  {t('drawer.erased')}
+                </p>
+              ) : can('privacy.manage') ? (
+                <div className="mt-4">
+                  <EraseOrderCustomer
+                    key={shown.order.id}
+                    order={shown.order} onErased={(result) => void erased(shown.order.id, result)} />
+                </div>
+              ) : null}
               <section aria-labelledby={`${titleId}-history`} className="mt-6">
                 <h3 id={`${titleId}-history`} className="text-sm font-bold tracking-wide text-slate-800 uppercase">
                   {t('drawer.history')}
@@ -145,7 +195,13 @@ export function OrderDrawer({
                             {' · '}
                             {t('drawer.by', { actor: actorLabel(entry.actor, t) })}
                           </p>
-                          {reason ? <p className="mt-1 text-sm text-red-800">{t('drawer.reason', { reason })}</p> : null}
+                          {reason ? (
+                            <p
+                              className={`mt-1 text-sm ${entry.type === 'customer.erased' ? 'text-slate-700' : 'text-red-800'}`}
+                            >
+                              {t('drawer.reason', { reason })}
+                            </p>
+                          ) : null}
                         </li>
                       );
                     })}
@@ -162,18 +218,21 @@ export function OrderDrawer({
 
 function OrderFacts({ order, titleId }: { order: Order; titleId: string }) {
   const { t } = useI18n();
+  const erased = isErased(order);
   return (
     <section aria-labelledby={`${titleId}-order`}>
       <h3 id={`${titleId}-order`} className="sr-only">
         {t('drawer.order')}
       </h3>
       <div className="flex flex-wrap items-center gap-2">
-        <p className="text-xl font-bold text-slate-900">{order.nama_customer ?? t('table.unknown')}</p>
+        <p className="text-xl font-bold text-slate-900">
+          {erased ? <ErasedText /> : (order.nama_customer ?? t('table.unknown'))}
+        </p>
         <StatusBadge status={order.status} />
       </div>
-      <p className="break-all text-sm text-slate-700">{order.email}</p>
+      <p className="break-all text-sm text-slate-700">{erased ? <ErasedText /> : order.email}</p>
       <dl className="mt-4 grid grid-cols-[auto_1fr] gap-x-4 gap-y-2 text-sm">
-        <Field label={t('table.item')} value={order.nama_barang} />
+        <Field label={t('table.item')} value={order.nama_barang} erased={erased} />
         <Field label={t('table.type')} value={order.jenis_barang} capitalize />
         <Field
           label={t('table.quantity')}
@@ -197,7 +256,11 @@ function OrderFacts({ order, titleId }: { order: Order; titleId: string }) {
           <Field label={t('drawer.expires')} value={formatDateTime(order.expires_at, true)} />
         ) : null}
         {order.last_error ? <Field label={t('drawer.lastError')} value={order.last_error} tone="error" /> : null}
-        {order.id_percakapan ? <Field label={t('drawer.conversation')} value={order.id_percakapan} mono /> : null}
+        {erased ? (
+          <Field label={t('drawer.conversation')} value={null} erased />
+        ) : order.id_percakapan ? (
+          <Field label={t('drawer.conversation')} value={order.id_percakapan} mono />
+        ) : null}
         <Field label={t('drawer.id')} value={order.id} mono />
       </dl>
     </section>
@@ -210,12 +273,15 @@ function Field({
   mono = false,
   capitalize = false,
   tone,
+  erased = false,
 }: {
   label: string;
   value: string | null;
   mono?: boolean;
   capitalize?: boolean;
   tone?: 'error';
+  /** A personal field whose data was erased: "data dihapus" whatever `value` says. */
+  erased?: boolean;
 }) {
   const { t } = useI18n();
   return (
@@ -226,7 +292,7 @@ function Field({
           tone === 'error' ? 'text-red-800' : 'text-slate-900'
         }`}
       >
-        {value ?? t('drawer.none')}
+        {erased ? <ErasedText /> : (value ?? t('drawer.none'))}
       </dd>
     </>
   );

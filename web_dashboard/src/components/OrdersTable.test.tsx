@@ -100,6 +100,56 @@ describe('OrdersTable', () => {
     expect(onRetry).toHaveBeenCalled();
   });
 
+  it('shows "data dihapus" where an erased customer\'s name, e-mail and item were', async () => {
+    const user = userEvent.setup();
+    const erased = makeOrder({
+      id: '0190a0c2-7d1e-7c3a-9f00-3b2a1c0d9e8f',
+      nama_customer: null,
+      email: null,
+      nama_barang: null,
+      data_dihapus: true,
+      estimasi_nilai_barang: 7_500_000,
+      wilayah: 'Bali',
+    });
+    const kept = makeOrder({ nama_customer: 'Siti Aminah' });
+    const p = props([kept, erased], { sort: 'nama_customer', order: 'asc' });
+    renderWithProviders(<OrdersTable {...p} />);
+
+    const row = screen.getAllByRole('row')[2]!;
+    const open = within(row).getByRole('button', { name: 'Lihat detail pesanan data dihapus (0190A0C2)' });
+    expect(open).toHaveTextContent('data dihapus');
+    // Name, e-mail and item; nothing personal is left in the row.
+    expect(within(row).getAllByText('data dihapus')).toHaveLength(3);
+    for (const shown of within(row).getAllByText('data dihapus')) expect(shown).toHaveAttribute('data-erased', 'true');
+    expect(row).not.toHaveTextContent('Budi');
+    expect(row).not.toHaveTextContent('@');
+    expect(row).not.toHaveTextContent('Tidak diketahui');
+    // The facts that are not personal stay.
+    expect(within(row).getByTestId('value')).toHaveTextContent('Rp 7.500.000');
+    expect(row).toHaveTextContent('Bali');
+    // No mail can go to an erased customer.
+    const send = within(row).getByRole('button', { name: 'Kirim Verifikasi' });
+    expect(send).toHaveAttribute('aria-disabled', 'true');
+    expect(send).toHaveAccessibleDescription('Data pribadi pelanggan sudah dihapus');
+    await user.click(send);
+    expect(p.actions.onSend).not.toHaveBeenCalled();
+    await user.click(open);
+    expect(p.onOpen).toHaveBeenCalledWith(erased);
+
+    // The other row is untouched, and the name column still sorts.
+    expect(screen.getAllByRole('row')[1]).toHaveTextContent('Siti Aminah');
+    await user.click(within(screen.getByRole('columnheader', { name: /Pelanggan/ })).getByRole('button'));
+    expect(p.onSort).toHaveBeenCalledWith('nama_customer');
+  });
+
+  it('keeps "Tidak diketahui" for an order whose creation was not seen yet (not erased)', () => {
+    const early = makeOrder({ nama_customer: null, email: null, nama_barang: null });
+    renderWithProviders(<OrdersTable {...props([early])} />);
+    const row = screen.getAllByRole('row')[1]!;
+    expect(within(row).getByRole('button', { name: 'Lihat detail pesanan Tidak diketahui' })).toBeInTheDocument();
+    expect(within(row).queryByText('data dihapus')).not.toBeInTheDocument();
+  });
+
   it('marks a newly arrived order', () => {
     const order = makeOrder();
     renderWithProviders(<OrdersTable {...props([order], { highlighted: new Set([order.id]) })} />);

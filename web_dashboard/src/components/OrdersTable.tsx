@@ -1,7 +1,9 @@
-import type { Order, SortKey, SortOrder } from '../api/types';
+import { isErased, type Order, type SortKey, type SortOrder } from '../api/types';
 import { useI18n } from '../i18n/context';
 import type { MessageKey } from '../i18n/messages';
 import { formatCount, formatDateTime, formatRupiah, formatShortDateTime } from '../lib/format';
+import { customerLabel } from '../lib/privacy';
+import { ErasedText } from './privacy/ErasedText';
 import { RowActions, type RowActionHandlers } from './RowActions';
 import { Skeleton } from './Skeleton';
 import { StatusBadge } from './StatusBadge';
@@ -145,7 +147,8 @@ function quantity(order: Order, t: ReturnType<typeof useI18n>['t'], locale: stri
 function OrderRow({ row: order, ...props }: { row: Order } & OrdersTableProps) {
   const { t, locale } = useI18n();
   const isNew = props.highlighted.has(order.id);
-  const name = order.nama_customer ?? t('table.unknown');
+  const erased = isErased(order);
+  const name = customerLabel(order, t);
   return (
     <tr
       data-order-id={order.id}
@@ -162,20 +165,24 @@ function OrderRow({ row: order, ...props }: { row: Order } & OrdersTableProps) {
           aria-label={t('table.openDetail', { name })}
           aria-haspopup="dialog"
         >
-          {name}
+          {erased ? <ErasedText /> : name}
         </button>
         {isNew ? (
           <span className="ml-2 rounded bg-amber-200 px-1.5 py-0.5 text-[10px] font-bold uppercase text-amber-950">
             {t('table.new')}
           </span>
         ) : null}
-        <div className="max-w-56 truncate text-xs text-slate-600 2xl:hidden" title={order.email ?? undefined}>
-          {order.email}
-        </div>
+        {erased ? null : (
+          <div className="max-w-56 truncate text-xs text-slate-600 2xl:hidden" title={order.email ?? undefined}>
+            {order.email}
+          </div>
+        )}
       </td>
-      <td className="hidden px-3 py-2.5 whitespace-nowrap text-slate-700 2xl:table-cell">{order.email}</td>
+      <td className="hidden px-3 py-2.5 whitespace-nowrap text-slate-700 2xl:table-cell">
+        {erased ? <ErasedText /> : order.email}
+      </td>
       <td className={`${CARD_CELL} text-slate-800`} data-label={t('table.item')}>
-        {order.nama_barang}
+        {erased ? <ErasedText /> : order.nama_barang}
         <div className="text-xs text-slate-600 2xl:hidden">
           <span className="capitalize">{order.jenis_barang}</span>
           <span aria-hidden="true">{' · '}</span>

@@ -4,6 +4,7 @@ import type { Order } from '../api/types';
 import { useAuth } from '../auth/context';
 import { useI18n } from '../i18n/context';
 import { resendAvailability, sendAvailability } from '../lib/actions';
+import { customerLabel } from '../lib/privacy';
 
 export interface RowActionHandlers {
   onSend: (order: Order) => void;
@@ -73,7 +74,7 @@ export function RowActions({
   const { can, resendCooldownMs } = useAuth();
   const canSend = can('verification.send');
   const canDelete = can('orders.delete');
-  const name = order.nama_customer ?? t('table.unknown');
+  const name = customerLabel(order, t);
   const sending = order.sending || busy;
 
   let primary: ReactNode;

@@ -16,9 +16,16 @@ export function focusableIn(container: HTMLElement): HTMLElement[] {
 }
 
 /**
+ * The active traps, innermost last: only that one handles keys and focus, so a dialog opened
+ * from the drawer gets Esc and Tab while the drawer waits under it.
+ */
+const traps: object[] = [];
+
+/**
  * While `active`: moves focus into `container` (to `initialFocus` or its first focusable
  * element), keeps Tab and Shift+Tab inside it, calls `onEscape` on Esc, and gives focus back to
- * whatever had it before when it ends.
+ * whatever had it before when it ends. A trap activated while another is active sits on top of
+ * it until it ends.
  */
 export function useFocusTrap(
   container: RefObject<HTMLElement | null>,
@@ -36,11 +43,14 @@ export function useFocusTrap(
     const root = container.current;
     if (!root) return;
     const previous = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    const self = {};
+    traps.push(self);
+    const innermost = () => traps[traps.length - 1] === self;
     const first = initialFocus?.current ?? focusableIn(root)[0] ?? root;
     first.focus();
 
     function onKeyDown(event: KeyboardEvent) {
-      if (!root) return;
+      if (!root || !innermost()) return;
       if (event.key === 'Escape') {
         event.stopPropagation();
         event.preventDefault();
@@ -67,7 +77,7 @@ export function useFocusTrap(
     }
 
     function onFocusIn(event: FocusEvent) {
-      if (root && event.target instanceof Node && !root.contains(event.target)) {
+      if (root && innermost() && event.target instanceof Node && !root.contains(event.target)) {
         (focusableIn(root)[0] ?? root).focus();
       }
     }
@@ -77,6 +87,7 @@ export function useFocusTrap(
     return () => {
       document.removeEventListener('keydown', onKeyDown, true);
       document.removeEventListener('focusin', onFocusIn);
+      traps.splice(traps.indexOf(self), 1);
       if (previous && document.contains(previous)) previous.focus();
     };
   }, [active, container, initialFocus]);

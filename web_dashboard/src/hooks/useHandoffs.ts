@@ -11,6 +11,7 @@ import type { Handoff, HandoffQueue } from '../api/types';
 import { useToast } from '../components/toast/context';
 import { useI18n } from '../i18n/context';
 import { errorMessage } from '../lib/errors';
+import { customerLabel } from '../lib/privacy';
 import { startRequest } from '../lib/request';
 import { withoutKey } from '../lib/sets';
 
@@ -58,7 +59,7 @@ export function useHandoffs(): HandoffsState {
       setClosing((ids) => new Set(ids).add(handoff.id));
       try {
         await api.closeHandoff(handoff.id);
-        toast.show({ tone: 'success', message: t('handoffs.closed', { name: handoff.nama_customer }) });
+        toast.show({ tone: 'success', message: t('handoffs.closed', { name: customerLabel(handoff, t) }) });
       } catch (e) {
         setClosing((ids) => withoutKey(ids, handoff.id));
         toast.show({ tone: 'error', message: errorMessage(e, t) });

@@ -12,6 +12,7 @@ import type { RowActionHandlers } from '../components/RowActions';
 import { useToast } from '../components/toast/context';
 import { useI18n } from '../i18n/context';
 import { errorMessage } from '../lib/errors';
+import { customerLabel } from '../lib/privacy';
 import { sendOutcome } from '../lib/sendOutcome';
 import { withoutKey } from '../lib/sets';
 
@@ -105,7 +106,7 @@ export function useRowActions({ removeOrder, reload, reloadStatsSoon, onRowDelet
       await api.deleteOrder(id);
       onRowDeleted();
       removeOrder(id);
-      toast.show({ tone: 'success', message: t('toast.deleted', { name: order.nama_customer ?? '' }) });
+      toast.show({ tone: 'success', message: t('toast.deleted', { name: customerLabel(order, t) }) });
       reloadStatsSoon();
     } catch (e) {
       if (isApiError(e) && e.status === 404) {

@@ -34,6 +34,7 @@ export function sendAvailability(
     case 'Deleted':
       return { allowed: false, reason: 'reason.notActive' };
     case 'On Process':
+      if (order.data_dihapus) return { allowed: false, reason: 'reason.erased' };
       return order.email ? { allowed: true, reason: null } : { allowed: false, reason: 'reason.noEmail' };
   }
 }
@@ -64,6 +65,8 @@ export function resendAvailability(
   if (!visible) return { visible, remaining: 0, allowed: false, reason: null };
   if (!opts.canSend) return { visible, remaining, allowed: false, reason: 'reason.noPermission' };
   if (order.sending || opts.busy) return { visible, remaining, allowed: false, reason: 'reason.sending' };
+  // No address is left to send a new code to.
+  if (order.data_dihapus) return { visible, remaining, allowed: false, reason: 'reason.erased' };
   if (remaining > 0) return { visible, remaining, allowed: false, reason: 'reason.cooldown' };
   return { visible, remaining, allowed: true, reason: null };
 }

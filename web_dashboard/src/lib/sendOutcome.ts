@@ -1,6 +1,7 @@
 import type { ChangeEvent } from '../api/types';
 import type { ToastInput } from '../components/toast/context';
 import type { Translate } from '../i18n/context';
+import { customerLabel } from './privacy';
 
 /**
  * What a live change means to the operator who asked for the order's verification: the toast to
@@ -9,7 +10,7 @@ import type { Translate } from '../i18n/context';
 export function sendOutcome(change: ChangeEvent, t: Translate): { toast: ToastInput | null; final: boolean } {
   const order = change.order;
   const email = order.email ?? '';
-  const name = order.nama_customer ?? '';
+  const name = order.nama_customer ?? (order.data_dihapus ? customerLabel(order, t) : '');
   switch (change.type) {
     case 'verification.sent':
       return { toast: { tone: 'success', message: t('toast.sent', { email }) }, final: false };

@@ -23,6 +23,28 @@ describe('matchesQuery', () => {
   });
 });
 
+describe('matchesQuery and erased orders', () => {
+  it('keeps an erased order listed, though no search text matches it', () => {
+    const erased = makeOrder({ nama_customer: null, email: null, nama_barang: null, data_dihapus: true });
+    expect(matchesQuery(erased, QUERY)).toBe(true);
+    expect(matchesQuery(erased, { ...QUERY, q: 'budi' })).toBe(false);
+    // Not erased, creation not seen yet: not listed, as the server does.
+    expect(matchesQuery({ ...erased, data_dihapus: false }, QUERY)).toBe(false);
+  });
+
+  it('blanks an order in place when its customer is erased, sorted by name or not', () => {
+    const budi = makeOrder({ nama_customer: 'Budi Santoso' });
+    const siti = makeOrder({ nama_customer: 'Siti Aminah' });
+    const erased = { ...budi, nama_customer: null, email: null, nama_barang: null, data_dihapus: true };
+    for (const query of [QUERY, { ...QUERY, sort: 'nama_customer' as const, order: 'asc' as const }]) {
+      const result = applyChange(page(budi, siti), erased, query, { firstPage: true, created: false });
+      expect(result.effect).toBe('updated');
+      expect(result.page.orders).toEqual([erased, siti]);
+      expect(result.page.totalCount).toBe(2);
+    }
+  });
+});
+
 describe('applyChange', () => {
   const older = makeOrder({ created_at: '2024-05-01T08:00:00Z' });
   const newer = makeOrder({ created_at: '2024-05-02T08:00:00Z' });

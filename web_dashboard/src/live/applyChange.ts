@@ -7,9 +7,14 @@ import { isActiveStatus, type Order, type OrderPage, type OrderQuery } from '../
 
 export type ChangeEffect = 'updated' | 'inserted' | 'removed' | 'none';
 
-/** Whether `order` would be in the list for `query` (the server's filters, mirrored). */
+/**
+ * Whether `order` would be in the list for `query` (the server's filters, mirrored). An order
+ * whose creation the projection has not seen yet is not listed; an erased one is (its personal
+ * fields are null for good, and no search text matches them).
+ */
 export function matchesQuery(order: Order, query: OrderQuery): boolean {
-  if (!isActiveStatus(order.status) || order.nama_customer === null) return false;
+  if (!isActiveStatus(order.status)) return false;
+  if (order.nama_customer === null && !order.data_dihapus) return false;
   if (query.status && order.status !== query.status) return false;
   if (query.wilayah && order.wilayah?.trim() !== query.wilayah.trim()) return false;
   const q = query.q.trim().toLowerCase();

@@ -119,6 +119,23 @@ describe('Dashboard', () => {
     await waitFor(() => expect(calls('/dashboard/stats').length).toBeGreaterThan(1), { timeout: 2500 });
   });
 
+  it('blanks a row in place when the feed says its customer was erased', async () => {
+    const budi = makeOrder({ nama_customer: 'Budi Santoso', email: 'budi@example.com', created_at: '2024-05-01T08:00:00Z' });
+    const siti = makeOrder({ nama_customer: 'Siti Aminah', created_at: '2024-05-02T08:00:00Z' });
+    setup({ orders: [siti, budi], nextCursor: null, details: {} });
+    await rowOf('Budi Santoso');
+    act(() => FakeEventSource.latest().open());
+
+    const erased = { ...budi, nama_customer: null, email: null, nama_barang: null, data_dihapus: true };
+    emit(change('customer.erased', erased, 40));
+    const row = document.querySelector<HTMLElement>(`tr[data-order-id="${budi.id}"]`)!;
+    await waitFor(() => expect(within(row).getAllByText('data dihapus').length).toBeGreaterThan(0));
+    expect(row).not.toHaveTextContent('Budi Santoso');
+    expect(row).not.toHaveTextContent('budi@example.com');
+    // Still in its place on the page.
+    expect(screen.getAllByRole('row').slice(1).map((r) => r.getAttribute('data-order-id'))).toEqual([siti.id, budi.id]);
+  });
+
   it('sends verification, shows sending, then the outcome from the feed', async () => {
     const user = userEvent.setup();
     const budi = makeOrder({ nama_customer: 'Budi Santoso', email: 'budi@example.com' });

@@ -4,6 +4,7 @@
  */
 import { useCallback, useMemo, useState } from 'react';
 
+import type { ErasureResult } from '../api/privacy';
 import type { ActiveStatus, ChangeEvent } from '../api/types';
 import { useAuth } from '../auth/context';
 import { ChartsSection } from '../components/charts/ChartsSection';
@@ -14,6 +15,7 @@ import { MailTemplatePanel } from '../components/mailTemplate/MailTemplatePanel'
 import { OperatorsPanel } from '../components/OperatorsPanel';
 import { OrderDrawer } from '../components/OrderDrawer';
 import { OrdersSection } from '../components/OrdersSection';
+import { PrivacyPanel } from '../components/privacy/PrivacyPanel';
 import { StatsCards } from '../components/StatsCards';
 import { useDrawerOrder } from '../hooks/useDrawerOrder';
 import { useFocusAfterDelete } from '../hooks/useFocusAfterDelete';
@@ -34,6 +36,8 @@ export function Dashboard({ createEventSource }: { createEventSource?: EventSour
   const { can } = useAuth();
   const [initial] = useState(() => readUrlState(window.location.search));
   const later = useLater();
+  /** The last erasure made from the drawer, for the personal data panel's log. */
+  const [drawerErasure, setDrawerErasure] = useState<ErasureResult | null>(null);
 
   const drawer = useDrawerOrder(initial.orderId);
   const list = useOrderPage(initial.query, drawer.selectedId);
@@ -102,10 +106,16 @@ export function Dashboard({ createEventSource }: { createEventSource?: EventSour
           onRefresh={refreshAll}
         />
         {can('operators.manage') ? <OperatorsPanel /> : null}
+        {can('privacy.manage') ? <PrivacyPanel erasedElsewhere={drawerErasure} /> : null}
         {can('mailTemplate.manage') ? <MailTemplatePanel /> : null}
       </main>
 
-      <OrderDrawer orderId={drawer.selectedId} version={drawer.version} onClose={drawer.close} />
+      <OrderDrawer
+        orderId={drawer.selectedId}
+        version={drawer.version}
+        onClose={drawer.close}
+        onErased={setDrawerErasure}
+      />
       <DeleteOrderDialog order={rows.confirm} onConfirm={() => void rows.deleteConfirmed()} onCancel={rows.cancelDelete} />
     </div>
   );

@@ -35,6 +35,7 @@ export function makeOrder(overrides: Partial<Order> = {}): Order {
     last_error: null,
     expires_at: null,
     last_sent_at: null,
+    data_dihapus: false,
     ...overrides,
   };
 }
@@ -53,6 +54,7 @@ export function makeHandoff(overrides: Partial<Handoff> = {}): Handoff {
     opened_at: '2024-05-01T08:30:00Z',
     closed_at: null,
     closed_by: null,
+    data_dihapus: false,
     ...overrides,
   };
 }

@@ -65,6 +65,33 @@ describe('HandoffsPanel', () => {
     expect(within(items[2]!).queryByText('Referensi')).not.toBeInTheDocument();
   });
 
+  it('shows "data dihapus" for an erased customer, with no address to write to', async () => {
+    const user = userEvent.setup();
+    const erased = makeHandoff({
+      id: '22222222-aaaa-4000-8000-000000000001',
+      nama_customer: null,
+      email: null,
+      id_percakapan: null,
+      ringkasan: null,
+      referensi: '3F9A0C12',
+      data_dihapus: true,
+    });
+    const kept = makeHandoff({ nama_customer: 'Siti Aminah', email: 'siti@example.com' });
+    const { posts } = setup([erased, kept]);
+    const items = await screen.findAllByRole('listitem');
+    const item = within(items[0]!);
+    // Name, conversation and summary.
+    expect(item.getAllByText('data dihapus')).toHaveLength(3);
+    expect(item.queryByRole('link')).not.toBeInTheDocument();
+    expect(items[0]).not.toHaveTextContent('@');
+    expect(item.getByText('3F9A0C12')).toBeInTheDocument();
+    expect(within(items[1]!).getByRole('link', { name: 'siti@example.com' })).toBeInTheDocument();
+
+    // It can still be marked contacted, named by its reference.
+    await user.click(item.getByRole('button', { name: 'Sudah dihubungi: data dihapus (22222222)' }));
+    await waitFor(() => expect(posts()).toEqual([`/dashboard/handoffs/${erased.id}/close`]));
+  });
+
   it('says when nobody is waiting', async () => {
     setup([]);
     expect(await screen.findByText('Tidak ada permintaan yang menunggu')).toBeInTheDocument();
