@@ -1,6 +1,10 @@
 //! `catchup`: a backlog of `order.created` events published straight to the stream while
 //! dashboard-api is down; then the time it takes to catch up, the latency of the list and stats
 //! routes with that many orders in the read model, their query plans, and a rebuild.
+//!
+//! The events are sealed as the bridge seals them (each customer's key in order-intake's key
+//! store, which runs beside the dashboard and answers its `rpc.keys.get`), so the catch-up and
+//! the rebuild pay for fetching keys and opening every order's personal fields.
 
 use std::{
     future::IntoFuture,
@@ -16,6 +20,7 @@ use chrono::Utc;
 use futures::{StreamExt, stream::FuturesUnordered};
 use gadai_bus::Bus;
 use gadai_events::{BRIDGE_ACTOR, Event, EventKind};
+use gadai_privacy::{DataKey, KeyStore, MasterKeys, SubjectId, SubjectKey, personal::seal_order};
 use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -55,9 +60,12 @@ async fn measure(knobs: &Knobs, env: &BenchEnv, summary: &mut Summary) -> anyhow
     bus.ensure_stream().await?;
     let events = fit_to_disk(env, knobs.events).await?;
 
-    // 1. The backlog.
+    // 1. The backlog, sealed under keys of order-intake's store (which answers the dashboard's
+    // key requests from here on).
+    let intake = common::start_intake(env).await?;
+    let mut sealer = Sealer::new(&intake.pool)?;
     let cpu = crate::cpu::snapshot();
-    let (published, took) = publish_backlog(&bus, events).await?;
+    let (published, took) = publish_backlog(&bus, &mut sealer, events).await?;
     let cpu_published = crate::cpu::snapshot();
     let publish_rate = published as f64 / took.as_secs_f64();
     println!(
@@ -205,6 +213,8 @@ async fn measure(knobs: &Knobs, env: &BenchEnv, summary: &mut Summary) -> anyhow
             );
         }
     }
+    // The key store served the catch-up and the rebuild.
+    intake.stop().await;
     println!();
     Ok(())
 }
@@ -261,7 +271,42 @@ async fn free_bytes(path: &str) -> Option<u64> {
 }
 
 /// Publishes `n` varied `order.created` events, `IN_FLIGHT` PubAcks outstanding at a time.
-async fn publish_backlog(bus: &Bus, n: u64) -> anyhow::Result<(u64, Duration)> {
+/// Seals orders as the bridge does, one key per customer.
+struct Sealer {
+    store: KeyStore,
+    subjects: SubjectKey,
+    keys: std::collections::HashMap<SubjectId, DataKey>,
+}
+
+impl Sealer {
+    fn new(intake: &PgPool) -> anyhow::Result<Self> {
+        Ok(Sealer {
+            store: KeyStore::new(
+                intake.clone(),
+                "intake",
+                MasterKeys::parse(gadai_test_support::PII_MASTER_KEYS)?,
+            )?,
+            subjects: SubjectKey::new(gadai_test_support::PII_SUBJECT_KEY.as_bytes())?,
+            keys: Default::default(),
+        })
+    }
+
+    async fn seal(&mut self, mut order: gadai_events::OrderCreated) -> anyhow::Result<EventKind> {
+        let subject = self.subjects.subject_of(&order.email);
+        if !self.keys.contains_key(&subject) {
+            let key = self.store.key_for(&subject).await?;
+            self.keys.insert(subject.clone(), key);
+        }
+        seal_order(&self.keys[&subject], &subject, &mut order);
+        Ok(EventKind::OrderCreated(order))
+    }
+}
+
+async fn publish_backlog(
+    bus: &Bus,
+    sealer: &mut Sealer,
+    n: u64,
+) -> anyhow::Result<(u64, Duration)> {
     let js = bus.jetstream().clone();
     let subject = bus.subject("order.created");
     let mut rng = common::Rng::new(0xdec0_de00 ^ n);
@@ -275,7 +320,7 @@ async fn publish_backlog(bus: &Bus, n: u64) -> anyhow::Result<(u64, Duration)> {
         let mut event = Event::new(
             Uuid::now_v7(),
             BRIDGE_ACTOR,
-            EventKind::OrderCreated(common::order(&mut rng, i)),
+            sealer.seal(common::order(&mut rng, i)).await?,
         );
         // Orders of the past year, in stream order as the bridge would have published them
         // (a few seconds of jitter, as between replicas), so the day counters and the date

@@ -33,7 +33,12 @@ fn main() -> anyhow::Result<()> {
     // The services read their settings from the environment; the bench overrides the database,
     // stream, host and port, and gives them its own bridge key. SAFETY: no other thread exists
     // yet, so nothing can read the environment concurrently.
-    unsafe { std::env::set_var("APPS_KEY", common::APPS_KEY) };
+    unsafe {
+        std::env::set_var("APPS_KEY", common::APPS_KEY);
+        // The customers' keys (sealing at the bridge, opening in the dashboard's projection).
+        std::env::set_var("PII_MASTER_KEYS", gadai_test_support::PII_MASTER_KEYS);
+        std::env::set_var("PII_SUBJECT_KEY", gadai_test_support::PII_SUBJECT_KEY);
+    }
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?

@@ -87,6 +87,10 @@ pub fn print(before: &Totals, after: &Totals) {
         ("validate (fields, rules)", stage("validate").0),
         ("fingerprint (SHA-256 of the body)", stage("fingerprint").0),
         ("index (Postgres: earlier attempts)", stage("index").0),
+        (
+            "seal (the customer's key from Postgres, AES-GCM)",
+            stage("seal").0,
+        ),
         ("publish: send to NATS", send),
         ("publish: wait for the PubAck", publish - send),
     ];

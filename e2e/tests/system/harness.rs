@@ -73,6 +73,11 @@ pub fn mailer_settings(env: &TestEnv, knobs: &Knobs) -> verification_mailer::con
         send_attempts: knobs.send_attempts,
         send_ack_wait: Duration::from_secs(10),
         check: Default::default(),
+        pii: verification_mailer::config::Pii::new(
+            gadai_test_support::PII_MASTER_KEYS,
+            gadai_test_support::PII_SUBJECT_KEY,
+        )
+        .unwrap(),
     }
 }
 
@@ -94,6 +99,11 @@ pub async fn start(knobs: Knobs) -> System {
         fallback_window: Duration::from_secs(600),
         loan_rates: order_intake::domain::quote::LoanRates::parse(
             order_intake::domain::quote::DEFAULT_LOAN_RATES,
+        )
+        .unwrap(),
+        pii: order_intake::config::Pii::new(
+            gadai_test_support::PII_MASTER_KEYS,
+            gadai_test_support::PII_SUBJECT_KEY,
         )
         .unwrap(),
     })
@@ -119,6 +129,11 @@ pub async fn start(knobs: Knobs) -> System {
         feeds_per_operator: 5,
         projection_parallel: 2,
         bootstrap_admin: Some(("admin".into(), "admin-password-123".into())),
+        pii: dashboard_api::config::Pii::new(
+            gadai_test_support::PII_MASTER_KEYS,
+            gadai_test_support::PII_SUBJECT_KEY,
+        )
+        .unwrap(),
     })
     .await
     .unwrap();
@@ -129,6 +144,8 @@ pub async fn start(knobs: Knobs) -> System {
         core: core(&env, "sweeper"),
         sweep_interval: knobs.sweep_interval,
         sweep_batch: 100,
+        retention_period: None,
+        retention_interval: Duration::from_secs(3600),
     })
     .await
     .unwrap();
