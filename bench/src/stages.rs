@@ -86,11 +86,11 @@ pub fn print(before: &Totals, after: &Totals) {
     let rows = [
         ("validate (fields, rules)", stage("validate").0),
         ("fingerprint (SHA-256 of the body)", stage("fingerprint").0),
-        ("index (Postgres: earlier attempts)", stage("index").0),
         (
-            "seal (the customer's key from Postgres, AES-GCM)",
-            stage("seal").0,
+            "index and keys (Postgres, at once: earlier attempts, customers' keys)",
+            stage("index").0,
         ),
+        ("seal (AES-GCM of the personal fields)", stage("seal").0),
         ("publish: send to NATS", send),
         ("publish: wait for the PubAck", publish - send),
     ];

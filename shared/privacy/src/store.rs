@@ -117,8 +117,12 @@ impl Sql {
                 "SELECT subject, generation, master_id, wrapped, erased_at IS NOT NULL FROM {t}
                  WHERE subject = ANY($1)"
             ),
+            // One statement, one round trip: the schema's shared lock (the one
+            // `gadai_store::begin_apply` takes) is held by the statement's own transaction.
             insert: format!(
-                "INSERT INTO {t} (subject, generation, master_id, wrapped) VALUES ($1, 1, $2, $3)
+                "WITH locked AS (SELECT pg_advisory_xact_lock_shared(hashtext($4)))
+                 INSERT INTO {t} (subject, generation, master_id, wrapped)
+                 SELECT $1, 1, $2, $3 FROM locked
                  ON CONFLICT (subject) DO NOTHING"
             ),
             // A tombstone gets the next generation; a replica that lost the race updates nothing.
@@ -214,27 +218,30 @@ impl KeyStore {
             };
             let key = DataKey::generate(previous.map_or(1, |g| g as u32 + 1));
             let wrapped = wrap(&inner.masters, subject, &key);
-            let mut tx = gadai_store::begin_apply(&inner.pool, &inner.schema).await?;
             let written = match previous {
+                // A new customer (the common case of the two): one round trip.
                 None => {
                     sqlx::query(&inner.sql.insert)
                         .bind(subject.as_str())
                         .bind(&wrapped.master_id)
                         .bind(&wrapped.bytes)
-                        .execute(&mut *tx)
+                        .bind(&inner.schema)
+                        .execute(&inner.pool)
                         .await?
                 }
                 Some(generation) => {
-                    sqlx::query(&inner.sql.rekey)
+                    let mut tx = gadai_store::begin_apply(&inner.pool, &inner.schema).await?;
+                    let written = sqlx::query(&inner.sql.rekey)
                         .bind(subject.as_str())
                         .bind(generation)
                         .bind(&wrapped.master_id)
                         .bind(&wrapped.bytes)
                         .execute(&mut *tx)
-                        .await?
+                        .await?;
+                    tx.commit().await?;
+                    written
                 }
             };
-            tx.commit().await?;
             if written.rows_affected() == 1 {
                 tracing::info!(
                     generation = key.generation(),

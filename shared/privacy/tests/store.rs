@@ -112,6 +112,32 @@ async fn replicas_racing_for_a_new_customer_end_with_one_key() {
     }
 }
 
+/// A rebuild copies the kept tables while it holds the schema's lock exclusively: a key made
+/// meanwhile waits for the swap instead of landing in the schema the swap drops.
+#[tokio::test]
+async fn a_new_key_waits_for_a_rebuilds_exclusive_lock() {
+    let url = database().await;
+    let keys = store(&url, &[("k1", K1)]).await;
+    let pool = replica(&url).await;
+    let mut rebuild = pool.begin().await.unwrap();
+    gadai_store::lock_exclusive(&mut rebuild, SCHEMA)
+        .await
+        .unwrap();
+    let s = subject("new@example.co.id");
+    let making = tokio::spawn({
+        let (keys, s) = (keys.clone(), s.clone());
+        async move { keys.key_for(&s).await.unwrap().generation() }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !making.is_finished(),
+        "the key was made under a rebuild's lock"
+    );
+    rebuild.commit().await.unwrap();
+    assert_eq!(making.await.unwrap(), 1);
+    assert!(keys.find(&s).await.unwrap().is_some());
+}
+
 #[tokio::test]
 async fn erasure_shreds_the_key_and_a_returning_customer_gets_a_new_one() {
     let url = database().await;

@@ -117,6 +117,10 @@ impl NewOrder {
     pub fn nama_customer(&self) -> &str {
         &self.nama_customer
     }
+
+    pub fn email(&self) -> &str {
+        &self.email
+    }
 }
 
 /// Parses a request body: one order object or an array of them. All or nothing: any failing

@@ -13,7 +13,7 @@ use chrono::Utc;
 use futures::{StreamExt, TryStreamExt};
 use gadai_events::{BRIDGE_ACTOR, Event, EventKind, IdempotencyRef, OrderCreated};
 use gadai_http::{ApiError, FieldError};
-use gadai_privacy::{SubjectId, personal::seal_order};
+use gadai_privacy::{DataKey, SubjectId, personal::seal_order};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -128,9 +128,19 @@ pub async fn accept(
         window: state.settings.fallback_window,
     };
     let started = stage_done("fingerprint", started);
-    let earlier = find_earlier(&state.pool, &request.candidate_keys())
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("idempotency index: {e}")))?;
+    // Two independent round trips at once: the earlier attempt (idempotency index) and the
+    // customers' keys. A replay or a conflict does not need the keys; fetching them anyway
+    // costs nothing but a key a new customer would have got at their next order.
+    let subjects: Vec<SubjectId> = orders
+        .iter()
+        .map(|o| state.subjects.subject_of(o.email()))
+        .collect();
+    let candidates = request.candidate_keys();
+    let (earlier, keys) = tokio::join!(
+        find_earlier(&state.pool, &candidates),
+        customer_keys(state, &subjects)
+    );
+    let earlier = earlier.map_err(|e| ApiError::Unavailable(format!("idempotency index: {e}")))?;
     let started = stage_done("index", started);
 
     let key = match idempotency::decide(&request, earlier.as_ref()) {
@@ -149,8 +159,11 @@ pub async fn accept(
         Decision::New { key } | Decision::Resume { key } => key,
     };
 
-    let orders = event_data(orders, &key, &request.fingerprint);
-    let orders = seal(state, orders).await?;
+    let mut orders = event_data(orders, &key, &request.fingerprint);
+    let keys = keys?;
+    for (order, subject) in orders.iter_mut().zip(&subjects) {
+        seal_order(&keys[subject], subject, order);
+    }
     let started = stage_done("seal", started);
     let (ids, all_duplicates) = publish(state, orders, &key).await?;
     stage_done("publish", started);
@@ -208,20 +221,15 @@ fn event_data(orders: Vec<NewOrder>, key: &str, fingerprint: &str) -> Vec<OrderC
         .collect()
 }
 
-/// Seals each order's personal fields under its customer's key (made on the customer's first
-/// order, or anew after an erasure). One key-store call per customer of the request, a few at
-/// once (a batch of new customers must not take the whole pool). A key store that fails
-/// answers 503 before anything is published: a retry with the same key publishes the same
-/// orders.
-async fn seal(
+/// The key of each customer of the request (made on the customer's first order, or anew after
+/// an erasure). One key-store call per customer, a few at once (a batch of new customers must
+/// not take the whole pool). A key store that fails answers 503 before anything is published:
+/// a retry with the same key publishes the same orders.
+async fn customer_keys(
     state: &AppState,
-    mut orders: Vec<OrderCreated>,
-) -> Result<Vec<OrderCreated>, ApiError> {
-    let subjects: Vec<SubjectId> = orders
-        .iter()
-        .map(|o| state.subjects.subject_of(&o.email))
-        .collect();
-    let mut customers = subjects.clone();
+    subjects: &[SubjectId],
+) -> Result<HashMap<SubjectId, DataKey>, ApiError> {
+    let mut customers = subjects.to_vec();
     customers.sort();
     customers.dedup();
     let keys: Vec<_> = futures::stream::iter(customers.clone())
@@ -233,11 +241,7 @@ async fn seal(
         .try_collect()
         .await
         .map_err(|e| ApiError::Unavailable(format!("key store: {:#}", anyhow::Error::from(e))))?;
-    let keys: HashMap<SubjectId, _> = customers.into_iter().zip(keys).collect();
-    for (order, subject) in orders.iter_mut().zip(&subjects) {
-        seal_order(&keys[subject], subject, order);
-    }
-    Ok(orders)
+    Ok(customers.into_iter().zip(keys).collect())
 }
 
 /// Publishes every order (concurrently) and waits for all PubAcks. Ids come from the key, so a
