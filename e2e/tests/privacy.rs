@@ -163,6 +163,22 @@ async fn get_text(client: &reqwest::Client, url: String) -> String {
     response.text().await.unwrap()
 }
 
+/// The text of the XLSX and PDF exports of the active orders.
+async fn spreadsheets(admin: &reqwest::Client, dashboard: &str) -> (String, String) {
+    let export = |format: &'static str| {
+        let url = format!("{dashboard}/dashboard/orders/export?format={format}");
+        async move {
+            let response = admin.get(url).send().await.unwrap();
+            assert!(response.status().is_success(), "{format} export");
+            response.bytes().await.unwrap().to_vec()
+        }
+    };
+    (
+        xlsx_text(&export("xlsx").await),
+        pdf_text(&export("pdf").await),
+    )
+}
+
 /// What operators can read of the system over HTTP: lists, details with history, hand-offs,
 /// statistics and the three exports.
 async fn api_answers(admin: &reqwest::Client, dashboard: &str, ids: &[&str]) -> String {
@@ -176,25 +192,45 @@ async fn api_answers(admin: &reqwest::Client, dashboard: &str, ids: &[&str]) -> 
     ] {
         text.push_str(&get_text(admin, format!("{dashboard}{path}")).await);
     }
-    for format in ["xlsx", "pdf"] {
-        let bytes = admin
-            .get(format!(
-                "{dashboard}/dashboard/orders/export?format={format}"
-            ))
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        // The XLSX is a zip and the PDF compressed: their text is checked by the API tests;
-        // here the raw bytes must at least not hold the strings.
-        text.push_str(&String::from_utf8_lossy(&bytes));
-    }
+    let (xlsx, pdf) = spreadsheets(admin, dashboard).await;
+    text.push_str(&xlsx);
+    text.push_str(&pdf);
     for id in ids {
         text.push_str(&get_text(admin, format!("{dashboard}/dashboard/orders/{id}")).await);
     }
     text
+}
+
+/// Every cell of every sheet of an XLSX file, as text.
+fn xlsx_text(bytes: &[u8]) -> String {
+    use calamine::{Reader, Xlsx, open_workbook_from_rs};
+    let mut book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut text = String::new();
+    for name in book.sheet_names() {
+        let range = book.worksheet_range(&name).unwrap();
+        for row in range.rows() {
+            for cell in row {
+                text.push_str(&cell.to_string());
+                text.push('\t');
+            }
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// The text of a PDF (`pdftotext`, from poppler-utils, which `make test` installs).
+fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let output = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (Debian package poppler-utils)");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
 }
 
 #[tokio::test]
@@ -311,6 +347,10 @@ async fn an_erased_customer_is_gone_from_every_table_answer_log_and_the_stream_s
     assert!(!export.to_string().contains(BUDI_NAME));
 
     let stats_before = get_text(&admin, format!("{dashboard}/dashboard/stats")).await;
+    // The exports are read as text: before the erasure they show Siti.
+    let (xlsx, pdf) = spreadsheets(&admin, &dashboard).await;
+    assert!(xlsx.contains(SITI_NAME), "{xlsx}");
+    assert!(pdf.contains(SITI_EMAIL), "{pdf}");
 
     // The admin erases Siti by e-mail.
     let erased = admin
