@@ -346,6 +346,16 @@ async fn an_erased_customer_is_gone_from_every_table_answer_log_and_the_stream_s
     assert_eq!(export["handoff"][0]["ringkasan"], SITI_SUMMARY);
     assert!(!export.to_string().contains(BUDI_NAME));
 
+    // The statistics once the mail's outcome is projected (the order is On Verification).
+    eventually(Duration::from_secs(30), || {
+        let admin = admin.clone();
+        let url = format!("{dashboard}/dashboard/orders/{siti_1}");
+        async move {
+            let body: Value = admin.get(url).send().await.ok()?.json().await.ok()?;
+            (body["order"]["status"] == "On Verification").then_some(())
+        }
+    })
+    .await;
     let stats_before = get_text(&admin, format!("{dashboard}/dashboard/stats")).await;
     // The exports are read as text: before the erasure they show Siti.
     let (xlsx, pdf) = spreadsheets(&admin, &dashboard).await;

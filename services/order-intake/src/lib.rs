@@ -12,6 +12,7 @@
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod keys;
 pub mod projection;
 pub mod read_model;
 pub mod reseal;

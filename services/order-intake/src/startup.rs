@@ -64,7 +64,7 @@ impl Service for OrderIntake {
             pool: base.pool.clone(),
             bus: base.bus.clone(),
             subjects: self.settings.pii.subjects.clone(),
-            keys: self.keys,
+            keys: crate::keys::KeyRounds::start(self.keys),
             settings: self.settings,
         });
         Running::new(routes, vec![consumer, key_requests])

@@ -251,6 +251,19 @@ impl DataKey {
     }
 }
 
+/// A copy of the key (for handing one customer's key to several requests of one batch); the copy
+/// is wiped when dropped too.
+impl Clone for DataKey {
+    fn clone(&self) -> Self {
+        DataKey {
+            generation: self.generation,
+            key: SecretBox::init_with_mut(|k: &mut [u8; KEY_LEN]| {
+                k.copy_from_slice(self.key.expose_secret())
+            }),
+        }
+    }
+}
+
 impl fmt::Debug for DataKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DataKey")

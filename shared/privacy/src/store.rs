@@ -5,7 +5,7 @@
 //! a key created during a rebuild is either copied or written after the swap, never left
 //! behind in the schema the swap drops.
 
-use std::{fmt, sync::Arc};
+use std::{collections::HashMap, fmt, sync::Arc};
 
 use sqlx::{PgPool, migrate::Migrator};
 
@@ -97,6 +97,7 @@ struct Sql {
     select: String,
     select_many: String,
     insert: String,
+    insert_many: String,
     rekey: String,
     erase: String,
     exists: String,
@@ -124,6 +125,16 @@ impl Sql {
                  INSERT INTO {t} (subject, generation, master_id, wrapped)
                  SELECT $1, 1, $2, $3 FROM locked
                  ON CONFLICT (subject) DO NOTHING"
+            ),
+            // Many new customers in one statement (the same lock); returns those it made.
+            insert_many: format!(
+                "WITH locked AS (SELECT pg_advisory_xact_lock_shared(hashtext($4)))
+                 INSERT INTO {t} (subject, generation, master_id, wrapped)
+                 SELECT u.subject, 1, u.master_id, u.wrapped
+                 FROM locked, unnest($1::text[], $2::text[], $3::bytea[])
+                      AS u(subject, master_id, wrapped)
+                 ON CONFLICT (subject) DO NOTHING
+                 RETURNING subject"
             ),
             // A tombstone gets the next generation; a replica that lost the race updates nothing.
             rekey: format!(
@@ -257,6 +268,68 @@ impl KeyStore {
         })
     }
 
+    /// [`KeyStore::key_for`] of many customers at once, in the order given (a customer named
+    /// twice gets the same key twice): one query for those who have a key, one statement making
+    /// the keys of those who never had one, and [`KeyStore::key_for`] one by one only for the
+    /// rare rest (a customer coming back after an erasure, a race lost to another replica).
+    pub async fn keys_for(&self, subjects: &[SubjectId]) -> Result<Vec<DataKey>, StoreError> {
+        let mut distinct = subjects.to_vec();
+        distinct.sort();
+        distinct.dedup();
+        let inner = &self.inner;
+        let mut found: HashMap<SubjectId, DataKey> = HashMap::with_capacity(distinct.len());
+        let mut new: Vec<(SubjectId, DataKey, WrappedKey)> = Vec::new();
+        for (subject, held) in distinct.iter().zip(self.held(&distinct).await?) {
+            match held {
+                Held::Live(wrapped) => {
+                    let key = unwrap(&inner.masters, subject, &wrapped).map_err(|source| {
+                        StoreError::Unwrap {
+                            subject: subject.clone(),
+                            source,
+                        }
+                    })?;
+                    found.insert(subject.clone(), key);
+                }
+                Held::Unknown => {
+                    let key = DataKey::generate(1);
+                    let wrapped = wrap(&inner.masters, subject, &key);
+                    new.push((subject.clone(), key, wrapped));
+                }
+                Held::Erased { .. } => {}
+            }
+        }
+        if !new.is_empty() {
+            let made: Vec<String> = sqlx::query_scalar(&inner.sql.insert_many)
+                .bind(new.iter().map(|(s, ..)| s.as_str()).collect::<Vec<_>>())
+                .bind(
+                    new.iter()
+                        .map(|(.., w)| w.master_id.as_str())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    new.iter()
+                        .map(|(.., w)| w.bytes.as_slice())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(&inner.schema)
+                .fetch_all(&inner.pool)
+                .await?;
+            let made: std::collections::HashSet<String> = made.into_iter().collect();
+            for (subject, key, _) in new {
+                if made.contains(subject.as_str()) {
+                    found.insert(subject, key);
+                }
+            }
+        }
+        for subject in &distinct {
+            if !found.contains_key(subject) {
+                let key = self.key_for(subject).await?;
+                found.insert(subject.clone(), key);
+            }
+        }
+        Ok(subjects.iter().map(|s| found[s].clone()).collect())
+    }
+
     /// The customer's current key; `None` when they have none or it was erased. Never makes one:
     /// for readers (projections, the mailer, exports).
     pub async fn find(&self, subject: &SubjectId) -> Result<Option<DataKey>, StoreError> {
@@ -327,7 +400,7 @@ impl KeyStore {
                 .bind(&names)
                 .fetch_all(&self.inner.pool)
                 .await?;
-        let by_subject: std::collections::HashMap<String, Held> = rows
+        let by_subject: HashMap<String, Held> = rows
             .into_iter()
             .map(|(subject, generation, master_id, bytes, erased)| {
                 let generation = generation as u32;

@@ -112,6 +112,60 @@ async fn replicas_racing_for_a_new_customer_end_with_one_key() {
     }
 }
 
+/// Many customers at once (the bridge's rounds): existing, new, erased and named twice, while
+/// another replica makes some of the same keys; every answer is the one key the store keeps.
+#[tokio::test]
+async fn keys_for_many_customers_at_once_are_the_stores_keys() {
+    let url = database().await;
+    let a = store(&url, &[("k1", K1)]).await;
+    let b = store(&url, &[("k1", K1)]).await;
+    let old = subject("old@example.co.id");
+    let erased = subject("erased@example.co.id");
+    let old_key = a.key_for(&old).await.unwrap();
+    a.key_for(&erased).await.unwrap();
+    a.erase(&erased, "DPO-7").await.unwrap();
+    let new: Vec<SubjectId> = (0..30)
+        .map(|i| subject(&format!("new{i}@example.co.id")))
+        .collect();
+    let mut asked = vec![old.clone(), erased.clone(), old.clone()];
+    asked.extend(new.iter().cloned());
+    let (from_a, from_b) = tokio::join!(a.keys_for(&asked), b.keys_for(&new[..15]));
+    let (from_a, from_b) = (from_a.unwrap(), from_b.unwrap());
+    assert_eq!(from_a.len(), asked.len());
+    let sealed = seal(&old_key, &old, fields::NAME, "Lama");
+    for key in [&from_a[0], &from_a[2]] {
+        assert_eq!(
+            open(key, &old, fields::NAME, &sealed).as_deref(),
+            Ok("Lama")
+        );
+    }
+    assert_eq!(
+        from_a[1].generation(),
+        2,
+        "an erased customer comes back with a new key"
+    );
+    for (i, s) in new.iter().enumerate() {
+        let kept = a.find(s).await.unwrap().expect("the key is stored");
+        let sealed = seal(&from_a[3 + i], s, fields::EMAIL, "x@example.co.id");
+        assert!(
+            open(&kept, s, fields::EMAIL, &sealed).is_ok(),
+            "customer {i}"
+        );
+        if i < 15 {
+            let sealed = seal(&from_b[i], s, fields::EMAIL, "x@example.co.id");
+            assert!(
+                open(&kept, s, fields::EMAIL, &sealed).is_ok(),
+                "customer {i} of b"
+            );
+        }
+    }
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM intake.customer_keys")
+        .fetch_one(&replica(&url).await)
+        .await
+        .unwrap();
+    assert_eq!(rows, 32);
+}
+
 /// A rebuild copies the kept tables while it holds the schema's lock exclusively: a key made
 /// meanwhile waits for the swap instead of landing in the schema the swap drops.
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! `POST /api/insert-orders`: one order or a list, validated, published, answered after the
 //! PubAck. Retries are safe (see `domain::idempotency`).
 
-use std::{collections::HashMap, time::Instant};
+use std::time::Instant;
 
 use axum::{
     Json,
@@ -10,7 +10,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::Utc;
-use futures::{StreamExt, TryStreamExt};
 use gadai_events::{BRIDGE_ACTOR, Event, EventKind, IdempotencyRef, OrderCreated};
 use gadai_http::{ApiError, FieldError};
 use gadai_privacy::{DataKey, SubjectId, personal::seal_order};
@@ -28,9 +27,6 @@ use crate::{
     },
     read_model::find_earlier,
 };
-
-/// Key-store calls one request makes at once.
-const KEYS_AT_ONCE: usize = 8;
 
 /// An order's id and status, as the answers list them.
 #[derive(Serialize, ToSchema)]
@@ -161,8 +157,8 @@ pub async fn accept(
 
     let mut orders = event_data(orders, &key, &request.fingerprint);
     let keys = keys?;
-    for (order, subject) in orders.iter_mut().zip(&subjects) {
-        seal_order(&keys[subject], subject, order);
+    for ((order, subject), key) in orders.iter_mut().zip(&subjects).zip(&keys) {
+        seal_order(key, subject, order);
     }
     let started = stage_done("seal", started);
     let (ids, all_duplicates) = publish(state, orders, &key).await?;
@@ -222,26 +218,15 @@ fn event_data(orders: Vec<NewOrder>, key: &str, fingerprint: &str) -> Vec<OrderC
 }
 
 /// The key of each customer of the request (made on the customer's first order, or anew after
-/// an erasure). One key-store call per customer, a few at once (a batch of new customers must
-/// not take the whole pool). A key store that fails answers 503 before anything is published:
-/// a retry with the same key publishes the same orders.
-async fn customer_keys(
-    state: &AppState,
-    subjects: &[SubjectId],
-) -> Result<HashMap<SubjectId, DataKey>, ApiError> {
-    let mut customers = subjects.to_vec();
-    customers.sort();
-    customers.dedup();
-    let keys: Vec<_> = futures::stream::iter(customers.clone())
-        .map(|subject| {
-            let store = state.keys.clone();
-            async move { store.key_for(&subject).await }
-        })
-        .buffered(KEYS_AT_ONCE)
-        .try_collect()
+/// an erasure), fetched in a round with the other requests in flight ([`crate::keys`]). A key
+/// store that fails answers 503 before anything is published: a retry with the same key
+/// publishes the same orders.
+async fn customer_keys(state: &AppState, subjects: &[SubjectId]) -> Result<Vec<DataKey>, ApiError> {
+    state
+        .keys
+        .keys_for(subjects.to_vec())
         .await
-        .map_err(|e| ApiError::Unavailable(format!("key store: {:#}", anyhow::Error::from(e))))?;
-    Ok(customers.into_iter().zip(keys).collect())
+        .map_err(|e| ApiError::Unavailable(format!("key store: {e:#}")))
 }
 
 /// Publishes every order (concurrently) and waits for all PubAcks. Ids come from the key, so a

@@ -17,7 +17,7 @@ use axum::{
 };
 use gadai_bus::Bus;
 use gadai_http::api_key::{self, ApiKey};
-use gadai_privacy::{KeyStore, SubjectKey};
+use gadai_privacy::SubjectKey;
 use sqlx::PgPool;
 
 use crate::config::Settings;
@@ -28,7 +28,7 @@ pub struct AppState {
     pub pool: PgPool,
     pub bus: Bus,
     /// The customers' keys, which seal each order's personal fields.
-    pub keys: KeyStore,
+    pub keys: crate::keys::KeyRounds,
     /// E-mail -> the customer's subject id.
     pub subjects: Arc<SubjectKey>,
     pub settings: Arc<Settings>,
