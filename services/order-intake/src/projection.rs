@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use gadai_events::{CustomerErased, EventKind};
-use gadai_privacy::{Erasure, SubjectId, TABLE};
+use gadai_privacy::{MAX_REASON_CHARS, StoreError, SubjectId, erase_in};
 use gadai_runtime::{ApplyError, Delivered, Projection, Tx};
 use uuid::Uuid;
 
@@ -15,7 +15,6 @@ pub const NAME: &str = "order-intake";
 pub const SUBJECTS: [&str; 2] = ["order.created", "customer.erased"];
 
 /// The longest erasure reason the key store keeps (`gadai_privacy`'s limit).
-const MAX_REASON_CHARS: usize = 500;
 
 #[derive(Default)]
 pub struct IntakeProjection;
@@ -76,14 +75,8 @@ async fn index_orders(tx: Tx<'_>, batch: &[Delivered]) -> Result<(), ApplyError>
     Ok(())
 }
 
-/// Deletes the customer's key, of the erased generation or older, leaving the row as a
-/// tombstone: `KeyStore::erase_through`'s statement, run in the batch's own transaction.
-///
-/// Not `KeyStore::erase_through` itself: that opens a second transaction taking the schema's
-/// shared lock while this one holds it. With a rebuild queued for the exclusive lock between
-/// the two, Postgres makes the second wait behind the rebuild, which waits for this
-/// transaction, which waits for the second: a deadlock Postgres cannot see (one edge is in this
-/// process). In the batch's transaction the erasure also commits with the checkpoint.
+/// Deletes the customer's key, of the erased generation or older, in the batch's transaction
+/// (`gadai_privacy::erase_in`: the erasure commits with the checkpoint).
 ///
 /// Redelivery changes nothing (an erased key stays erased, a tombstone is not touched again);
 /// a key made after the erasure (a customer who came back: a later generation) is left alone.
@@ -96,43 +89,18 @@ async fn erase(tx: Tx<'_>, seq: u64, erased: &CustomerErased) -> Result<(), Appl
             "customer.erased at sequence {seq}: its subject is not a subject id"
         ))
     })?;
-    let reason = reason_of(erased);
-    let generation: Option<i32> = sqlx::query_scalar(&format!(
-        "UPDATE {TABLE} SET wrapped = ''::bytea, erased_at = now(), erased_reason = $2
-         WHERE subject = $1 AND erased_at IS NULL AND generation <= $3
-         RETURNING generation"
-    ))
-    .bind(subject.as_str())
-    .bind(&reason)
-    .bind(i64::from(erased.generation))
-    .fetch_optional(&mut **tx)
-    .await?;
-    let outcome = match generation {
-        Some(generation) => Erasure::Erased {
-            generation: generation as u32,
-        },
-        None => {
-            let known: bool = sqlx::query_scalar(&format!(
-                "SELECT EXISTS (SELECT 1 FROM {TABLE} WHERE subject = $1)"
-            ))
-            .bind(subject.as_str())
-            .fetch_one(&mut **tx)
-            .await?;
-            if known {
-                Erasure::AlreadyErased
-            } else {
-                Erasure::Unknown
-            }
-        }
-    };
-    // The reason is a request reference by rule, but typed by an admin: not logged.
+    let outcome = erase_in(tx, &subject, erased.generation, &reason_of(erased))
+        .await
+        .map_err(|e| match e {
+            StoreError::Database(e) => ApplyError::from(e),
+            other => ApplyError::Transient(other.into()),
+        })?;
     tracing::info!(
         %subject,
-        generation = erased.generation,
         dasar = erased.dasar.as_str(),
         seq,
         ?outcome,
-        "customer key erasure applied"
+        "customer.erased applied"
     );
     Ok(())
 }

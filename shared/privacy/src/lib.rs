@@ -137,4 +137,7 @@ pub use keys::{
 };
 pub use rpc::{KeyClient, KeyError, KeyState, Keys};
 pub use seal::{OpenError, PREFIX, fields, is_sealed, open, seal, sealed_generation};
-pub use store::{Erasure, Held, KeyStore, MIGRATION, StoreError, TABLE, check_migrator};
+pub use store::{
+    Erasure, Held, KeyStore, MAX_REASON_CHARS, MIGRATION, StoreError, TABLE, check_migrator,
+    erase_in,
+};

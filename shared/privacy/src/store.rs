@@ -7,7 +7,7 @@
 
 use std::{collections::HashMap, fmt, sync::Arc};
 
-use sqlx::{PgPool, migrate::Migrator};
+use sqlx::{PgConnection, PgPool, migrate::Migrator};
 
 use crate::{
     DataKey, MasterKeys, SubjectId, UnwrapError, WrappedKey,
@@ -47,6 +47,66 @@ pub fn check_migrator(migrator: &Migrator) -> Result<(), String> {
              copy it unchanged into the service's migrations (it makes the `{TABLE}` table)"
         ))
     }
+}
+
+/// [`KeyStore::erase_through`] in the caller's transaction `conn`, whose `search_path` is the
+/// owner's schema and which holds the schema's shared lock: the owner's projection applying
+/// `customer.erased`, live or in a rebuild's fresh schema. (Not `erase_through` there: a second
+/// transaction asking for the shared lock while this one holds it deadlocks behind a queued
+/// rebuild, and here the erasure commits with the projection's checkpoint.)
+pub async fn erase_in(
+    conn: &mut PgConnection,
+    subject: &SubjectId,
+    generation: u32,
+    reason: &str,
+) -> Result<Erasure, StoreError> {
+    erase_with(conn, TABLE, subject, generation, reason).await
+}
+
+/// Deletes the key bytes of `subject`'s key of `generation` or older in `table`, leaving the
+/// row as a tombstone, and says what it found.
+async fn erase_with(
+    conn: &mut PgConnection,
+    table: &str,
+    subject: &SubjectId,
+    generation: u32,
+    reason: &str,
+) -> Result<Erasure, StoreError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+        return Err(StoreError::BadReason);
+    }
+    let erased: Option<i32> = sqlx::query_scalar(&format!(
+        "UPDATE {table} SET wrapped = ''::bytea, erased_at = now(), erased_reason = $2
+         WHERE subject = $1 AND erased_at IS NULL AND generation <= $3
+         RETURNING generation"
+    ))
+    .bind(subject.as_str())
+    .bind(reason)
+    .bind(i64::from(generation))
+    .fetch_optional(&mut *conn)
+    .await?;
+    let outcome = match erased {
+        Some(generation) => Erasure::Erased {
+            generation: generation as u32,
+        },
+        None => {
+            let exists: bool = sqlx::query_scalar(&format!(
+                "SELECT EXISTS (SELECT 1 FROM {table} WHERE subject = $1)"
+            ))
+            .bind(subject.as_str())
+            .fetch_one(&mut *conn)
+            .await?;
+            if exists {
+                Erasure::AlreadyErased
+            } else {
+                Erasure::Unknown
+            }
+        }
+    };
+    // The reason is a request reference by rule, but typed by an admin: not logged.
+    tracing::info!(%subject, generation, ?outcome, "customer key erasure");
+    Ok(outcome)
 }
 
 /// What [`KeyStore::erase`] found.
@@ -90,7 +150,8 @@ pub enum StoreError {
     BadReason,
 }
 
-const MAX_REASON_CHARS: usize = 500;
+/// The longest reason an erasure keeps, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
 const REWRAP_BATCH: i64 = 500;
 
 struct Sql {
@@ -99,8 +160,8 @@ struct Sql {
     insert: String,
     insert_many: String,
     rekey: String,
-    erase: String,
-    exists: String,
+    /// `<schema>.customer_keys`.
+    table: String,
     to_rewrap: String,
     rewrap: String,
     masters_in_use: String,
@@ -142,12 +203,7 @@ impl Sql {
                    created_at = now(), erased_at = NULL, erased_reason = NULL
                  WHERE subject = $1 AND generation = $2 AND erased_at IS NOT NULL"
             ),
-            erase: format!(
-                "UPDATE {t} SET wrapped = ''::bytea, erased_at = now(), erased_reason = $2
-                 WHERE subject = $1 AND erased_at IS NULL AND generation <= $3
-                 RETURNING generation"
-            ),
-            exists: format!("SELECT EXISTS (SELECT 1 FROM {t} WHERE subject = $1)"),
+            table: t.clone(),
             to_rewrap: format!(
                 "SELECT subject, generation, master_id, wrapped FROM {t}
                  WHERE erased_at IS NULL AND master_id <> $1 AND subject > $2
@@ -358,36 +414,10 @@ impl KeyStore {
         generation: u32,
         reason: &str,
     ) -> Result<Erasure, StoreError> {
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
-            return Err(StoreError::BadReason);
-        }
         let inner = &self.inner;
         let mut tx = gadai_store::begin_apply(&inner.pool, &inner.schema).await?;
-        let erased: Option<i32> = sqlx::query_scalar(&inner.sql.erase)
-            .bind(subject.as_str())
-            .bind(reason)
-            .bind(i64::from(generation))
-            .fetch_optional(&mut *tx)
-            .await?;
-        let outcome = match erased {
-            Some(generation) => Erasure::Erased {
-                generation: generation as u32,
-            },
-            None => {
-                let exists: bool = sqlx::query_scalar(&inner.sql.exists)
-                    .bind(subject.as_str())
-                    .fetch_one(&mut *tx)
-                    .await?;
-                if exists {
-                    Erasure::AlreadyErased
-                } else {
-                    Erasure::Unknown
-                }
-            }
-        };
+        let outcome = erase_with(&mut tx, &inner.sql.table, subject, generation, reason).await?;
         tx.commit().await?;
-        tracing::info!(?outcome, reason, "customer key erasure");
         Ok(outcome)
     }
 
