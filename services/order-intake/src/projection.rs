@@ -14,8 +14,6 @@ pub const NAME: &str = "order-intake";
 /// other types are skipped here.)
 pub const SUBJECTS: [&str; 2] = ["order.created", "customer.erased"];
 
-/// The longest erasure reason the key store keeps (`gadai_privacy`'s limit).
-
 #[derive(Default)]
 pub struct IntakeProjection;
 

@@ -3,6 +3,7 @@
 mod agent_tools;
 mod helpers;
 mod idempotency;
+mod in_flight;
 mod insert_orders;
 mod openapi;
 mod privacy;
