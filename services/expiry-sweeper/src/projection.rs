@@ -10,6 +10,8 @@
 //! of an erased generation that a replica applies late is not taken back in. Each of these gives
 //! the same rows in any order.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use gadai_events::EventKind;
 use gadai_privacy::{SubjectId, sealed_generation};
@@ -25,12 +27,21 @@ impl Projection for Verifications {
     const NAME: &'static str = NAME;
     type Applied = ();
 
+    /// Consecutive opening events (most of a busy stream: every new order) go in as one
+    /// statement ([`Openings`]); every other event, in stream order between them, one by one.
     async fn apply(&self, tx: Tx<'_>, batch: &[Delivered]) -> Result<(), ApplyError> {
+        let mut openings = Openings::default();
         for d in batch {
-            apply_verification(tx, d).await?;
-            apply_retention(tx, d).await?;
+            match opening(d)? {
+                Some(item) => openings.push(tx, item).await?,
+                None => {
+                    openings.flush(tx).await?;
+                    apply_verification(tx, d).await?;
+                    apply_retention(tx, d).await?;
+                }
+            }
         }
-        Ok(())
+        openings.flush(tx).await
     }
 }
 
@@ -87,22 +98,15 @@ impl Item {
 }
 
 async fn apply_retention(tx: Tx<'_>, d: &Delivered) -> Result<(), ApplyError> {
-    let (order, seq, at) = (d.event.order_id, d.seq as i64, d.event.occurred_at);
+    let (order, at) = (d.event.order_id, d.event.occurred_at);
     match &d.event.kind {
-        EventKind::OrderCreated(o) => {
-            open_item(tx, Item::Order, order, o.subject.as_deref(), &o.email, seq).await
-        }
-        EventKind::HandoffOpened(h) => {
-            let subject = h.subject.as_deref();
-            open_item(tx, Item::Handoff, h.handoff_id, subject, &h.email, seq).await
-        }
         EventKind::OrderVerified(_) | EventKind::OrderExpired(_) | EventKind::OrderDeleted(_) => {
             close_item(tx, Item::Order, order, at).await
         }
         EventKind::HandoffClosed(h) => close_item(tx, Item::Handoff, h.handoff_id, at).await,
         EventKind::CustomerErased(e) => {
             let subject = subject(&e.subject)?;
-            forget(tx, &subject, e.generation, seq).await
+            forget(tx, &subject, e.generation, d.seq as i64).await
         }
         _ => Ok(()),
     }
@@ -112,44 +116,97 @@ fn subject(text: &str) -> Result<SubjectId, ApplyError> {
     SubjectId::parse(text).map_err(|_| ApplyError::Poison("subject is not a subject id".into()))
 }
 
-/// Records an order or hand-off of a customer. Items recorded before sealing (no `subject`) are
-/// left out: nothing of theirs can be shredded, and the one-time reseal gives every event a
-/// subject.
-async fn open_item(
-    tx: Tx<'_>,
+/// An order or hand-off of a customer, as its opening event names it.
+#[derive(Debug)]
+struct Opening {
     item: Item,
     id: Uuid,
-    subject_text: Option<&str>,
-    sealed_email: &str,
+    subject: SubjectId,
+    generation: i32,
     seq: i64,
-) -> Result<(), ApplyError> {
-    let Some(subject_text) = subject_text else {
-        return Ok(());
+}
+
+/// The item an event opens: `order.created` and `customer.handoff_opened` of a sealed customer.
+/// Items recorded before sealing (no `subject`) are left out: nothing of theirs can be
+/// shredded, and the one-time reseal gives every event a subject.
+fn opening(d: &Delivered) -> Result<Option<Opening>, ApplyError> {
+    let (item, id, subject_text, sealed_email) = match &d.event.kind {
+        EventKind::OrderCreated(o) => (Item::Order, d.event.order_id, &o.subject, &o.email),
+        EventKind::HandoffOpened(h) => (Item::Handoff, h.handoff_id, &h.subject, &h.email),
+        _ => return Ok(None),
     };
-    let subject = subject(subject_text)?;
+    let Some(subject_text) = subject_text else {
+        return Ok(None);
+    };
     let generation = sealed_generation(sealed_email)
         .and_then(|g| i32::try_from(g).ok())
         .ok_or_else(|| {
             ApplyError::Poison("a sealed event whose e-mail is not a sealed field".into())
         })?;
-    sqlx::query(
-        "INSERT INTO retention_items (kind, item_id, subject, generation, opened_seq)
-         SELECT $1::text, $2::uuid, $3::text, $4::integer, $5::bigint
-         WHERE NOT EXISTS (
-             SELECT 1 FROM retention_erasures e WHERE e.subject = $3 AND e.generation >= $4
-         )
-         ON CONFLICT (kind, item_id) DO UPDATE
-         SET subject = EXCLUDED.subject, generation = EXCLUDED.generation,
-             opened_seq = EXCLUDED.opened_seq",
-    )
-    .bind(item.as_str())
-    .bind(id)
-    .bind(subject.as_str())
-    .bind(generation)
-    .bind(seq)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    Ok(Some(Opening {
+        item,
+        id,
+        subject: subject(subject_text)?,
+        generation,
+        seq: d.seq as i64,
+    }))
+}
+
+/// A run of consecutive opening events, written as one statement. Within a run nothing else
+/// changes the tables (an erasure or a close ends the run first), and an item appears once (a
+/// repeat ends the run first: one statement cannot touch a row twice), so the statement gives
+/// the rows the events one by one would.
+#[derive(Default)]
+struct Openings {
+    items: Vec<Opening>,
+    seen: HashSet<(&'static str, Uuid)>,
+}
+
+impl Openings {
+    async fn push(&mut self, tx: Tx<'_>, opening: Opening) -> Result<(), ApplyError> {
+        if self.seen.contains(&(opening.item.as_str(), opening.id)) {
+            self.flush(tx).await?;
+        }
+        self.seen.insert((opening.item.as_str(), opening.id));
+        self.items.push(opening);
+        Ok(())
+    }
+
+    /// Records the run's items (each with its customer and key generation; an item of a
+    /// generation already erased is not taken back in) and starts a new run.
+    async fn flush(&mut self, tx: Tx<'_>) -> Result<(), ApplyError> {
+        if self.items.is_empty() {
+            return Ok(());
+        }
+        let items = std::mem::take(&mut self.items);
+        self.seen.clear();
+        let kinds: Vec<&str> = items.iter().map(|o| o.item.as_str()).collect();
+        let ids: Vec<Uuid> = items.iter().map(|o| o.id).collect();
+        let subjects: Vec<&str> = items.iter().map(|o| o.subject.as_str()).collect();
+        let generations: Vec<i32> = items.iter().map(|o| o.generation).collect();
+        let seqs: Vec<i64> = items.iter().map(|o| o.seq).collect();
+        sqlx::query(
+            "INSERT INTO retention_items (kind, item_id, subject, generation, opened_seq)
+             SELECT n.kind, n.item_id, n.subject, n.generation, n.opened_seq
+             FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::integer[], $5::bigint[])
+                  AS n (kind, item_id, subject, generation, opened_seq)
+             WHERE NOT EXISTS (
+                 SELECT 1 FROM retention_erasures e
+                 WHERE e.subject = n.subject AND e.generation >= n.generation
+             )
+             ON CONFLICT (kind, item_id) DO UPDATE
+             SET subject = EXCLUDED.subject, generation = EXCLUDED.generation,
+                 opened_seq = EXCLUDED.opened_seq",
+        )
+        .bind(&kinds)
+        .bind(&ids)
+        .bind(&subjects)
+        .bind(&generations)
+        .bind(&seqs)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
 }
 
 /// Closes an order or hand-off at `at`; closed again later (an expired order deleted), the later

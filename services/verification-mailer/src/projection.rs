@@ -11,7 +11,10 @@
 //! `order.created` a replica applies after the erasure is recorded blank. A customer who came
 //! back (a newer key) keeps the recipients of their new orders.
 
-use std::sync::{Arc, OnceLock};
+use std::{
+    collections::HashSet,
+    sync::{Arc, OnceLock},
+};
 
 use gadai_events::{CustomerErased, EventKind, OrderCreated};
 use gadai_privacy::{Pii, SubjectId, SubjectKey, sealed_generation};
@@ -54,11 +57,18 @@ impl Projection for Recipients {
     const NAME: &'static str = NAME;
     type Applied = ();
 
+    /// Consecutive `order.created` events (most of a busy stream) go in as one statement
+    /// ([`NewRecipients`]); every other event, in stream order between them, one by one.
     async fn apply(&self, tx: Tx<'_>, batch: &[Delivered]) -> Result<(), ApplyError> {
+        let mut recipients = NewRecipients::default();
         for d in batch {
             let order = d.event.order_id;
+            if let EventKind::OrderCreated(o) = &d.event.kind {
+                recipients.push(tx, self.recipient(order, o)?).await?;
+                continue;
+            }
+            recipients.flush(tx).await?;
             match &d.event.kind {
-                EventKind::OrderCreated(o) => self.record_recipient(tx, order, o).await?,
                 EventKind::CustomerErased(e) => erase(tx, e, d.seq as i64).await?,
                 EventKind::OrderVerified(_)
                 | EventKind::OrderExpired(_)
@@ -114,21 +124,18 @@ impl Projection for Recipients {
                 _ => {}
             }
         }
-        Ok(())
+        recipients.flush(tx).await
     }
 }
 
 impl Recipients {
     /// The order's recipient as the event carries it: sealed (with its subject and key
-    /// generation), or plaintext from before sealing (its subject computed, generation 0). The
-    /// address never changes, so it is filled in whatever arrived first; a customer erased at
-    /// this generation or later is recorded blank.
-    async fn record_recipient(
+    /// generation), or plaintext from before sealing (its subject computed, generation 0).
+    fn recipient<'a>(
         &self,
-        tx: Tx<'_>,
         order: Uuid,
-        created: &OrderCreated,
-    ) -> Result<(), ApplyError> {
+        created: &'a OrderCreated,
+    ) -> Result<Recipient<'a>, ApplyError> {
         let (subject, generation) = match created.subject.as_deref() {
             Some(subject) => {
                 let subject = SubjectId::parse(subject)
@@ -142,26 +149,82 @@ impl Recipients {
             }
             None => (self.subjects()?.subject_of(&created.email), 0),
         };
+        Ok(Recipient {
+            order,
+            email: &created.email,
+            nama_customer: &created.nama_customer,
+            subject,
+            generation,
+        })
+    }
+}
+
+/// One order's recipient, as its `order.created` carries it.
+struct Recipient<'a> {
+    order: Uuid,
+    email: &'a str,
+    nama_customer: &'a str,
+    subject: SubjectId,
+    generation: i32,
+}
+
+/// A run of consecutive `order.created` events, written as one statement. Within a run nothing
+/// else changes the tables (any other event ends the run first), and an order appears once (a
+/// repeat ends the run first: one statement cannot touch a row twice), so the statement gives
+/// the rows the events one by one would.
+#[derive(Default)]
+struct NewRecipients<'a> {
+    run: Vec<Recipient<'a>>,
+    orders: HashSet<Uuid>,
+}
+
+impl<'a> NewRecipients<'a> {
+    async fn push(&mut self, tx: Tx<'_>, recipient: Recipient<'a>) -> Result<(), ApplyError> {
+        if !self.orders.insert(recipient.order) {
+            self.flush(tx).await?;
+            self.orders.insert(recipient.order);
+        }
+        self.run.push(recipient);
+        Ok(())
+    }
+
+    /// Records the run's recipients and starts a new run. The address never changes, so it is
+    /// filled in whatever arrived first; a customer erased at this generation or later is
+    /// recorded blank.
+    async fn flush(&mut self, tx: Tx<'_>) -> Result<(), ApplyError> {
+        if self.run.is_empty() {
+            return Ok(());
+        }
+        let run = std::mem::take(&mut self.run);
+        self.orders.clear();
+        let orders: Vec<Uuid> = run.iter().map(|r| r.order).collect();
+        let emails: Vec<&str> = run.iter().map(|r| r.email).collect();
+        let names: Vec<&str> = run.iter().map(|r| r.nama_customer).collect();
+        let subjects: Vec<&str> = run.iter().map(|r| r.subject.as_str()).collect();
+        let generations: Vec<i32> = run.iter().map(|r| r.generation).collect();
         sqlx::query(
-            "WITH erased AS (
-                 SELECT EXISTS (SELECT 1 FROM recipient_erasures
-                                WHERE subject = $4 AND generation >= $5) AS yes
-             )
-             INSERT INTO recipients (order_id, email, nama_customer, subject, generation, erased)
-             SELECT $1, CASE WHEN yes THEN NULL ELSE $2 END, CASE WHEN yes THEN NULL ELSE $3 END,
-                    $4, $5, yes
-             FROM erased
+            "INSERT INTO recipients (order_id, email, nama_customer, subject, generation, erased)
+             SELECT n.order_id,
+                    CASE WHEN e.yes THEN NULL ELSE n.email END,
+                    CASE WHEN e.yes THEN NULL ELSE n.nama_customer END,
+                    n.subject, n.generation, e.yes
+             FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::integer[])
+                  AS n (order_id, email, nama_customer, subject, generation),
+                  LATERAL (SELECT EXISTS (
+                      SELECT 1 FROM recipient_erasures r
+                      WHERE r.subject = n.subject AND r.generation >= n.generation
+                  ) AS yes) e
              ON CONFLICT (order_id) DO UPDATE
              SET email = EXCLUDED.email, nama_customer = EXCLUDED.nama_customer,
                  subject = EXCLUDED.subject, generation = EXCLUDED.generation,
                  erased = EXCLUDED.erased
              WHERE NOT recipients.erased",
         )
-        .bind(order)
-        .bind(&created.email)
-        .bind(&created.nama_customer)
-        .bind(subject.as_str())
-        .bind(generation)
+        .bind(&orders)
+        .bind(&emails)
+        .bind(&names)
+        .bind(&subjects)
+        .bind(&generations)
         .execute(&mut **tx)
         .await?;
         Ok(())

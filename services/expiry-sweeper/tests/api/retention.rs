@@ -443,3 +443,63 @@ async fn retention_rows_do_not_depend_on_the_order_events_are_applied_in() {
     assert_eq!(items, [(third, 2)], "generation 1 stays forgotten");
     app.stop().await;
 }
+
+/// Opening events in a row go in as one statement: within one batch, a repeated opening, an
+/// erasure between openings and a late opening of an erased generation give the rows of the
+/// stream order.
+#[tokio::test]
+async fn a_batch_of_openings_gives_the_rows_of_the_stream_order() {
+    let app = spawn(TestEnv::new().await.unwrap(), Duration::from_secs(3600)).await;
+    let projection = Stored {
+        pool: app.pool.clone(),
+        schema: "sweeper".into(),
+        projection: expiry_sweeper::projection::Verifications,
+    };
+    let (siti, tono) = ("siti@example.co.id", "tono@example.co.id");
+    let [a, b, h, c, d, e] = [(); 6].map(|_| Uuid::now_v7());
+    let erasure = EventKind::CustomerErased(CustomerErased {
+        subject: subject(siti).as_str().to_owned(),
+        generation: 1,
+        dasar: ErasureBasis::Permintaan,
+        alasan: "DPO-8".into(),
+    });
+    let now = Utc::now();
+    let batch: Vec<Delivered> = [
+        (a, sealed_order(siti, 1)),
+        (b, sealed_order(siti, 1)),
+        (Uuid::nil(), sealed_handoff(h, siti, 1)),
+        (c, sealed_order(tono, 1)),
+        (c, sealed_order(tono, 1)), // a repeat: the later sequence counts
+        (Uuid::nil(), erasure),
+        (d, sealed_order(siti, 1)), // of an erased generation: not taken in
+        (e, sealed_order(siti, 2)),
+        (c, verified()),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, (order, kind))| Delivered {
+        seq: i as u64 + 1,
+        event: Event::new(order, "test", kind),
+        delivered: 1,
+        span: tracing::Span::none(),
+    })
+    .collect();
+    projection.apply(&batch).await.unwrap();
+
+    let rows: Vec<(String, Uuid, String, i32, i64, bool)> = sqlx::query_as(
+        "SELECT kind, item_id, subject, generation, opened_seq, closed_at IS NOT NULL
+         FROM retention_items ORDER BY opened_seq",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let (s, t) = (subject(siti), subject(tono));
+    assert_eq!(
+        rows,
+        [
+            ("order".into(), c, t.as_str().to_owned(), 1, 5, true),
+            ("order".into(), e, s.as_str().to_owned(), 2, 8, false),
+        ]
+    );
+    app.stop().await;
+}

@@ -451,6 +451,82 @@ async fn an_erasure_applied_before_its_order_still_blanks_it() {
     world.cleanup().await;
 }
 
+/// Orders in a row go in as one statement: within one batch, a repeated order, an erasure
+/// between orders and a late order of an erased generation give the rows of the stream order.
+#[tokio::test]
+async fn a_batch_of_orders_gives_the_rows_of_the_stream_order() {
+    let world = World::new().await;
+    let app = verification_mailer::Application::build(world.settings())
+        .await
+        .unwrap();
+    let projection = Stored {
+        pool: app.pool().clone(),
+        schema: "mailer".into(),
+        projection: Recipients::new(std::sync::Arc::new(
+            gadai_privacy::SubjectKey::new(gadai_test_support::PII_SUBJECT_KEY.as_bytes()).unwrap(),
+        )),
+    };
+    let email = format!("hana.{}@example.co.id", Uuid::now_v7().simple());
+    let other = format!("joko.{}@example.co.id", Uuid::now_v7().simple());
+    let sealed = |email: &str, generation: u32| {
+        let mut o = order_created(email, "Hana");
+        gadai_privacy::personal::seal_order(
+            &gadai_privacy::DataKey::generate(generation),
+            &subject_of(email),
+            &mut o,
+        );
+        EventKind::OrderCreated(o)
+    };
+    let [a, b, legacy, late, back, kept] = [(); 6].map(|_| Uuid::now_v7());
+    let erasure = EventKind::CustomerErased(CustomerErased {
+        subject: subject_of(&email).as_str().to_owned(),
+        generation: 1,
+        dasar: ErasureBasis::Permintaan,
+        alasan: "DPO-9".into(),
+    });
+    let batch: Vec<Delivered> = [
+        (a, sealed(&email, 1)),
+        (b, sealed(&email, 1)),
+        (
+            legacy,
+            EventKind::OrderCreated(order_created(&email, "Hana")),
+        ),
+        (kept, sealed(&other, 1)),
+        (a, sealed(&email, 1)), // a repeat
+        (Uuid::nil(), erasure),
+        (late, sealed(&email, 1)), // of an erased generation: recorded blank
+        (back, sealed(&email, 2)),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, (order, kind))| Delivered {
+        seq: i as u64 + 1,
+        event: Event::new(order, "test", kind),
+        delivered: 1,
+        span: tracing::Span::none(),
+    })
+    .collect();
+    projection.apply(&batch).await.unwrap();
+
+    for order in [a, b, legacy, late] {
+        let (address, name, subject, _, erased) = row(&world, order).await;
+        assert_eq!((address, name, erased), (None, None, true), "{order}");
+        assert_eq!(subject.as_deref(), Some(subject_of(&email).as_str()));
+    }
+    let (address, _, _, generation, erased) = row(&world, back).await;
+    assert!(address.unwrap().starts_with("pii:v1:2:"));
+    assert_eq!((generation, erased), (2, false), "the customer came back");
+    let (address, name, _, generation, erased) = row(&world, kept).await;
+    assert!(address.unwrap().starts_with("pii:v1:1:"));
+    assert!(name.unwrap().starts_with("pii:v1:1:"));
+    assert_eq!(
+        (generation, erased),
+        (1, false),
+        "another customer is untouched"
+    );
+    world.cleanup().await;
+}
+
 /// Recipients projected by an earlier release (plaintext, no subject) get their customer's
 /// subject id when the mailer starts, so an erasure reaches them.
 #[tokio::test]
