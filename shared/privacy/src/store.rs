@@ -158,7 +158,7 @@ struct Sql {
     select: String,
     select_many: String,
     insert: String,
-    insert_many: String,
+    keys_many: String,
     rekey: String,
     /// `<schema>.customer_keys`.
     table: String,
@@ -187,15 +187,27 @@ impl Sql {
                  SELECT $1, 1, $2, $3 FROM locked
                  ON CONFLICT (subject) DO NOTHING"
             ),
-            // Many new customers in one statement (the same lock); returns those it made.
-            insert_many: format!(
-                "WITH locked AS (SELECT pg_advisory_xact_lock_shared(hashtext($4)))
-                 INSERT INTO {t} (subject, generation, master_id, wrapped)
-                 SELECT u.subject, 1, u.master_id, u.wrapped
-                 FROM locked, unnest($1::text[], $2::text[], $3::bytea[])
-                      AS u(subject, master_id, wrapped)
-                 ON CONFLICT (subject) DO NOTHING
-                 RETURNING subject"
+            // Many customers in one statement (the same lock): makes the keys of those who never
+            // had one from the candidates given ($2, $3), and returns every row the customers
+            // have, the made ones flagged. The outer SELECT reads the statement's snapshot, which
+            // holds neither this statement's rows (they come from `made`) nor those another
+            // replica commits meanwhile (the caller reads those one by one).
+            keys_many: format!(
+                "WITH locked AS (SELECT pg_advisory_xact_lock_shared(hashtext($4))),
+                 made AS (
+                     INSERT INTO {t} (subject, generation, master_id, wrapped)
+                     SELECT u.subject, 1, u.master_id, u.wrapped
+                     FROM locked, unnest($1::text[], $2::text[], $3::bytea[])
+                          AS u(subject, master_id, wrapped)
+                     ON CONFLICT (subject) DO NOTHING
+                     RETURNING subject, generation, master_id, wrapped
+                 )
+                 SELECT subject, generation, master_id, wrapped, false, true FROM made
+                 UNION ALL
+                 SELECT k.subject, k.generation, k.master_id, k.wrapped, k.erased_at IS NOT NULL,
+                        false
+                 FROM {t} k
+                 WHERE k.subject = ANY($1) AND k.subject NOT IN (SELECT subject FROM made)"
             ),
             // A tombstone gets the next generation; a replica that lost the race updates nothing.
             rekey: format!(
@@ -325,56 +337,56 @@ impl KeyStore {
     }
 
     /// [`KeyStore::key_for`] of many customers at once, in the order given (a customer named
-    /// twice gets the same key twice): one query for those who have a key, one statement making
-    /// the keys of those who never had one, and [`KeyStore::key_for`] one by one only for the
-    /// rare rest (a customer coming back after an erasure, a race lost to another replica).
+    /// twice gets the same key twice): one statement that makes the keys of those who never had
+    /// one and reads the keys of the others (a round trip, whatever the mix), and
+    /// [`KeyStore::key_for`] one by one only for the rare rest (a customer coming back after an
+    /// erasure, a race lost to another replica).
     pub async fn keys_for(&self, subjects: &[SubjectId]) -> Result<Vec<DataKey>, StoreError> {
         let mut distinct = subjects.to_vec();
         distinct.sort();
         distinct.dedup();
         let inner = &self.inner;
-        let mut found: HashMap<SubjectId, DataKey> = HashMap::with_capacity(distinct.len());
-        let mut new: Vec<(SubjectId, DataKey, WrappedKey)> = Vec::new();
-        for (subject, held) in distinct.iter().zip(self.held(&distinct).await?) {
-            match held {
-                Held::Live(wrapped) => {
-                    let key = unwrap(&inner.masters, subject, &wrapped).map_err(|source| {
-                        StoreError::Unwrap {
-                            subject: subject.clone(),
-                            source,
-                        }
-                    })?;
-                    found.insert(subject.clone(), key);
-                }
-                Held::Unknown => {
-                    let key = DataKey::generate(1);
-                    let wrapped = wrap(&inner.masters, subject, &key);
-                    new.push((subject.clone(), key, wrapped));
-                }
-                Held::Erased { .. } => {}
-            }
+        // A candidate key for everyone: wrapping is microseconds, a round trip is not.
+        let mut candidates: HashMap<&str, (&SubjectId, DataKey)> =
+            HashMap::with_capacity(distinct.len());
+        let mut master_ids = Vec::with_capacity(distinct.len());
+        let mut wrapped = Vec::with_capacity(distinct.len());
+        for subject in &distinct {
+            let key = DataKey::generate(1);
+            let w = wrap(&inner.masters, subject, &key);
+            master_ids.push(w.master_id);
+            wrapped.push(w.bytes);
+            candidates.insert(subject.as_str(), (subject, key));
         }
-        if !new.is_empty() {
-            let made: Vec<String> = sqlx::query_scalar(&inner.sql.insert_many)
-                .bind(new.iter().map(|(s, ..)| s.as_str()).collect::<Vec<_>>())
-                .bind(
-                    new.iter()
-                        .map(|(.., w)| w.master_id.as_str())
-                        .collect::<Vec<_>>(),
-                )
-                .bind(
-                    new.iter()
-                        .map(|(.., w)| w.bytes.as_slice())
-                        .collect::<Vec<_>>(),
-                )
+        let names: Vec<&str> = distinct.iter().map(SubjectId::as_str).collect();
+        let rows: Vec<(String, i32, String, Vec<u8>, bool, bool)> =
+            sqlx::query_as(&inner.sql.keys_many)
+                .bind(&names)
+                .bind(&master_ids)
+                .bind(&wrapped)
                 .bind(&inner.schema)
                 .fetch_all(&inner.pool)
                 .await?;
-            let made: std::collections::HashSet<String> = made.into_iter().collect();
-            for (subject, key, _) in new {
-                if made.contains(subject.as_str()) {
-                    found.insert(subject, key);
-                }
+        let mut found: HashMap<SubjectId, DataKey> = HashMap::with_capacity(distinct.len());
+        for (name, generation, master_id, bytes, erased, made) in rows {
+            let Some(&(subject, ref candidate)) = candidates.get(name.as_str()) else {
+                continue;
+            };
+            if made {
+                found.insert(subject.clone(), candidate.clone());
+            } else if !erased {
+                let held = WrappedKey {
+                    master_id,
+                    generation: generation as u32,
+                    bytes,
+                };
+                let key = unwrap(&inner.masters, subject, &held).map_err(|source| {
+                    StoreError::Unwrap {
+                        subject: subject.clone(),
+                        source,
+                    }
+                })?;
+                found.insert(subject.clone(), key);
             }
         }
         for subject in &distinct {
