@@ -35,7 +35,7 @@ const IN_FLIGHT: usize = 256;
 const PUBLISH_LIMIT: Duration = Duration::from_secs(300);
 /// Longer than 1,000,000 events take at 5,000/s, half the budget's rate.
 const CATCHUP_LIMIT: Duration = Duration::from_secs(200);
-/// A little over the budget's 2 minutes: a rebuild within budget always finishes.
+/// Well over the budget's 60 s: a rebuild within budget always finishes, a slow one is measured.
 const REBUILD_LIMIT: Duration = Duration::from_secs(150);
 const WARMUP_REQUESTS: usize = 20;
 const REQUESTS: usize = 500;
@@ -114,8 +114,8 @@ async fn measure(knobs: &Knobs, env: &BenchEnv, summary: &mut Summary) -> anyhow
     summary.add(
         format!("projection catch-up, {} events", thousands(last as f64)),
         format!("{} events/s", thousands(rate)),
-        ">= 10,000 events/s",
-        Some(rate >= 10_000.0 && reached >= last),
+        ">= 20,000 events/s",
+        Some(rate >= 20_000.0 && reached >= last),
     );
 
     // 3. The routes, with that many orders in the read model.
@@ -182,13 +182,13 @@ async fn measure(knobs: &Knobs, env: &BenchEnv, summary: &mut Summary) -> anyhow
                 } else {
                     format!("{secs:.1} s")
                 },
-                "< 120 s for 1,000,000",
-                Some(projected < 120.0),
+                "< 60 s for 1,000,000",
+                Some(projected < 60.0),
             );
         }
         Ok(Err(err)) => {
             println!("  rebuild FAILED: {err:#}");
-            summary.add("rebuild", "failed", "< 120 s for 1,000,000", Some(false));
+            summary.add("rebuild", "failed", "< 60 s for 1,000,000", Some(false));
         }
         Err(_) => {
             // Stopped: what the fresh schema's checkpoint reached tells the rate.
@@ -208,7 +208,7 @@ async fn measure(knobs: &Knobs, env: &BenchEnv, summary: &mut Summary) -> anyhow
                     "stopped at {secs:.0} s, {} events/s (1M projected {projected:.0} s)",
                     thousands(rate)
                 ),
-                "< 120 s for 1,000,000",
+                "< 60 s for 1,000,000",
                 Some(false),
             );
         }
@@ -270,8 +270,7 @@ async fn free_bytes(path: &str) -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// Publishes `n` varied `order.created` events, `IN_FLIGHT` PubAcks outstanding at a time.
-/// Seals orders as the bridge does, one key per customer.
+/// Seals orders as the bridge does, one key per customer, the keys fetched in chunks.
 struct Sealer {
     store: KeyStore,
     subjects: SubjectKey,
@@ -291,17 +290,43 @@ impl Sealer {
         })
     }
 
-    async fn seal(&mut self, mut order: gadai_events::OrderCreated) -> anyhow::Result<EventKind> {
-        let subject = self.subjects.subject_of(&order.email);
-        if !self.keys.contains_key(&subject) {
-            let key = self.store.key_for(&subject).await?;
-            self.keys.insert(subject.clone(), key);
+    /// Seals a chunk of orders: the keys of the customers not seen before are fetched (or made)
+    /// with one [`KeyStore::keys_for`] (one query, one insert for the new ones), as the bridge's
+    /// key rounds do.
+    async fn seal_all(
+        &mut self,
+        orders: Vec<gadai_events::OrderCreated>,
+    ) -> anyhow::Result<Vec<EventKind>> {
+        let subjects: Vec<SubjectId> = orders
+            .iter()
+            .map(|o| self.subjects.subject_of(&o.email))
+            .collect();
+        let mut missing: Vec<SubjectId> = subjects
+            .iter()
+            .filter(|s| !self.keys.contains_key(*s))
+            .cloned()
+            .collect();
+        missing.sort();
+        missing.dedup();
+        if !missing.is_empty() {
+            let keys = self.store.keys_for(&missing).await?;
+            self.keys.extend(missing.into_iter().zip(keys));
         }
-        seal_order(&self.keys[&subject], &subject, &mut order);
-        Ok(EventKind::OrderCreated(order))
+        Ok(orders
+            .into_iter()
+            .zip(&subjects)
+            .map(|(mut order, subject)| {
+                seal_order(&self.keys[subject], subject, &mut order);
+                EventKind::OrderCreated(order)
+            })
+            .collect())
     }
 }
 
+/// Orders sealed (their customers' keys fetched) at a time while publishing.
+const SEAL_CHUNK: u64 = 5_000;
+
+/// Publishes `n` varied `order.created` events, `IN_FLIGHT` PubAcks outstanding at a time.
 async fn publish_backlog(
     bus: &Bus,
     sealer: &mut Sealer,
@@ -316,41 +341,50 @@ async fn publish_backlog(
     let mut report_at = started + Duration::from_secs(10);
     let mut acks = FuturesUnordered::new();
     let (mut published, mut duplicates) = (0u64, 0u64);
-    for i in 0..n {
-        let mut event = Event::new(
-            Uuid::now_v7(),
-            BRIDGE_ACTOR,
-            sealer.seal(common::order(&mut rng, i)).await?,
-        );
-        // Orders of the past year, in stream order as the bridge would have published them
-        // (a few seconds of jitter, as between replicas), so the day counters and the date
-        // sort see a spread.
-        let at = year - (year as u64 * i / n.max(1)) as i64 + rng.below(5) as i64;
-        event.occurred_at = now - chrono::Duration::seconds(at);
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            async_nats::header::NATS_MESSAGE_ID,
-            event.dedupe_key().as_str(),
-        );
-        let ack = js
-            .publish_with_headers(subject.clone(), headers, event.encode().into())
-            .await
-            .context("publishing")?;
-        acks.push(ack.into_future());
-        while acks.len() >= IN_FLIGHT {
-            settle(acks.next().await, &mut published, &mut duplicates)?;
+    let mut first = 0u64;
+    'chunks: while first < n {
+        let end = (first + SEAL_CHUNK).min(n);
+        // Drawn in the same order as one event at a time: the order, then its jitter.
+        let mut orders = Vec::with_capacity((end - first) as usize);
+        let mut jitters = Vec::with_capacity((end - first) as usize);
+        for i in first..end {
+            orders.push(common::order(&mut rng, i));
+            jitters.push(rng.below(5) as i64);
         }
-        if Instant::now() >= report_at {
-            println!("    ... {} published", thousands(i as f64));
-            report_at += Duration::from_secs(10);
-            if started.elapsed() > PUBLISH_LIMIT {
-                println!(
-                    "    stopping early: publishing took over {} s",
-                    PUBLISH_LIMIT.as_secs()
-                );
-                break;
+        let sealed = sealer.seal_all(orders).await?;
+        for ((i, kind), jitter) in (first..end).zip(sealed).zip(jitters) {
+            let mut event = Event::new(Uuid::now_v7(), BRIDGE_ACTOR, kind);
+            // Orders of the past year, in stream order as the bridge would have published them
+            // (a few seconds of jitter, as between replicas), so the day counters and the date
+            // sort see a spread.
+            let at = year - (year as u64 * i / n.max(1)) as i64 + jitter;
+            event.occurred_at = now - chrono::Duration::seconds(at);
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                async_nats::header::NATS_MESSAGE_ID,
+                event.dedupe_key().as_str(),
+            );
+            let ack = js
+                .publish_with_headers(subject.clone(), headers, event.encode().into())
+                .await
+                .context("publishing")?;
+            acks.push(ack.into_future());
+            while acks.len() >= IN_FLIGHT {
+                settle(acks.next().await, &mut published, &mut duplicates)?;
+            }
+            if Instant::now() >= report_at {
+                println!("    ... {} published", thousands(i as f64));
+                report_at += Duration::from_secs(10);
+                if started.elapsed() > PUBLISH_LIMIT {
+                    println!(
+                        "    stopping early: publishing took over {} s",
+                        PUBLISH_LIMIT.as_secs()
+                    );
+                    break 'chunks;
+                }
             }
         }
+        first = end;
     }
     while !acks.is_empty() {
         settle(acks.next().await, &mut published, &mut duplicates)?;

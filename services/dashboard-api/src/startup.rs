@@ -56,6 +56,7 @@ impl Service for DashboardApi {
         let consumer = base.consume(
             ConsumerSpec {
                 parallel: settings.projection_parallel,
+                batch: projection::BATCH,
                 ..ConsumerSpec::new(projection::NAME, &[])
             },
             base.stored(Dashboard::new(

@@ -1,12 +1,13 @@
 //! Running a durable pull consumer: the one place where messages become applied, acked,
 //! retried or parked.
 //!
-//! Messages arrive in batches of whatever is ready (up to `spec.batch`); the next batch is
-//! received and decoded while the previous one is applied. A [`Projection`] gets each batch inside
-//! a Postgres transaction this loop owns: it begins it (holding the schema's shared lock), lets
-//! the projection write, advances the checkpoint, commits, runs the projection's post-commit
-//! step, and only then acks the messages (the last one with a double ack, so the server
-//! confirms). A [`Handler`] (work with side effects outside the database, such as a mail) gets
+//! Messages arrive in batches of whatever is ready (up to `spec.batch`; while the server says
+//! more are pending, a backlog, the batch is filled up to `spec.batch`, waiting at most
+//! [`FILL_WAIT`]); the next batch is received and decoded while the previous one is applied. A
+//! [`Projection`] gets each batch inside a Postgres transaction this loop owns: it begins it
+//! (holding the schema's shared lock), lets the projection write, advances the checkpoint,
+//! commits, runs the projection's post-commit step, and only then acks the messages (the last
+//! one with a double ack, so the server confirms). A [`Handler`] (work with side effects outside the database, such as a mail) gets
 //! each message with no transaction and no checkpoint; it is acked after the handler returns. A
 //! message that cannot be decoded, or that the database refuses as bad data, is parked:
 //! terminated, logged with its sequence, kept in `parked_events`. Transient failures are NAKed
@@ -293,17 +294,29 @@ async fn receive_and_apply<P: Sink>(
         .messages()
         .await?;
     let mut chunks = messages.ready_chunks(spec.batch);
+    // Received beyond the batch that was filled up: the start of the next one.
+    let mut over: Vec<Item> = Vec::new();
     let mut in_hand: Option<Prepared> = None;
     loop {
         // The next batch is received and decoded while the one in hand is applied: the
         // projection's database works while this process decodes.
         let next = async {
-            let chunk = tokio::select! {
-                _ = shutdown.cancelled() => return Next::Shutdown,
-                chunk = chunks.next() => chunk,
+            let chunk = if over.is_empty() {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Next::Shutdown,
+                    chunk = chunks.next() => chunk,
+                }
+            } else {
+                Some(std::mem::take(&mut over))
             };
             match chunk {
-                Some(chunk) => Next::Batch(prepare(bus, spec, projection, chunk).await),
+                Some(mut chunk) => {
+                    fill(&mut chunks, &mut chunk, spec.batch).await;
+                    if chunk.len() > spec.batch {
+                        over = chunk.split_off(spec.batch);
+                    }
+                    Next::Batch(prepare(bus, spec, projection, chunk).await)
+                }
                 None => Next::Ended,
             }
         };
@@ -314,10 +327,45 @@ async fn receive_and_apply<P: Sink>(
         match next {
             Next::Batch(batch) => in_hand = (!batch.decoded.is_empty()).then_some(batch),
             Next::Shutdown => {
+                nak_all(std::mem::take(&mut over)).await;
                 hand_back(&mut chunks).await;
                 return Ok(());
             }
             Next::Ended => anyhow::bail!("message stream ended"),
+        }
+    }
+}
+
+/// One item of the pull consumer's message stream.
+type Item = Result<Message, async_nats::jetstream::consumer::pull::MessagesError>;
+
+/// The longest a batch waits for more messages while the server says more are pending.
+const FILL_WAIT: Duration = Duration::from_millis(50);
+
+/// Whether the server had more messages for the consumer when it delivered the last of `chunk`
+/// (a backlog: catching up after downtime, or a burst).
+fn backlog(chunk: &[Item]) -> bool {
+    chunk
+        .iter()
+        .rev()
+        .find_map(|m| m.as_ref().ok())
+        .and_then(|m| m.info().ok())
+        .is_some_and(|info| info.pending > 0)
+}
+
+/// Tops `chunk` up to `batch` messages (or a little over: the caller keeps the rest for the
+/// next batch) while the server says more are pending, waiting at most [`FILL_WAIT`] in all.
+/// During a catch-up the batches are full (fewer transactions, statements and key requests
+/// per event); a live message, with nothing pending behind it, is applied at once as before.
+async fn fill<S>(chunks: &mut S, chunk: &mut Vec<Item>, batch: usize)
+where
+    S: futures::Stream<Item = Vec<Item>> + Unpin,
+{
+    let deadline = tokio::time::Instant::now() + FILL_WAIT;
+    while chunk.len() < batch && backlog(chunk) {
+        match tokio::time::timeout_at(deadline, chunks.next()).await {
+            Ok(Some(more)) => chunk.extend(more),
+            Ok(None) | Err(_) => break,
         }
     }
 }
@@ -333,15 +381,17 @@ enum Next {
 /// them at once instead of after AckWait.
 async fn hand_back<S>(chunks: &mut S)
 where
-    S: futures::Stream<
-            Item = Vec<Result<Message, async_nats::jetstream::consumer::pull::MessagesError>>,
-        > + Unpin,
+    S: futures::Stream<Item = Vec<Item>> + Unpin,
 {
     use futures::FutureExt;
     while let Some(Some(chunk)) = chunks.next().now_or_never() {
-        for message in chunk.into_iter().flatten() {
-            let _ = message.ack_with(AckKind::Nak(None)).await;
-        }
+        nak_all(chunk).await;
+    }
+}
+
+async fn nak_all(chunk: Vec<Item>) {
+    for message in chunk.into_iter().flatten() {
+        let _ = message.ack_with(AckKind::Nak(None)).await;
     }
 }
 
@@ -361,7 +411,7 @@ async fn prepare<P: Sink>(
     bus: &Bus,
     spec: &ConsumerSpec,
     projection: &P,
-    chunk: Vec<Result<Message, async_nats::jetstream::consumer::pull::MessagesError>>,
+    chunk: Vec<Item>,
 ) -> Prepared {
     let mut received = Vec::with_capacity(chunk.len());
     let mut decoded = Vec::with_capacity(chunk.len());

@@ -10,9 +10,10 @@
 //!    than the seal (the customer's key was re-made in between) is fetched once more. The key
 //!    store not answering fails the batch, which is retried later: never parked, never written
 //!    as erased.
-//! 3. In the batch's transaction, every customer the batch names is locked
-//!    (`pg_advisory_xact_lock` on the subject, in one order) and their erasures read from
-//!    `erased_subjects`, with the batch's own `customer.erased` added. Two replicas applying an
+//! 3. In the batch's transaction, every customer the batch names is locked (an advisory lock
+//!    on the subject, in one order: exclusive for the customers the batch erases, shared for
+//!    the others) and their erasures read from `erased_subjects`, with the batch's own
+//!    `customer.erased` added. Two replicas applying an
 //!    erasure and an `order.created` of the same customer at once (with a key fetched before
 //!    the erasure) thus apply them one after the other, and the second sees the first: the
 //!    order is written erased, or blanked by the erasure.
@@ -29,8 +30,9 @@ use std::{
 use chrono::{DateTime, Utc};
 use gadai_events::{CustomerErased, EventKind};
 use gadai_privacy::{
-    KeyClient, Keys, OpenError, SubjectId, SubjectKey,
+    KeyClient, KeyError, KeyState, Keys, OpenError, SubjectId, SubjectKey,
     personal::{self, HandoffPersonal, Personal, ReadError},
+    rpc::MAX_SUBJECTS,
 };
 use gadai_runtime::{ApplyError, Delivered};
 use sqlx::{Postgres, Transaction};
@@ -86,11 +88,42 @@ impl Privacy {
                 "the key store (rpc.keys.get) failed a moment ago; retrying later"
             )));
         }
-        let fetched = self.keys.fetch(subjects).await;
+        let fetched = self.fetch_chunks(subjects).await;
         self.mark_down(fetched.is_err());
         fetched.map_err(|err| {
             ApplyError::Transient(anyhow::Error::new(err).context("fetching customers' keys"))
         })
+    }
+
+    /// The keys of `subjects`, in requests of at most [`MAX_SUBJECTS`] (what one request may
+    /// name) sent at once: a large batch (a catch-up's) waits for one round trip, not one per
+    /// thousand customers.
+    async fn fetch_chunks(&self, subjects: &BTreeSet<SubjectId>) -> Result<Keys, KeyError> {
+        if subjects.len() <= MAX_SUBJECTS {
+            return self.keys.fetch(subjects).await;
+        }
+        let all: Vec<&SubjectId> = subjects.iter().collect();
+        let chunks: Vec<&[&SubjectId]> = all.chunks(MAX_SUBJECTS).collect();
+        let fetched = futures::future::try_join_all(
+            chunks
+                .iter()
+                .map(|chunk| self.keys.fetch(chunk.iter().copied())),
+        )
+        .await?;
+        let mut keys = Keys::default();
+        for (chunk, part) in chunks.iter().zip(&fetched) {
+            for subject in chunk.iter() {
+                let state = match part.get(subject) {
+                    KeyState::Live(key) => KeyState::Live(key.clone()),
+                    KeyState::Erased { generation } => KeyState::Erased {
+                        generation: *generation,
+                    },
+                    KeyState::Unknown => KeyState::Unknown,
+                };
+                keys.insert((*subject).clone(), state);
+            }
+        }
+        Ok(keys)
     }
 
     fn is_down(&self) -> bool {
@@ -238,7 +271,12 @@ pub async fn open(
         .map(|f| f.subject.as_str())
         .chain(opened.erasures.iter().map(|e| e.data.subject.as_str()))
         .collect();
-    lock(tx, &subjects).await?;
+    let erasing: BTreeSet<&str> = opened
+        .erasures
+        .iter()
+        .map(|e| e.data.subject.as_str())
+        .collect();
+    lock(tx, &subjects, &erasing).await?;
     opened.erased = erased(tx, &subjects, &opened.erasures).await?;
 
     for (f, read) in found.iter().zip(reads) {
@@ -332,25 +370,43 @@ fn into_fields<T>(personal: Personal<T>) -> Option<T> {
     }
 }
 
-/// Locks `subjects` until the transaction ends, in one order whoever locks them. Keys are the
+/// Locks `subjects` until the transaction ends, in one order whoever locks them: the ones in
+/// `erasing` (the batch erases them) exclusively, the others shared. An erasure thus waits for
+/// every batch naming its customer and is waited for by them, while batches that only record
+/// customers' orders and hand-offs (a catch-up's, whose customers recur from batch to batch)
+/// do not wait for each other: they write nothing another such batch reads. Keys are the
 /// first 32 bits of the subject id (a keyed hash: evenly spread; two customers sharing a key
 /// only wait for each other), in the two-key space under the schema's hash, apart from the
 /// schema's own lock (one 64-bit key).
-async fn lock(tx: &mut Transaction<'_, Postgres>, subjects: &BTreeSet<&str>) -> sqlx::Result<()> {
-    let mut keys: Vec<i32> = subjects
-        .iter()
-        .filter_map(|s| u32::from_str_radix(s.get(..8)?, 16).ok())
-        .map(|k| k as i32)
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
+async fn lock(
+    tx: &mut Transaction<'_, Postgres>,
+    subjects: &BTreeSet<&str>,
+    erasing: &BTreeSet<&str>,
+) -> sqlx::Result<()> {
+    let (keys, exclusive) = lock_keys(subjects, erasing);
     sqlx::query(
-        "SELECT pg_advisory_xact_lock(hashtext(current_schema()), k) FROM unnest($1::int4[]) AS k",
+        "SELECT CASE WHEN x THEN pg_advisory_xact_lock(hashtext(current_schema()), k)
+                     ELSE pg_advisory_xact_lock_shared(hashtext(current_schema()), k) END
+         FROM unnest($1::int4[], $2::bool[]) AS t(k, x)",
     )
     .bind(&keys)
+    .bind(&exclusive)
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// The advisory lock keys of `subjects` in ascending order, each once, and whether it is taken
+/// exclusively (a subject of `erasing` has it, or shares it with another).
+fn lock_keys(subjects: &BTreeSet<&str>, erasing: &BTreeSet<&str>) -> (Vec<i32>, Vec<bool>) {
+    let key = |s: &str| Some(u32::from_str_radix(s.get(..8)?, 16).ok()? as i32);
+    let mut keys: std::collections::BTreeMap<i32, bool> = std::collections::BTreeMap::new();
+    for subject in subjects {
+        if let Some(k) = key(subject) {
+            *keys.entry(k).or_default() |= erasing.contains(subject);
+        }
+    }
+    keys.into_iter().unzip()
 }
 
 /// The erasures of `subjects` applied before, with `batch`'s added (and recorded).
@@ -406,4 +462,26 @@ async fn erased(
         .await?;
     }
     Ok(erased)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn erased_customers_are_locked_exclusively_the_others_shared_each_key_once_in_order() {
+        let a = "0000000a".to_owned() + &"0".repeat(56);
+        let b = "ffffffff".to_owned() + &"1".repeat(56);
+        let b_too = "ffffffff".to_owned() + &"2".repeat(56);
+        let c = "7fffffff".to_owned() + &"3".repeat(56);
+        let subjects: BTreeSet<&str> = [a.as_str(), b.as_str(), b_too.as_str(), c.as_str()]
+            .into_iter()
+            .collect();
+        let erasing: BTreeSet<&str> = [b_too.as_str()].into_iter().collect();
+        let (keys, exclusive) = lock_keys(&subjects, &erasing);
+        // ffffffff is -1 as an int4: first in the order.
+        assert_eq!(keys, vec![-1, 10, i32::MAX]);
+        assert_eq!(exclusive, vec![true, false, false]);
+        assert_eq!(lock_keys(&subjects, &BTreeSet::new()).1, vec![false; 3]);
+    }
 }

@@ -504,3 +504,164 @@ async fn replicas_starting_at_once_migrate_one_schema_safely() {
     assert_eq!(admins, 1, "the first admin is created once");
     env.cleanup().await;
 }
+
+/// A batch of a catch-up's size (sealed orders of more customers than one key request names,
+/// requests and deletions of orders created in the same batch) gives the same rows as the same
+/// events applied in small batches.
+#[tokio::test]
+async fn a_catch_up_sized_batch_gives_the_same_rows_as_small_batches() {
+    let (p, env) = bare_projection().await;
+    let keys = key_server(&env).await;
+    let customers = gadai_privacy::rpc::MAX_SUBJECTS + 100;
+    let emails: Vec<String> = (0..customers)
+        .map(|i| format!("nasabah{i}@example.com"))
+        .collect();
+    let subjects: Vec<_> = emails.iter().map(|e| subject_of(e)).collect();
+    let data_keys = keys.store.keys_for(&subjects).await.unwrap();
+    let mut events = Vec::new();
+    let mut seq = 0;
+    for (i, ((email, subject), key)) in emails.iter().zip(&subjects).zip(&data_keys).enumerate() {
+        let id = Uuid::now_v7();
+        let EventKind::OrderCreated(mut order) = created(
+            &format!("Nasabah {}", letters(i % 500)),
+            ["Bandung", "Bogor", "Depok"][i % 3],
+            i as i64 * 1000,
+        ) else {
+            unreachable!()
+        };
+        order.email = email.clone();
+        gadai_privacy::personal::seal_order(key, subject, &mut order);
+        seq += 1;
+        events.push(delivered(seq, id, EventKind::OrderCreated(order)));
+        if i % 3 == 0 {
+            seq += 1;
+            events.push(delivered(
+                seq,
+                id,
+                EventKind::VerificationRequested(VerificationRequested { request_no: 0 }),
+            ));
+        }
+        if i % 7 == 0 {
+            seq += 1;
+            events.push(delivered(seq, id, deleted()));
+        }
+    }
+    assert!(events.len() <= dashboard_api::projection::BATCH);
+
+    let tables = [
+        ("orders", "id"),
+        ("order_events", "seq"),
+        ("counters", "dim, key"),
+    ];
+    let contents = |pool: sqlx::PgPool| async move {
+        let mut all = Vec::new();
+        for (table, order) in tables {
+            // Batching may leave a counter that went up and back down at (0, 0); both mean
+            // the same.
+            all.push(
+                dump(&pool, "dashboard", table, order)
+                    .await
+                    .into_iter()
+                    .filter(|r| table != "counters" || r["orders"] != 0 || r["value"] != 0)
+                    .collect::<Vec<_>>(),
+            );
+        }
+        all
+    };
+    for chunk in events.chunks(50) {
+        p.apply(chunk).await.unwrap();
+    }
+    let small = contents(p.pool.clone()).await;
+    assert_eq!(small[0].len(), customers);
+    let readable: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM orders WHERE email LIKE 'nasabah%@example.com' AND subject IS NOT NULL",
+    )
+    .fetch_one(&p.pool)
+    .await
+    .unwrap();
+    assert_eq!(readable, customers as i64, "every sealed order was opened");
+
+    sqlx::query("TRUNCATE orders, order_events, counters, checkpoints")
+        .execute(&p.pool)
+        .await
+        .unwrap();
+    p.apply(&events).await.unwrap();
+    assert_eq!(small, contents(p.pool.clone()).await);
+    drop(keys);
+}
+
+/// The replay of a rebuild, in many small batches (received while earlier ones are applied,
+/// several applied at once), gives the same tables as the live projection.
+#[tokio::test]
+async fn a_replay_in_many_batches_gives_the_same_tables_as_live() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        ids.push(
+            app.create_order(
+                &format!("Nasabah {}", letters(i)),
+                ["Bandung", "Bogor", "Depok"][i % 3],
+                i as i64 * 1000,
+            )
+            .await,
+        );
+    }
+    for id in ids.iter().step_by(2) {
+        app.publish(&Event::new(
+            *id,
+            "op",
+            EventKind::VerificationRequested(VerificationRequested { request_no: 0 }),
+        ))
+        .await;
+    }
+    for id in ids.iter().step_by(5) {
+        app.publish(&Event::new(*id, "op", deleted())).await;
+    }
+    app.caught_up().await;
+
+    let db = gadai_store::DbSettings {
+        url: app.env.database_url.clone(),
+        schema: "dashboard_copy".into(),
+        max_connections: 4,
+    };
+    let pool = gadai_store::connect(&db).await.unwrap();
+    gadai_store::migrate(&pool, "dashboard_copy", &startup::MIGRATOR)
+        .await
+        .unwrap();
+    let copy = Stored {
+        pool: pool.clone(),
+        schema: "dashboard_copy".into(),
+        projection: Dashboard::new(None, privacy(&app.env).await),
+    };
+    let last = app.bus.last_sequence().await.unwrap();
+    let mut reported = Vec::new();
+    let applied =
+        gadai_runtime::replay::replay(&app.bus, &copy, 1, last, 4, |at, _| reported.push(at))
+            .await
+            .unwrap();
+    assert_eq!(applied, last);
+    assert_eq!(reported.last(), Some(&last));
+    assert_eq!(
+        gadai_store::checkpoint(&pool, dashboard_api::projection::NAME)
+            .await
+            .unwrap(),
+        last
+    );
+    for (table, order) in [
+        ("orders", "id"),
+        ("order_events", "seq"),
+        ("counters", "dim, key"),
+    ] {
+        let meaningful = |rows: Vec<Value>| -> Vec<Value> {
+            rows.into_iter()
+                .filter(|r| table != "counters" || r["orders"] != 0 || r["value"] != 0)
+                .collect()
+        };
+        assert_eq!(
+            meaningful(dump(&app.pool, "dashboard", table, order).await),
+            meaningful(dump(&app.pool, "dashboard_copy", table, order).await),
+            "{table} differs after the replay"
+        );
+    }
+    app.stop().await;
+}
