@@ -10,6 +10,7 @@ pub mod command;
 pub mod consume;
 pub mod rebuild;
 pub mod replay;
+pub mod statistics;
 
 use std::{future::Future, time::Duration};
 
@@ -143,10 +144,16 @@ impl<S: Service> Application<S> {
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let Application { base, service } = self;
         let running = service.start(&base, &shutdown);
+        let statistics = tokio::spawn(statistics::keep_statistics(
+            base.pool.clone(),
+            base.schema.clone(),
+            shutdown.clone(),
+        ));
         let result = base.serve(running.routes, running.workers, shutdown).await;
         for helper in running.helpers {
             helper.abort();
         }
+        statistics.abort();
         result
     }
 

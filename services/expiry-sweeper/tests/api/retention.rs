@@ -463,7 +463,6 @@ async fn a_batch_of_openings_gives_the_rows_of_the_stream_order() {
         dasar: ErasureBasis::Permintaan,
         alasan: "DPO-8".into(),
     });
-    let now = Utc::now();
     let batch: Vec<Delivered> = [
         (a, sealed_order(siti, 1)),
         (b, sealed_order(siti, 1)),
