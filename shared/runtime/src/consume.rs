@@ -1,19 +1,19 @@
-//! Running a durable pull consumer: the one place where messages become applied, acked,
-//! retried or parked.
+//! Running a durable pull consumer: the one place where messages become applied, acked, retried or
+//! parked.
 //!
-//! Messages arrive in batches of whatever is ready (up to `spec.batch`; while the server says
-//! more are pending, a backlog, the batch is filled up to `spec.batch`, waiting at most
-//! [`FILL_WAIT`]); the next batch is received and decoded while the previous one is applied. A
-//! [`Projection`] gets each batch inside a Postgres transaction this loop owns: it begins it
-//! (holding the schema's shared lock), lets the projection write, advances the checkpoint,
-//! commits, runs the projection's post-commit step, and only then acks the messages (the last
-//! one with a double ack, so the server confirms). A [`Handler`] (work with side effects outside the database, such as a mail) gets
-//! each message with no transaction and no checkpoint; it is acked after the handler returns. A
-//! message that cannot be decoded, or that the database refuses as bad data, is parked:
-//! terminated, logged with its sequence, kept in `parked_events`. Transient failures are NAKed
-//! with a growing delay. While a batch is being applied, its messages get a progress ack every
-//! third of AckWait, so long work (a slow SMTP send) is not redelivered to another replica; a
-//! replica that dies stops sending them, and its messages are redelivered one AckWait later.
+//! Messages arrive in batches of whatever is ready (up to `spec.batch`; while the server says more
+//! are pending, a backlog, the batch is filled up to `spec.batch`, waiting at most [`FILL_WAIT`]);
+//! the next batch is received and decoded while the previous one is applied. A [`Projection`] gets
+//! each batch inside a Postgres transaction this loop owns: it begins it (holding the schema's
+//! shared lock), lets the projection write, advances the checkpoint, commits, runs the projection's
+//! post-commit step, and only then acks the messages (the last one with a double ack, so the server
+//! confirms). A [`Handler`] (work with side effects outside the database, such as a mail) gets each
+//! message with no transaction and no checkpoint; it is acked after the handler returns. A message
+//! that cannot be decoded, or that the database refuses as bad data, is parked: terminated, logged
+//! with its sequence, kept in `parked_events`. Transient failures are NAKed with a growing delay.
+//! While a batch is being applied, its messages get a progress ack every third of AckWait, so long
+//! work (a slow SMTP send) is not redelivered to another replica; a replica that dies stops sending
+//! them, and its messages are redelivered one AckWait later.
 
 use std::{future::Future, time::Duration};
 
