@@ -19,6 +19,8 @@ use crate::{
     summary::Summary,
 };
 
+/// DESIGN.md section 9 asks for 20x the old system side by side (`side/run.sh`, which `make
+/// bench` cannot start); this is 20x the old system's best day here (430 orders/s).
 const BUDGET_RATE: f64 = 8_600.0;
 const BUDGET_P99_MS: f64 = 25.0;
 const WARMUP: Duration = Duration::from_secs(2);
@@ -155,7 +157,7 @@ async fn measure(knobs: &Knobs, env: &BenchEnv, summary: &mut Summary) -> anyhow
     summary.add(
         format!("bridge, 1 order/request, {connections} conns"),
         format!("{} orders/s, p99 {} ms", thousands(rate), ms(load.p99)),
-        ">= 8,600 orders/s, p99 <= 25 ms",
+        ">= 8,600 orders/s (20x old), p99 <= 25 ms",
         Some(ok),
     );
     summary.add(

@@ -131,12 +131,12 @@ async fn measure(knobs: &Knobs, env: &BenchEnv, summary: &mut Summary) -> anyhow
     let ok = v.len() > 0
         && failed == 0
         && missing == 0
-        && v.pct(50.0) < Duration::from_millis(20)
-        && v.pct(99.0) < Duration::from_millis(100);
+        && v.pct(50.0) < Duration::from_millis(10)
+        && v.pct(99.0) < Duration::from_millis(50);
     summary.add(
         format!("POST -> visible, {} orders/s", thousands(knobs.rate as f64)),
         format!("p50 {} ms, p99 {} ms", ms(v.pct(50.0)), ms(v.pct(99.0))),
-        "p50 < 20 ms, p99 < 100 ms",
+        "p50 < 10 ms, p99 < 50 ms",
         Some(ok),
     );
     println!();

@@ -36,7 +36,10 @@ impl Service for ExpirySweeper {
     fn start(self, base: &Base, shutdown: &CancellationToken) -> Running {
         let settings = self.settings;
         let consumer = base.consume(
-            ConsumerSpec::new(projection::NAME, &gadai_bus::permissions::SWEEPER_SUBJECTS),
+            ConsumerSpec {
+                linger: gadai_bus::BACKGROUND_LINGER,
+                ..ConsumerSpec::new(projection::NAME, &gadai_bus::permissions::SWEEPER_SUBJECTS)
+            },
             base.stored(Verifications),
             shutdown,
         );

@@ -46,7 +46,10 @@ impl Service for OrderIntake {
 
     fn start(self, base: &Base, shutdown: &CancellationToken) -> Running {
         let consumer = base.consume(
-            ConsumerSpec::new(projection::NAME, &projection::SUBJECTS),
+            ConsumerSpec {
+                linger: gadai_bus::BACKGROUND_LINGER,
+                ..ConsumerSpec::new(projection::NAME, &projection::SUBJECTS)
+            },
             base.stored(IntakeProjection),
             shutdown,
         );

@@ -70,10 +70,13 @@ impl Service for VerificationMailer {
         } = self;
         let hasher = CodeHasher::new(settings.code_key.expose_secret());
         let recipients = base.consume(
-            ConsumerSpec::new(
-                projection::NAME,
-                &gadai_bus::permissions::MAILER_PROJECTION_SUBJECTS,
-            ),
+            ConsumerSpec {
+                linger: gadai_bus::BACKGROUND_LINGER,
+                ..ConsumerSpec::new(
+                    projection::NAME,
+                    &gadai_bus::permissions::MAILER_PROJECTION_SUBJECTS,
+                )
+            },
             base.stored(Recipients::new(settings.pii.subjects.clone())),
             shutdown,
         );

@@ -579,7 +579,16 @@ pub struct ConsumerSpec {
     /// (as replicas share it). Only for sinks that are safe with replicas applying batches out
     /// of order at the same time, as every projection is.
     pub parallel: usize,
+    /// How long a batch waits for more messages when nothing is pending (zero: a live message
+    /// is applied at once). For consumers nobody waits on, a few milliseconds turn many small
+    /// transactions (each a WAL flush) into fewer larger ones under load.
+    pub linger: Duration,
 }
+
+/// The linger of a projection nobody waits on (the intake's index, the mailer's recipients, the
+/// sweeper's verifications): at 1,000 orders/s a batch holds about 20 events instead of one or
+/// two, a twentieth of the commits, and the index, a recipient or an expiry is 20 ms later.
+pub const BACKGROUND_LINGER: Duration = Duration::from_millis(20);
 
 impl ConsumerSpec {
     pub fn new(name: impl Into<String>, filters: &[&str]) -> Self {
@@ -591,6 +600,7 @@ impl ConsumerSpec {
             max_ack_pending: 20_000,
             batch: 500,
             parallel: 1,
+            linger: Duration::ZERO,
         }
     }
 }

@@ -311,7 +311,7 @@ async fn receive_and_apply<P: Sink>(
             };
             match chunk {
                 Some(mut chunk) => {
-                    fill(&mut chunks, &mut chunk, spec.batch).await;
+                    fill(&mut chunks, &mut chunk, spec.batch, spec.linger).await;
                     if chunk.len() > spec.batch {
                         over = chunk.split_off(spec.batch);
                     }
@@ -354,16 +354,25 @@ fn backlog(chunk: &[Item]) -> bool {
 }
 
 /// Tops `chunk` up to `batch` messages (or a little over: the caller keeps the rest for the
-/// next batch) while the server says more are pending, waiting at most [`FILL_WAIT`] in all.
-/// During a catch-up the batches are full (fewer transactions, statements and key requests
-/// per event); a live message, with nothing pending behind it, is applied at once as before.
-async fn fill<S>(chunks: &mut S, chunk: &mut Vec<Item>, batch: usize)
+/// next batch) while the server says more are pending, waiting at most [`FILL_WAIT`] in all, or
+/// for `linger` when nothing is pending. During a catch-up the batches are full (fewer
+/// transactions, statements and key requests per event); a live message, with nothing pending
+/// behind it, is applied at once unless the consumer lingers.
+async fn fill<S>(chunks: &mut S, chunk: &mut Vec<Item>, batch: usize, linger: Duration)
 where
     S: futures::Stream<Item = Vec<Item>> + Unpin,
 {
-    let deadline = tokio::time::Instant::now() + FILL_WAIT;
-    while chunk.len() < batch && backlog(chunk) {
-        match tokio::time::timeout_at(deadline, chunks.next()).await {
+    let started = tokio::time::Instant::now();
+    while chunk.len() < batch {
+        let wait = if backlog(chunk) {
+            FILL_WAIT.max(linger)
+        } else {
+            linger
+        };
+        if started.elapsed() >= wait {
+            break;
+        }
+        match tokio::time::timeout_at(started + wait, chunks.next()).await {
             Ok(Some(more)) => chunk.extend(more),
             Ok(None) | Err(_) => break,
         }
