@@ -13,10 +13,10 @@
 //! 3. In the batch's transaction, every customer the batch names is locked (an advisory lock
 //!    on the subject, in one order: exclusive for the customers the batch erases, shared for
 //!    the others) and their erasures read from `erased_subjects`, with the batch's own
-//!    `customer.erased` added. Two replicas applying an
-//!    erasure and an `order.created` of the same customer at once (with a key fetched before
-//!    the erasure) thus apply them one after the other, and the second sees the first: the
-//!    order is written erased, or blanked by the erasure.
+//!    `customer.erased` added. Two replicas applying an erasure and an `order.created` of the
+//!    same customer at once (with a key fetched before the erasure) thus apply them one after
+//!    the other, and the second sees the first: the order is written erased, or blanked by the
+//!    erasure.
 //!
 //! Whether an erasure reaches a row is [`Erasure::covers`]: it does not depend on the order the
 //! events are applied in, so replicas and a rebuild agree.
