@@ -66,6 +66,15 @@ fn sealed_handoff(id: Uuid, email: &str, generation: u32) -> EventKind {
     EventKind::HandoffOpened(h)
 }
 
+/// The sweeper's projection over `app`'s database, to apply batches by hand.
+fn projection_of(app: &TestApp) -> Stored<expiry_sweeper::projection::Verifications> {
+    Stored {
+        pool: app.pool.clone(),
+        schema: "sweeper".into(),
+        projection: expiry_sweeper::projection::Verifications,
+    }
+}
+
 fn verified() -> EventKind {
     EventKind::OrderVerified(OrderVerified {
         verification_id: Uuid::now_v7(),
@@ -377,11 +386,7 @@ async fn retention_off_erases_nothing() {
 #[tokio::test]
 async fn retention_rows_do_not_depend_on_the_order_events_are_applied_in() {
     let app = spawn(TestEnv::new().await.unwrap(), Duration::from_secs(3600)).await;
-    let projection = Stored {
-        pool: app.pool.clone(),
-        schema: "sweeper".into(),
-        projection: expiry_sweeper::projection::Verifications,
-    };
+    let projection = projection_of(&app);
     let delivered = |seq: u64, order: Uuid, kind: EventKind, at: DateTime<Utc>| {
         let mut event = Event::new(order, "test", kind);
         event.occurred_at = at;
@@ -450,11 +455,7 @@ async fn retention_rows_do_not_depend_on_the_order_events_are_applied_in() {
 #[tokio::test]
 async fn a_batch_of_openings_gives_the_rows_of_the_stream_order() {
     let app = spawn(TestEnv::new().await.unwrap(), Duration::from_secs(3600)).await;
-    let projection = Stored {
-        pool: app.pool.clone(),
-        schema: "sweeper".into(),
-        projection: expiry_sweeper::projection::Verifications,
-    };
+    let projection = projection_of(&app);
     let (siti, tono) = ("siti@example.co.id", "tono@example.co.id");
     let [a, b, h, c, d, e] = [(); 6].map(|_| Uuid::now_v7());
     let erasure = EventKind::CustomerErased(CustomerErased {

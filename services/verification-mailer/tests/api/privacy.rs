@@ -80,6 +80,17 @@ async fn projected(world: &World) {
     .await;
 }
 
+/// The mailer's recipients projection over `app`'s database, to apply batches by hand.
+fn recipients(app: &verification_mailer::Application) -> Stored<Recipients> {
+    Stored {
+        pool: app.pool().clone(),
+        schema: "mailer".into(),
+        projection: Recipients::new(std::sync::Arc::new(
+            gadai_privacy::SubjectKey::new(gadai_test_support::PII_SUBJECT_KEY.as_bytes()).unwrap(),
+        )),
+    }
+}
+
 fn failure_reason(event: &Event) -> &str {
     match &event.kind {
         EventKind::VerificationFailed(f) => &f.reason,
@@ -395,13 +406,7 @@ async fn an_erasure_applied_before_its_order_still_blanks_it() {
     let app = verification_mailer::Application::build(world.settings())
         .await
         .unwrap();
-    let projection = Stored {
-        pool: app.pool().clone(),
-        schema: "mailer".into(),
-        projection: Recipients::new(std::sync::Arc::new(
-            gadai_privacy::SubjectKey::new(gadai_test_support::PII_SUBJECT_KEY.as_bytes()).unwrap(),
-        )),
-    };
+    let projection = recipients(&app);
     let delivered = |seq: u64, order: Uuid, kind: EventKind| Delivered {
         seq,
         event: Event::new(order, "test", kind),
@@ -459,13 +464,7 @@ async fn a_batch_of_orders_gives_the_rows_of_the_stream_order() {
     let app = verification_mailer::Application::build(world.settings())
         .await
         .unwrap();
-    let projection = Stored {
-        pool: app.pool().clone(),
-        schema: "mailer".into(),
-        projection: Recipients::new(std::sync::Arc::new(
-            gadai_privacy::SubjectKey::new(gadai_test_support::PII_SUBJECT_KEY.as_bytes()).unwrap(),
-        )),
-    };
+    let projection = recipients(&app);
     let email = format!("hana.{}@example.co.id", Uuid::now_v7().simple());
     let other = format!("joko.{}@example.co.id", Uuid::now_v7().simple());
     let sealed = |email: &str, generation: u32| {
