@@ -102,11 +102,22 @@ pub struct Change {
 
 impl Projection for Dashboard {
     const NAME: &'static str = NAME;
+    /// The batch's personal fields, read with their customers' keys.
+    type Prepared = personal::Fetched;
     /// The changes to announce once committed.
     type Applied = Vec<Change>;
 
-    async fn apply(&self, tx: Tx<'_>, batch: &[Delivered]) -> Result<Vec<Change>, ApplyError> {
-        let opened = personal::open(tx, self.privacy().await?, batch).await?;
+    async fn prepare(&self, batch: &[Delivered]) -> Result<personal::Fetched, ApplyError> {
+        personal::fetch(self.privacy().await?, batch).await
+    }
+
+    async fn apply(
+        &self,
+        tx: Tx<'_>,
+        batch: &[Delivered],
+        fetched: personal::Fetched,
+    ) -> Result<Vec<Change>, ApplyError> {
+        let opened = personal::open(tx, fetched).await?;
         let mut candidates = fold_new(batch);
         for view in &mut candidates {
             reveal(view, None, &opened);

@@ -25,11 +25,16 @@ pub struct Verifications;
 
 impl Projection for Verifications {
     const NAME: &'static str = NAME;
+    type Prepared = ();
     type Applied = ();
+
+    async fn prepare(&self, _: &[Delivered]) -> Result<(), ApplyError> {
+        Ok(())
+    }
 
     /// Consecutive opening events (most of a busy stream: every new order) go in as one
     /// statement ([`Openings`]); every other event, in stream order between them, one by one.
-    async fn apply(&self, tx: Tx<'_>, batch: &[Delivered]) -> Result<(), ApplyError> {
+    async fn apply(&self, tx: Tx<'_>, batch: &[Delivered], (): ()) -> Result<(), ApplyError> {
         let mut openings = Openings::default();
         for d in batch {
             match opening(d)? {

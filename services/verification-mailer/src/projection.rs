@@ -55,11 +55,16 @@ impl Recipients {
 
 impl Projection for Recipients {
     const NAME: &'static str = NAME;
+    type Prepared = ();
     type Applied = ();
+
+    async fn prepare(&self, _: &[Delivered]) -> Result<(), ApplyError> {
+        Ok(())
+    }
 
     /// Consecutive `order.created` events (most of a busy stream) go in as one statement
     /// ([`NewRecipients`]); every other event, in stream order between them, one by one.
-    async fn apply(&self, tx: Tx<'_>, batch: &[Delivered]) -> Result<(), ApplyError> {
+    async fn apply(&self, tx: Tx<'_>, batch: &[Delivered], (): ()) -> Result<(), ApplyError> {
         let mut recipients = NewRecipients::default();
         for d in batch {
             let order = d.event.order_id;

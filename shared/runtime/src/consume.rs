@@ -2,8 +2,9 @@
 //! parked.
 //!
 //! Messages arrive in batches of whatever is ready (up to `spec.batch`; while the server says more
-//! are pending, a backlog, the batch is filled up to `spec.batch`, waiting at most [`FILL_WAIT`]);
-//! the next batch is received and decoded while the previous one is applied. A [`Projection`] gets
+//! are pending, a backlog, the batch is filled up to `spec.batch`, waiting at most [`FILL_WAIT`]).
+//! While a batch is applied, whatever arrives is received and decoded into the next one, which
+//! is applied as soon as the first commits. A [`Projection`] gets
 //! each batch inside a Postgres transaction this loop owns: it begins it (holding the schema's
 //! shared lock), lets the projection write, advances the checkpoint, commits, runs the projection's
 //! post-commit step, and only then acks the messages (the last one with a double ack, so the server
@@ -67,13 +68,23 @@ pub type Tx<'a> = &'a mut Transaction<'static, Postgres>;
 
 /// Events folded into tables of the service's schema. It knows only its SQL: the consumer loop
 /// (and the replay of a rebuild) runs it as [`Stored`], on the service's pool and schema, and
-/// owns the transaction: it begins it, calls [`Projection::apply`], advances the checkpoint
-/// named [`Projection::NAME`], commits, then calls [`Projection::committed`].
+/// owns the transaction: it calls [`Projection::prepare`] while it begins it, calls
+/// [`Projection::apply`], advances the checkpoint named [`Projection::NAME`], commits, then
+/// calls [`Projection::committed`].
 pub trait Projection: Send + Sync + 'static {
     /// The checkpoint's name, under which parked messages are recorded too.
     const NAME: &'static str;
+    /// What `prepare` hands to `apply` (`()` for most).
+    type Prepared: Send;
     /// What `apply` hands to `committed`.
     type Applied: Send;
+
+    /// The batch's work that needs no transaction (a request to another service, say): it
+    /// runs while the transaction is begun, so the two waits overlap.
+    fn prepare(
+        &self,
+        batch: &[Delivered],
+    ) -> impl Future<Output = Result<Self::Prepared, ApplyError>> + Send;
 
     /// Writes the batch's events in `tx`. Applying an event that was applied before must
     /// change nothing.
@@ -81,6 +92,7 @@ pub trait Projection: Send + Sync + 'static {
         &self,
         tx: Tx<'_>,
         batch: &[Delivered],
+        prepared: Self::Prepared,
     ) -> impl Future<Output = Result<Self::Applied, ApplyError>> + Send;
 
     /// Runs after the commit (announcing the changes, say); it cannot fail the batch.
@@ -143,8 +155,12 @@ impl<P: Projection> Sink for Stored<P> {
         let Some(last) = batch.iter().map(|d| d.seq).max() else {
             return Ok(());
         };
-        let mut tx = gadai_store::begin_apply(&self.pool, &self.schema).await?;
-        let applied = self.projection.apply(&mut tx, batch).await?;
+        let (tx, prepared) = tokio::join!(
+            gadai_store::begin_apply(&self.pool, &self.schema),
+            self.projection.prepare(batch)
+        );
+        let mut tx = tx?;
+        let applied = self.projection.apply(&mut tx, batch, prepared?).await?;
         gadai_store::advance_checkpoint(&mut tx, P::NAME, last).await?;
         tx.commit().await?;
         self.projection.committed(applied).await;
@@ -294,45 +310,54 @@ async fn receive_and_apply<P: Sink>(
         .messages()
         .await?;
     let mut chunks = messages.ready_chunks(spec.batch);
-    // Received beyond the batch that was filled up: the start of the next one.
+    // Received beyond a full batch: the start of the next one.
     let mut over: Vec<Item> = Vec::new();
     let mut in_hand: Option<Prepared> = None;
     loop {
-        // The next batch is received and decoded while the one in hand is applied: the
-        // projection's database works while this process decodes.
-        let next = async {
-            let chunk = if over.is_empty() {
+        let mut next = Gathering::default();
+        next.take(bus, spec, projection, std::mem::take(&mut over), &mut over)
+            .await;
+        let mut ended = false;
+        if let Some(batch) = in_hand.take() {
+            // While the batch in hand is applied, what arrives is received and decoded into the
+            // next one, which thus holds everything that arrived before the commit: a live
+            // message waits for at most the batch in hand, not for the one after it too.
+            let settling = settle(spec, projection, batch);
+            tokio::pin!(settling);
+            loop {
                 tokio::select! {
-                    _ = shutdown.cancelled() => return Next::Shutdown,
-                    chunk = chunks.next() => chunk,
+                    () = &mut settling => break,
+                    chunk = chunks.next(), if !ended && next.len() < spec.batch => match chunk {
+                        Some(chunk) => next.take(bus, spec, projection, chunk, &mut over).await,
+                        None => ended = true,
+                    },
                 }
-            } else {
-                Some(std::mem::take(&mut over))
-            };
-            match chunk {
-                Some(mut chunk) => {
-                    fill(&mut chunks, &mut chunk, spec.batch, spec.linger).await;
-                    if chunk.len() > spec.batch {
-                        over = chunk.split_off(spec.batch);
-                    }
-                    Next::Batch(prepare(bus, spec, projection, chunk).await)
-                }
-                None => Next::Ended,
             }
-        };
-        let next = match in_hand.take() {
-            Some(batch) => tokio::join!(settle(spec, projection, batch), next).1,
-            None => next.await,
-        };
-        match next {
-            Next::Batch(batch) => in_hand = (!batch.decoded.is_empty()).then_some(batch),
-            Next::Shutdown => {
-                nak_all(std::mem::take(&mut over)).await;
-                hand_back(&mut chunks).await;
-                return Ok(());
-            }
-            Next::Ended => anyhow::bail!("message stream ended"),
         }
+        if shutdown.is_cancelled() {
+            nak_all(std::mem::take(&mut over)).await;
+            nak_received(next.prepared.received).await;
+            hand_back(&mut chunks).await;
+            return Ok(());
+        }
+        if next.is_empty() && !ended {
+            tokio::select! {
+                _ = shutdown.cancelled() => continue,
+                chunk = chunks.next() => match chunk {
+                    Some(chunk) => next.take(bus, spec, projection, chunk, &mut over).await,
+                    None => ended = true,
+                },
+            }
+        }
+        if !ended {
+            ended = next
+                .fill(bus, spec, projection, &mut chunks, &mut over)
+                .await;
+        }
+        if ended && next.is_empty() {
+            anyhow::bail!("message stream ended");
+        }
+        in_hand = (!next.prepared.decoded.is_empty()).then_some(next.prepared);
     }
 }
 
@@ -342,48 +367,93 @@ type Item = Result<Message, async_nats::jetstream::consumer::pull::MessagesError
 /// The longest a batch waits for more messages while the server says more are pending.
 const FILL_WAIT: Duration = Duration::from_millis(50);
 
-/// Whether the server had more messages for the consumer when it delivered the last of `chunk`
-/// (a backlog: catching up after downtime, or a burst).
-fn backlog(chunk: &[Item]) -> bool {
-    chunk
-        .iter()
-        .rev()
-        .find_map(|m| m.as_ref().ok())
-        .and_then(|m| m.info().ok())
-        .is_some_and(|info| info.pending > 0)
+/// The next batch, as it is received and decoded.
+#[derive(Default)]
+struct Gathering {
+    prepared: Prepared,
+    /// When its first message arrived.
+    first_at: Option<tokio::time::Instant>,
+    /// Whether the server had more messages for the consumer when it delivered the last one
+    /// (a backlog: catching up after downtime, or a burst).
+    backlog: bool,
+    /// Messages received, decodable or not (those that are not were parked).
+    count: usize,
 }
 
-/// Tops `chunk` up to `batch` messages (or a little over: the caller keeps the rest for the
-/// next batch) while the server says more are pending, waiting at most [`FILL_WAIT`] in all, or
-/// for `linger` when nothing is pending. During a catch-up the batches are full (fewer
-/// transactions, statements and key requests per event); a live message, with nothing pending
-/// behind it, is applied at once unless the consumer lingers.
-async fn fill<S>(chunks: &mut S, chunk: &mut Vec<Item>, batch: usize, linger: Duration)
-where
-    S: futures::Stream<Item = Vec<Item>> + Unpin,
-{
-    let started = tokio::time::Instant::now();
-    while chunk.len() < batch {
-        let wait = if backlog(chunk) {
-            FILL_WAIT.max(linger)
-        } else {
-            linger
-        };
-        if started.elapsed() >= wait {
-            break;
-        }
-        match tokio::time::timeout_at(started + wait, chunks.next()).await {
-            Ok(Some(more)) => chunk.extend(more),
-            Ok(None) | Err(_) => break,
-        }
+impl Gathering {
+    fn len(&self) -> usize {
+        self.count
     }
-}
 
-/// What the consumer loop waits for besides the batch it applies.
-enum Next {
-    Batch(Prepared),
-    Shutdown,
-    Ended,
+    fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Decodes `chunk` into the batch, up to `spec.batch` messages; the rest goes to `over`.
+    async fn take<P: Sink>(
+        &mut self,
+        bus: &Bus,
+        spec: &ConsumerSpec,
+        projection: &P,
+        mut chunk: Vec<Item>,
+        over: &mut Vec<Item>,
+    ) {
+        if chunk.is_empty() {
+            return;
+        }
+        let room = spec.batch.saturating_sub(self.count);
+        if chunk.len() > room {
+            over.extend(chunk.split_off(room));
+        }
+        self.first_at.get_or_insert_with(tokio::time::Instant::now);
+        self.count += chunk.len();
+        self.backlog = chunk
+            .iter()
+            .rev()
+            .find_map(|m| m.as_ref().ok())
+            .and_then(|m| m.info().ok())
+            .is_some_and(|info| info.pending > 0);
+        let prepared = prepare(bus, spec, projection, chunk).await;
+        self.prepared.received.extend(prepared.received);
+        self.prepared.decoded.extend(prepared.decoded);
+    }
+
+    /// Tops the batch up to `spec.batch` messages while the server says more are pending,
+    /// waiting at most [`FILL_WAIT`] from its first message, or for `spec.linger` when nothing
+    /// is pending. During a catch-up the batches are full (fewer transactions, statements and
+    /// key requests per event); a live message, with nothing pending behind it, is applied at
+    /// once unless the consumer lingers. Returns whether the message stream ended.
+    async fn fill<P: Sink, S>(
+        &mut self,
+        bus: &Bus,
+        spec: &ConsumerSpec,
+        projection: &P,
+        chunks: &mut S,
+        over: &mut Vec<Item>,
+    ) -> bool
+    where
+        S: futures::Stream<Item = Vec<Item>> + Unpin,
+    {
+        let Some(started) = self.first_at else {
+            return false;
+        };
+        while self.len() < spec.batch {
+            let wait = if self.backlog {
+                FILL_WAIT.max(spec.linger)
+            } else {
+                spec.linger
+            };
+            if started.elapsed() >= wait {
+                break;
+            }
+            match tokio::time::timeout_at(started + wait, chunks.next()).await {
+                Ok(Some(more)) => self.take(bus, spec, projection, more, over).await,
+                Ok(None) => return true,
+                Err(_) => break,
+            }
+        }
+        false
+    }
 }
 
 /// At shutdown, NAKs the messages already received but not applied, so another replica gets
@@ -404,6 +474,12 @@ async fn nak_all(chunk: Vec<Item>) {
     }
 }
 
+async fn nak_received(received: Vec<Received>) {
+    for r in received {
+        let _ = r.message.ack_with(AckKind::Nak(None)).await;
+    }
+}
+
 struct Received {
     message: Message,
     seq: u64,
@@ -411,6 +487,7 @@ struct Received {
 }
 
 /// A received batch, decoded; what did not decode is parked already.
+#[derive(Default)]
 struct Prepared {
     received: Vec<Received>,
     decoded: Vec<Delivered>,

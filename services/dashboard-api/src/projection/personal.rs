@@ -9,7 +9,8 @@
 //!    Keys are never kept beyond the batch: an erasure reaches every batch after it. A key older
 //!    than the seal (the customer's key was re-made in between) is fetched once more. The key
 //!    store not answering fails the batch, which is retried later: never parked, never written
-//!    as erased.
+//!    as erased. Steps 1 and 2 ([`fetch`]) need no transaction: they run while the batch's
+//!    transaction is begun.
 //! 3. In the batch's transaction, every customer the batch names is locked (an advisory lock
 //!    on the subject, in one order: exclusive for the customers the batch erases, shared for
 //!    the others) and their erasures read from `erased_subjects`, with the batch's own
@@ -198,37 +199,43 @@ impl Opened {
 }
 
 /// A personal event of the batch, before it is opened.
-struct Found<'a> {
+struct Found {
     seq: i64,
     subject: SubjectId,
     /// The key generation that sealed it; 0 for plaintext.
     generation: u32,
-    event: &'a EventKind,
 }
 
-/// Opens the batch's personal fields and reads (and records) its customers' erasures; see the
-/// module's documentation. Locks the customers for the rest of `tx`.
-pub async fn open(
-    tx: &mut Transaction<'_, Postgres>,
-    privacy: &Privacy,
-    batch: &[Delivered],
-) -> Result<Opened, ApplyError> {
+/// A batch's personal events, read with their customers' keys (steps 1 and 2 of the module's
+/// documentation): what needs no transaction, so it runs while the batch's transaction begins.
+pub struct Fetched {
+    found: Vec<Found>,
+    reads: Vec<Result<Read, ReadError>>,
+    erasures: Vec<BatchErasure>,
+}
+
+/// Identifies the batch's customers, fetches the keys of the sealed ones and reads their
+/// fields; see the module's documentation.
+pub async fn fetch(privacy: &Privacy, batch: &[Delivered]) -> Result<Fetched, ApplyError> {
     let mut found = Vec::new();
-    let mut opened = Opened::default();
+    let mut events = Vec::new();
+    let mut erasures = Vec::new();
     for d in batch {
         let seq = d.seq as i64;
         match &d.event.kind {
             EventKind::OrderCreated(o) => {
-                found.push(identify(privacy, seq, &d.event.kind, &o.subject, &o.email)?);
+                found.push(identify(privacy, seq, &o.subject, &o.email)?);
+                events.push(&d.event.kind);
             }
             EventKind::HandoffOpened(h) => {
-                found.push(identify(privacy, seq, &d.event.kind, &h.subject, &h.email)?);
+                found.push(identify(privacy, seq, &h.subject, &h.email)?);
+                events.push(&d.event.kind);
             }
             EventKind::CustomerErased(c) => {
                 SubjectId::parse(&c.subject).map_err(|_| {
                     ApplyError::Poison(format!("customer.erased at {seq}: not a subject id"))
                 })?;
-                opened.erasures.push(BatchErasure {
+                erasures.push(BatchErasure {
                     seq,
                     event_id: d.event.id,
                     occurred_at: d.event.occurred_at,
@@ -240,9 +247,6 @@ pub async fn open(
             _ => {}
         }
     }
-    if found.is_empty() && opened.erasures.is_empty() {
-        return Ok(opened);
-    }
 
     let sealed: BTreeSet<SubjectId> = found
         .iter()
@@ -250,7 +254,8 @@ pub async fn open(
         .map(|f| f.subject.clone())
         .collect();
     let keys = privacy.fetch(&sealed).await?;
-    let mut reads: Vec<Result<Read, ReadError>> = found.iter().map(|f| read(&keys, f)).collect();
+    let mut reads: Vec<Result<Read, ReadError>> =
+        events.iter().map(|event| read(&keys, event)).collect();
     let stale: BTreeSet<SubjectId> = found
         .iter()
         .zip(&reads)
@@ -259,13 +264,37 @@ pub async fn open(
         .collect();
     if !stale.is_empty() {
         let again = privacy.fetch(&stale).await?;
-        for (f, r) in found.iter().zip(&mut reads) {
+        for (event, r) in events.iter().zip(&mut reads) {
             if matches!(r, Err(ReadError::StaleKey)) {
-                *r = read(&again, f);
+                *r = read(&again, event);
             }
         }
     }
+    Ok(Fetched {
+        found,
+        reads,
+        erasures,
+    })
+}
 
+/// Locks the batch's customers for the rest of `tx`, reads (and records) their erasures and
+/// checks the fields [`fetch`] read against them; see the module's documentation.
+pub async fn open(
+    tx: &mut Transaction<'_, Postgres>,
+    fetched: Fetched,
+) -> Result<Opened, ApplyError> {
+    let Fetched {
+        found,
+        reads,
+        erasures,
+    } = fetched;
+    let mut opened = Opened {
+        erasures,
+        ..Opened::default()
+    };
+    if found.is_empty() && opened.erasures.is_empty() {
+        return Ok(opened);
+    }
     let subjects: BTreeSet<&str> = found
         .iter()
         .map(|f| f.subject.as_str())
@@ -313,13 +342,12 @@ pub async fn open(
 
 /// Who an event's customer is: the subject it names (its fields sealed under the generation
 /// their seal says), or, for plaintext recorded before sealing, the subject of its e-mail.
-fn identify<'a>(
+fn identify(
     privacy: &Privacy,
     seq: i64,
-    event: &'a EventKind,
     subject: &Option<String>,
     email: &str,
-) -> Result<Found<'a>, ApplyError> {
+) -> Result<Found, ApplyError> {
     let (subject, generation) = match personal::subject_of(subject.as_deref()) {
         Ok(Some(subject)) => {
             let generation = gadai_privacy::sealed_generation(email)
@@ -340,7 +368,6 @@ fn identify<'a>(
         seq,
         subject,
         generation,
-        event,
     })
 }
 
@@ -355,8 +382,8 @@ enum Read {
     Handoff(Personal<HandoffPersonal>),
 }
 
-fn read(keys: &Keys, f: &Found<'_>) -> Result<Read, ReadError> {
-    match f.event {
+fn read(keys: &Keys, event: &EventKind) -> Result<Read, ReadError> {
+    match event {
         EventKind::OrderCreated(o) => personal::open_order(keys, o).map(Read::Order),
         EventKind::HandoffOpened(h) => personal::open_handoff(keys, h).map(Read::Handoff),
         _ => unreachable!("only personal events are found"),
