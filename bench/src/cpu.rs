@@ -125,6 +125,21 @@ pub fn report(from: &Snapshot, to: &Snapshot) -> String {
     )
 }
 
+/// How fast one core of this machine is now: SHA-256 over a 1 MiB buffer for about a second, in
+/// MB/s. The machines here change speed from hour to hour (other work on the same host), so a
+/// figure is comparable with the previous run's only beside this one; the summary keeps both.
+pub fn one_core_speed() -> f64 {
+    use sha2::{Digest, Sha256};
+    let buffer = vec![0x5a_u8; 1 << 20];
+    let started = Instant::now();
+    let mut hashed = 0_usize;
+    while started.elapsed() < Duration::from_secs(1) {
+        std::hint::black_box(Sha256::digest(std::hint::black_box(&buffer)));
+        hashed += buffer.len();
+    }
+    hashed as f64 / started.elapsed().as_secs_f64() / 1e6
+}
+
 /// Waits (at most `limit`) until the machine is mostly idle before a measurement, so that other
 /// people's work on a shared machine does not end up in our figures. Returns what it saw.
 pub async fn wait_for_quiet(limit: Duration) -> String {

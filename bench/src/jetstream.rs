@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use async_nats::{HeaderMap, jetstream};
 
-use crate::common::BenchEnv;
+use crate::common::{BenchEnv, Knobs};
 
 /// An encoded `order.created` event of the bench's orders is about this long.
 const PAYLOAD_BYTES: usize = 700;
@@ -47,4 +47,22 @@ pub async fn acked_publishes(
         acked += done??;
     }
     Ok(acked as f64 / started.elapsed().as_secs_f64())
+}
+
+/// The machine's speed for this kind of work now: acknowledged publishes per second, 16 in
+/// flight for 2 s, into a stream of its own. Printed at the start of every run beside the one-core
+/// figure ([`crate::cpu::one_core_speed`]): a run's figures compare with the previous run's only
+/// when these two do.
+pub async fn probe(knobs: &Knobs) -> anyhow::Result<f64> {
+    let env = BenchEnv::new(knobs).await?;
+    let measured = async {
+        gadai_bus::Bus::connect(env.env.bus.clone(), "gadai-bench")
+            .await?
+            .ensure_stream()
+            .await?;
+        acked_publishes(&env, 16, Duration::from_secs(2)).await
+    }
+    .await;
+    env.destroy().await;
+    measured
 }

@@ -45,6 +45,39 @@ fn main() -> anyhow::Result<()> {
         .block_on(run())
 }
 
+/// The machine's speed now, the yardstick of the run's figures: the machines here change speed
+/// from hour to hour (other work on the same host; raw JetStream went from 93,362/s to 28,291/s
+/// in a week, catch-up by 1.7x within one afternoon), so a figure is compared with the previous
+/// run's only beside these.
+async fn machine_speed(knobs: &Knobs, summary: &mut Summary) {
+    let yardstick = "none (the machine now: compare runs beside it)";
+    match tokio::task::spawn_blocking(cpu::one_core_speed).await {
+        Ok(speed) => {
+            println!("  one core           SHA-256 at {} MB/s", thousands(speed));
+            let measured = format!("{} MB/s", thousands(speed));
+            summary.add("machine: one core, SHA-256", measured, yardstick, None);
+        }
+        Err(err) => println!("  one core           not measured: {err}"),
+    }
+    match jetstream::probe(knobs).await {
+        Ok(rate) => {
+            println!(
+                "  JetStream          {} acknowledged publishes/s (16 in flight, 2 s)",
+                thousands(rate)
+            );
+            let measured = format!("{}/s", thousands(rate));
+            summary.add(
+                "machine: JetStream acked publishes, 2 s",
+                measured,
+                yardstick,
+                None,
+            );
+        }
+        Err(err) => println!("  JetStream          not measured: {err:#}"),
+    }
+    println!();
+}
+
 async fn run() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("cleanup") {
@@ -91,6 +124,8 @@ async fn run() -> anyhow::Result<()> {
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(60),
     );
+    println!("[machine] {}", cpu::wait_for_quiet(quiet_limit).await);
+    machine_speed(&knobs, &mut summary).await;
     for name in &chosen {
         println!("[{name}] {}", cpu::wait_for_quiet(quiet_limit).await);
         let result = match *name {
