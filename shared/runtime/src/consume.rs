@@ -37,6 +37,19 @@ pub struct Delivered {
     pub span: tracing::Span,
 }
 
+impl Delivered {
+    /// `event` at `seq`, delivered for the first time and outside any trace (a replay's, a
+    /// test's).
+    pub fn first(seq: u64, event: Event) -> Self {
+        Delivered {
+            seq,
+            event,
+            delivered: 1,
+            span: tracing::Span::none(),
+        }
+    }
+}
+
 /// Why a projection could not apply an event.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -335,8 +348,8 @@ async fn receive_and_apply<P: Sink>(
             }
         }
         if shutdown.is_cancelled() {
-            nak_all(std::mem::take(&mut over)).await;
-            nak_received(next.prepared.received).await;
+            nak_all(over.drain(..).flatten()).await;
+            nak_all(next.prepared.received.into_iter().map(|r| r.message)).await;
             hand_back(&mut chunks).await;
             return Ok(());
         }
@@ -464,19 +477,13 @@ where
 {
     use futures::FutureExt;
     while let Some(Some(chunk)) = chunks.next().now_or_never() {
-        nak_all(chunk).await;
+        nak_all(chunk.into_iter().flatten()).await;
     }
 }
 
-async fn nak_all(chunk: Vec<Item>) {
-    for message in chunk.into_iter().flatten() {
+async fn nak_all(messages: impl IntoIterator<Item = Message>) {
+    for message in messages {
         let _ = message.ack_with(AckKind::Nak(None)).await;
-    }
-}
-
-async fn nak_received(received: Vec<Received>) {
-    for r in received {
-        let _ = r.message.ack_with(AckKind::Nak(None)).await;
     }
 }
 

@@ -133,12 +133,7 @@ where
             }
             let type_name = self.bus.type_of(&message.subject).unwrap_or_default();
             match Event::decode_from(type_name, &message.payload) {
-                Ok(event) => decoded.push(Delivered {
-                    seq,
-                    event,
-                    delivered: 1,
-                    span: tracing::Span::none(),
-                }),
+                Ok(event) => decoded.push(Delivered::first(seq, event)),
                 Err(err) => {
                     tracing::error!(seq, reason = %err, "poison message parked during replay");
                     self.projection

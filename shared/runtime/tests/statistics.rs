@@ -16,32 +16,17 @@ async fn pool() -> PgPool {
 async fn a_table_that_grew_is_analyzed_when_autovacuum_is_off_and_only_then() {
     let pool = pool().await;
     let schema = format!("stats_{}", std::process::id());
-    sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        .execute(&pool)
-        .await
-        .unwrap();
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&pool)
-        .await
-        .unwrap();
-    for table in ["grown", "small"] {
-        sqlx::query(&format!(
-            "CREATE TABLE {schema}.{table} (id bigint PRIMARY KEY)"
-        ))
-        .execute(&pool)
-        .await
-        .unwrap();
-    }
-    sqlx::query(&format!(
-        "INSERT INTO {schema}.grown SELECT g FROM generate_series(1, 500) g"
+    sqlx::raw_sql(&format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE;
+         CREATE SCHEMA {schema};
+         CREATE TABLE {schema}.grown (id bigint PRIMARY KEY);
+         CREATE TABLE {schema}.small (id bigint PRIMARY KEY);
+         INSERT INTO {schema}.grown SELECT g FROM generate_series(1, 500) g;
+         INSERT INTO {schema}.small VALUES (1), (2);"
     ))
     .execute(&pool)
     .await
     .unwrap();
-    sqlx::query(&format!("INSERT INTO {schema}.small VALUES (1), (2)"))
-        .execute(&pool)
-        .await
-        .unwrap();
     let autovacuum_off: bool = sqlx::query_scalar("SELECT current_setting('autovacuum') = 'off'")
         .fetch_one(&pool)
         .await

@@ -514,12 +514,7 @@ async fn bare(env: &TestEnv) -> Stored<Dashboard> {
 }
 
 fn delivered(seq: u64, order: Uuid, kind: EventKind) -> Delivered {
-    Delivered {
-        seq,
-        event: Event::new(order, "n8n", kind),
-        delivered: 1,
-        span: tracing::Span::none(),
-    }
+    Delivered::first(seq, Event::new(order, "n8n", kind))
 }
 
 fn erasure(email: &str, generation: u32) -> EventKind {

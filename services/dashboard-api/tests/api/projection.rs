@@ -30,12 +30,7 @@ async fn bare_projection() -> (Projection, TestEnv) {
 }
 
 fn delivered(seq: u64, order: Uuid, kind: EventKind) -> Delivered {
-    Delivered {
-        seq,
-        event: Event::new(order, "op-1", kind),
-        delivered: 1,
-        span: tracing::Span::none(),
-    }
+    Delivered::first(seq, Event::new(order, "op-1", kind))
 }
 
 async fn snapshot(p: &Projection) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
@@ -291,11 +286,10 @@ fn letters(i: usize) -> String {
     )
 }
 
-#[tokio::test]
-async fn rebuilding_from_the_stream_gives_the_same_tables() {
-    let app = spawn_app().await;
+/// `n` orders of customers "Nasabah Aa", "Nasabah Ab", ... in three regions, of growing value.
+async fn create_orders(app: &TestApp, n: usize) -> Vec<Uuid> {
     let mut ids = Vec::new();
-    for i in 0..12 {
+    for i in 0..n {
         ids.push(
             app.create_order(
                 &format!("Nasabah {}", letters(i)),
@@ -305,6 +299,13 @@ async fn rebuilding_from_the_stream_gives_the_same_tables() {
             .await,
         );
     }
+    ids
+}
+
+#[tokio::test]
+async fn rebuilding_from_the_stream_gives_the_same_tables() {
+    let app = spawn_app().await;
+    let ids = create_orders(&app, 12).await;
     let v = Uuid::now_v7();
     for id in &ids[..4] {
         app.publish(&Event::new(
@@ -578,17 +579,7 @@ async fn a_catch_up_sized_batch_gives_the_same_rows_as_small_batches() {
 #[tokio::test]
 async fn a_replay_in_many_batches_gives_the_same_tables_as_live() {
     let app = spawn_app().await;
-    let mut ids = Vec::new();
-    for i in 0..30 {
-        ids.push(
-            app.create_order(
-                &format!("Nasabah {}", letters(i)),
-                ["Bandung", "Bogor", "Depok"][i % 3],
-                i as i64 * 1000,
-            )
-            .await,
-        );
-    }
+    let ids = create_orders(&app, 30).await;
     for id in ids.iter().step_by(2) {
         app.publish(&Event::new(
             *id,

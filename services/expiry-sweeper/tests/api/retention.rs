@@ -390,12 +390,7 @@ async fn retention_rows_do_not_depend_on_the_order_events_are_applied_in() {
     let delivered = |seq: u64, order: Uuid, kind: EventKind, at: DateTime<Utc>| {
         let mut event = Event::new(order, "test", kind);
         event.occurred_at = at;
-        Delivered {
-            seq,
-            event,
-            delivered: 1,
-            span: tracing::Span::none(),
-        }
+        Delivered::first(seq, event)
     };
     let now = Utc::now();
     let email = "gita@example.co.id";
@@ -477,12 +472,7 @@ async fn a_batch_of_openings_gives_the_rows_of_the_stream_order() {
     ]
     .into_iter()
     .enumerate()
-    .map(|(i, (order, kind))| Delivered {
-        seq: i as u64 + 1,
-        event: Event::new(order, "test", kind),
-        delivered: 1,
-        span: tracing::Span::none(),
-    })
+    .map(|(i, (order, kind))| Delivered::first(i as u64 + 1, Event::new(order, "test", kind)))
     .collect();
     projection.apply(&batch).await.unwrap();
 

@@ -273,15 +273,6 @@ async fn an_erasure_deletes_the_key_and_a_returning_customer_gets_the_next_gener
     app.stop().await;
 }
 
-fn delivered(seq: u64, event: Event) -> Delivered {
-    Delivered {
-        seq,
-        event,
-        delivered: 1,
-        span: tracing::Span::none(),
-    }
-}
-
 #[tokio::test]
 async fn erasures_apply_once_and_other_events_do_not_disturb_the_index() {
     let app = spawn_app().await;
@@ -304,20 +295,23 @@ async fn erasures_apply_once_and_other_events_do_not_disturb_the_index() {
 
     let erased = erasure(siti.as_str(), 1, "DPO-2025-020");
     projection
-        .apply(&[delivered(10, erased.clone())])
+        .apply(&[Delivered::first(10, erased.clone())])
         .await
         .unwrap();
     let first = tombstone().await;
     assert!(first.1.is_some());
     projection
-        .apply(&[delivered(10, erased.clone())])
+        .apply(&[Delivered::first(10, erased.clone())])
         .await
         .unwrap();
     assert_eq!(tombstone().await, first, "a redelivery changes nothing");
 
     // A key made after the erasure is not erased by it.
     assert_eq!(app.keys().key_for(&siti).await.unwrap().generation(), 2);
-    projection.apply(&[delivered(10, erased)]).await.unwrap();
+    projection
+        .apply(&[Delivered::first(10, erased)])
+        .await
+        .unwrap();
     assert!(app.keys().find(&siti).await.unwrap().is_some());
     assert_eq!(
         app.keys().erase_through(&siti, 1, "x").await.unwrap(),
@@ -327,13 +321,13 @@ async fn erasures_apply_once_and_other_events_do_not_disturb_the_index() {
     // An unknown customer: nothing to delete, nothing fails.
     let nobody = subject_of("nobody@example.com");
     projection
-        .apply(&[delivered(11, erasure(nobody.as_str(), 0, "retensi"))])
+        .apply(&[Delivered::first(11, erasure(nobody.as_str(), 0, "retensi"))])
         .await
         .unwrap();
 
     // A subject that is not one is a poison event.
     let bad = projection
-        .apply(&[delivered(12, erasure("budi@example.com", 1, "x"))])
+        .apply(&[Delivered::first(12, erasure("budi@example.com", 1, "x"))])
         .await;
     assert!(matches!(bad, Err(ApplyError::Poison(_))), "{bad:?}");
 
@@ -348,11 +342,11 @@ async fn erasures_apply_once_and_other_events_do_not_disturb_the_index() {
     let order_id = Uuid::new_v4();
     projection
         .apply(&[
-            delivered(
+            Delivered::first(
                 13,
                 Event::new(order_id, "n8n", EventKind::OrderCreated(created)),
             ),
-            delivered(
+            Delivered::first(
                 14,
                 Event::new(
                     order_id,
@@ -360,7 +354,7 @@ async fn erasures_apply_once_and_other_events_do_not_disturb_the_index() {
                     EventKind::OrderDeleted(OrderDeleted { reason: None }),
                 ),
             ),
-            delivered(15, erasure(nobody.as_str(), 0, "retensi")),
+            Delivered::first(15, erasure(nobody.as_str(), 0, "retensi")),
         ])
         .await
         .unwrap();

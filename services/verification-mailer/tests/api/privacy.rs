@@ -407,11 +407,8 @@ async fn an_erasure_applied_before_its_order_still_blanks_it() {
         .await
         .unwrap();
     let projection = recipients(&app);
-    let delivered = |seq: u64, order: Uuid, kind: EventKind| Delivered {
-        seq,
-        event: Event::new(order, "test", kind),
-        delivered: 1,
-        span: tracing::Span::none(),
+    let delivered = |seq: u64, order: Uuid, kind: EventKind| {
+        Delivered::first(seq, Event::new(order, "test", kind))
     };
     let email = format!("gita.{}@example.co.id", Uuid::now_v7().simple());
     let subject = subject_of(&email);
@@ -498,12 +495,7 @@ async fn a_batch_of_orders_gives_the_rows_of_the_stream_order() {
     ]
     .into_iter()
     .enumerate()
-    .map(|(i, (order, kind))| Delivered {
-        seq: i as u64 + 1,
-        event: Event::new(order, "test", kind),
-        delivered: 1,
-        span: tracing::Span::none(),
-    })
+    .map(|(i, (order, kind))| Delivered::first(i as u64 + 1, Event::new(order, "test", kind)))
     .collect();
     projection.apply(&batch).await.unwrap();
 

@@ -115,11 +115,8 @@ async fn the_newest_template_wins_whatever_order_replicas_apply_them_in() {
         schema: "mailer".into(),
         projection: Recipients::default(),
     };
-    let delivered = |seq: u64, t: MailTemplate| Delivered {
-        seq,
-        event: Event::new(Uuid::nil(), "admin", changed(t)),
-        delivered: 1,
-        span: tracing::Span::none(),
+    let delivered = |seq: u64, t: MailTemplate| {
+        Delivered::first(seq, Event::new(Uuid::nil(), "admin", changed(t)))
     };
     assert_eq!(
         read_model::mail_template(app.pool()).await.unwrap(),
