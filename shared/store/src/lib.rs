@@ -266,32 +266,56 @@ pub async fn drop_secondary_indexes(pool: &PgPool, schema: &str) -> anyhow::Resu
         .collect())
 }
 
+/// Index builds (and then vacuums) run at once by [`restore_indexes`]. A trigram GIN build
+/// uses one core for seconds (4.1 s of the 7.6 s a 300,000-order rebuild spent building and
+/// vacuuming one statement after the other); the btree builds fit beside it.
+const BUILDS_AT_ONCE: usize = 2;
+
 /// Builds the indexes `drop_secondary_indexes` dropped, then vacuums and analyzes every table
-/// of `schema`, so the planner has statistics before the first query.
+/// of `schema`, so the planner has statistics before the first query. [`BUILDS_AT_ONCE`]
+/// statements at a time, each on a connection of its own (building indexes of one table at
+/// once is allowed: each takes the table's share lock), the GIN builds first: they take the
+/// longest.
 pub async fn restore_indexes(
     pool: &PgPool,
     schema: &str,
     indexes: &[IndexDef],
 ) -> anyhow::Result<()> {
+    use futures::{StreamExt, TryStreamExt};
     check_identifier(schema)?;
-    let mut conn = pool.acquire().await?;
-    // Index builds sort in memory when they can; the session's setting only.
-    conn.execute("SET maintenance_work_mem = '256MB'").await?;
-    for index in indexes {
-        conn.execute(index.create.as_str())
-            .await
-            .with_context(|| format!("building index {}", index.name))?;
-    }
+    let mut builds: Vec<&IndexDef> = indexes.iter().collect();
+    builds.sort_by_key(|index| !index.create.contains(" USING gin "));
+    futures::stream::iter(builds)
+        .map(|index| async move {
+            maintain(pool, &index.create)
+                .await
+                .with_context(|| format!("building index {}", index.name))
+        })
+        .buffer_unordered(BUILDS_AT_ONCE)
+        .try_collect::<()>()
+        .await?;
     let tables: Vec<String> =
         sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = $1")
             .bind(schema)
-            .fetch_all(&mut *conn)
+            .fetch_all(pool)
             .await?;
-    for table in tables {
-        conn.execute(format!("VACUUM (ANALYZE) {schema}.\"{table}\"").as_str())
-            .await
-            .with_context(|| format!("vacuum analyze {schema}.{table}"))?;
-    }
+    futures::stream::iter(tables)
+        .map(|table| async move {
+            maintain(pool, &format!("VACUUM (ANALYZE) {schema}.\"{table}\""))
+                .await
+                .with_context(|| format!("vacuum analyze {schema}.{table}"))
+        })
+        .buffer_unordered(BUILDS_AT_ONCE)
+        .try_collect::<()>()
+        .await
+}
+
+/// Runs one maintenance statement on a connection of its own, which sorts in memory when it
+/// can (the session's setting only, reset before the connection goes back to the pool).
+async fn maintain(pool: &PgPool, statement: &str) -> anyhow::Result<()> {
+    let mut conn = pool.acquire().await?;
+    conn.execute("SET maintenance_work_mem = '256MB'").await?;
+    conn.execute(statement).await?;
     conn.execute("RESET maintenance_work_mem").await?;
     Ok(())
 }
