@@ -1,85 +1,129 @@
-//! The bridge's customers' keys, fetched for many requests at once.
+//! The bridge's reads, for many requests at once: each request's earlier attempts in the
+//! idempotency index, and its customers' keys.
 //!
-//! Every order needs its customer's key before it is published, and most customers are new:
-//! each request alone would cost the key store a query and an insert with its commit. Requests
-//! in flight together hand their customers to one task instead, which asks the store for all of
-//! them in one go ([`KeyStore::keys_for`]: one query, one insert for the new ones) while the
-//! next requests gather for the following round. Under load a round serves every request that
-//! arrived during the previous one; alone, a request waits for nobody.
+//! Every request needs both before it publishes, and most customers are new: each request alone
+//! would cost Postgres a query of the index, and the key store a statement and a commit.
+//! Requests in flight together hand their candidate keys and customers to one task instead,
+//! which asks for all of them in one round ([`find_indexed`] of every candidate key, and
+//! [`KeyStore::keys_for`] of every customer, at once) while the next requests gather for the
+//! following round. Under load a round serves every request that arrived during the previous
+//! one; alone, a request waits for nobody.
 
 use gadai_privacy::{DataKey, KeyStore, SubjectId};
+use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
+
+use crate::{domain::idempotency::IndexedOrder, read_model::find_indexed};
 
 /// Customers a round asks for at most (the rest wait for the next round).
 const ROUND_SUBJECTS: usize = 500;
 /// Requests waiting for a round before new ones are refused (503, retried by n8n).
 const QUEUE: usize = 4096;
 
-type Reply = oneshot::Sender<Result<Vec<DataKey>, String>>;
-
-/// Hands customers' keys to requests, many requests per key-store round. Cheap to clone.
-#[derive(Clone, Debug)]
-pub struct KeyRounds {
-    asks: mpsc::Sender<(Vec<SubjectId>, Reply)>,
+/// What a round found for one request; each part fails on its own (the error's text).
+pub struct Found {
+    /// What the index holds under the request's candidate keys.
+    pub indexed: Result<Vec<IndexedOrder>, String>,
+    /// The key of each of the request's customers, in order.
+    pub keys: Result<Vec<DataKey>, String>,
 }
 
-impl KeyRounds {
+/// One request's part of a round.
+struct Ask {
+    candidates: Vec<String>,
+    subjects: Vec<SubjectId>,
+    reply: oneshot::Sender<Found>,
+}
+
+/// Hands requests what they read, many requests per round. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Rounds {
+    asks: mpsc::Sender<Ask>,
+}
+
+impl Rounds {
     /// Starts the task that runs the rounds; it ends when every handle is dropped.
-    pub fn start(store: KeyStore) -> Self {
+    pub fn start(pool: PgPool, store: KeyStore) -> Self {
         let (asks, waiting) = mpsc::channel(QUEUE);
-        tokio::spawn(run(store, waiting));
-        KeyRounds { asks }
+        tokio::spawn(run(pool, store, waiting));
+        Rounds { asks }
     }
 
-    /// The key of each of `subjects`, in order (made for customers who have none).
-    pub async fn keys_for(&self, subjects: Vec<SubjectId>) -> anyhow::Result<Vec<DataKey>> {
+    /// What the index holds under `candidates`, and the key of each of `subjects` (made for
+    /// customers who have none).
+    pub async fn find(
+        &self,
+        candidates: Vec<String>,
+        subjects: Vec<SubjectId>,
+    ) -> anyhow::Result<Found> {
         let (reply, answer) = oneshot::channel();
         self.asks
-            .try_send((subjects, reply))
-            .map_err(|_| anyhow::anyhow!("too many requests are waiting for the key store"))?;
+            .try_send(Ask {
+                candidates,
+                subjects,
+                reply,
+            })
+            .map_err(|_| anyhow::anyhow!("too many requests are waiting for Postgres"))?;
         answer
             .await
-            .map_err(|_| anyhow::anyhow!("the key store's rounds stopped"))?
-            .map_err(anyhow::Error::msg)
+            .map_err(|_| anyhow::anyhow!("the bridge's rounds stopped"))
     }
 }
 
-async fn run(store: KeyStore, mut waiting: mpsc::Receiver<(Vec<SubjectId>, Reply)>) {
+async fn run(pool: PgPool, store: KeyStore, mut waiting: mpsc::Receiver<Ask>) {
     while let Some(first) = waiting.recv().await {
+        let mut count = first.subjects.len();
         let mut round = vec![first];
-        let mut count = round[0].0.len();
         while count < ROUND_SUBJECTS {
             match waiting.try_recv() {
                 Ok(ask) => {
-                    count += ask.0.len();
+                    count += ask.subjects.len();
                     round.push(ask);
                 }
                 Err(_) => break,
             }
         }
-        answer(&store, round).await;
+        answer(&pool, &store, round).await;
     }
 }
 
-/// One round: every customer of every request in one [`KeyStore::keys_for`], each request
-/// answered with its own.
-async fn answer(store: &KeyStore, round: Vec<(Vec<SubjectId>, Reply)>) {
-    let all: Vec<SubjectId> = round.iter().flat_map(|(s, _)| s.iter().cloned()).collect();
-    metrics::histogram!("key_round_subjects").record(all.len() as f64);
-    match store.keys_for(&all).await {
-        Ok(keys) => {
-            let mut keys = keys.into_iter();
-            for (subjects, reply) in round {
-                let mine: Vec<DataKey> = keys.by_ref().take(subjects.len()).collect();
-                let _ = reply.send(Ok(mine));
-            }
-        }
-        Err(err) => {
-            let why = format!("{:#}", anyhow::Error::from(err));
-            tracing::warn!(error = %why, subjects = all.len(), "a round of the key store failed");
-            for (_, reply) in round {
-                let _ = reply.send(Err(why.clone()));
-            }
-        }
+/// One round: every candidate key of every request in one query, every customer in one
+/// [`KeyStore::keys_for`], both at once; each request answered with its own.
+async fn answer(pool: &PgPool, store: &KeyStore, round: Vec<Ask>) {
+    let candidates: Vec<String> = round
+        .iter()
+        .flat_map(|a| a.candidates.iter().cloned())
+        .collect();
+    let subjects: Vec<SubjectId> = round
+        .iter()
+        .flat_map(|a| a.subjects.iter().cloned())
+        .collect();
+    metrics::histogram!("key_round_subjects").record(subjects.len() as f64);
+    let (indexed, keys) = tokio::join!(find_indexed(pool, &candidates), store.keys_for(&subjects));
+    let indexed = indexed.map_err(|err| {
+        let why = format!("{:#}", anyhow::Error::from(err));
+        tracing::warn!(error = %why, requests = round.len(), "a round of the idempotency index failed");
+        why
+    });
+    let keys = keys.map_err(|err| {
+        let why = format!("{:#}", anyhow::Error::from(err));
+        tracing::warn!(error = %why, subjects = subjects.len(), "a round of the key store failed");
+        why
+    });
+    let mut keys = keys.map(Vec::into_iter);
+    for ask in round {
+        let found = Found {
+            indexed: indexed.as_ref().map_err(Clone::clone).map(|rows| {
+                rows.iter()
+                    .filter(|o| ask.candidates.contains(&o.key))
+                    .cloned()
+                    .collect()
+            }),
+            keys: match &mut keys {
+                Ok(all) => Ok(all.by_ref().take(ask.subjects.len()).collect()),
+                Err(why) => Err(why.clone()),
+            },
+        };
+        let _ = ask.reply.send(found);
     }
 }

@@ -5,10 +5,11 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::domain::idempotency::{Earlier, IndexedOrder};
+use crate::domain::idempotency::IndexedOrder;
 
-/// The earlier attempt under the first of `keys` (newest first) the index holds orders of.
-pub async fn find_earlier(pool: &PgPool, keys: &[String]) -> sqlx::Result<Option<Earlier>> {
+/// What the index holds under any of `keys`, in key and position order: one query for the
+/// candidate keys of many requests at once ([`crate::keys::Rounds`]).
+pub async fn find_indexed(pool: &PgPool, keys: &[String]) -> sqlx::Result<Vec<IndexedOrder>> {
     let rows: Vec<(String, i32, i32, String, Uuid, DateTime<Utc>)> = sqlx::query_as(
         "SELECT key, idx, count, fingerprint, order_id, created_at
          FROM idempotency_keys WHERE key = ANY($1) ORDER BY key, idx",
@@ -16,7 +17,7 @@ pub async fn find_earlier(pool: &PgPool, keys: &[String]) -> sqlx::Result<Option
     .bind(keys)
     .fetch_all(pool)
     .await?;
-    let found: Vec<IndexedOrder> = rows
+    Ok(rows
         .into_iter()
         .map(
             |(key, idx, count, fingerprint, order_id, created_at)| IndexedOrder {
@@ -28,6 +29,5 @@ pub async fn find_earlier(pool: &PgPool, keys: &[String]) -> sqlx::Result<Option
                 created_at,
             },
         )
-        .collect();
-    Ok(Earlier::first_of(keys, &found))
+        .collect())
 }

@@ -64,10 +64,9 @@ impl Service for OrderIntake {
             }
         });
         let routes = http::router(AppState {
-            pool: base.pool.clone(),
             bus: base.bus.clone(),
             subjects: self.settings.pii.subjects.clone(),
-            keys: crate::keys::KeyRounds::start(self.keys),
+            rounds: crate::keys::Rounds::start(base.pool.clone(), self.keys),
             settings: self.settings,
         });
         Running::new(routes, vec![consumer, key_requests])

@@ -12,20 +12,17 @@ use axum::{
 use chrono::Utc;
 use gadai_events::{BRIDGE_ACTOR, Event, EventKind, IdempotencyRef, OrderCreated};
 use gadai_http::{ApiError, FieldError};
-use gadai_privacy::{DataKey, SubjectId, personal::seal_order};
+use gadai_privacy::{SubjectId, personal::seal_order};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{AppState, openapi};
-use crate::{
-    domain::{
-        NewOrder,
-        idempotency::{self, ClientKey, Decision, Request},
-        parse_orders,
-    },
-    read_model::find_earlier,
+use crate::domain::{
+    NewOrder,
+    idempotency::{self, ClientKey, Decision, Earlier, Request},
+    parse_orders,
 };
 
 /// An order's id and status, as the answers list them.
@@ -124,19 +121,25 @@ pub async fn accept(
         window: state.settings.fallback_window,
     };
     let started = stage_done("fingerprint", started);
-    // Two independent round trips at once: the earlier attempt (idempotency index) and the
-    // customers' keys. A replay or a conflict does not need the keys; fetching them anyway
-    // costs nothing but a key a new customer would have got at their next order.
+    // The earlier attempt (idempotency index) and the customers' keys, in a round with the
+    // other requests in flight ([`crate::keys`]). A replay or a conflict does not need the
+    // keys; fetching them anyway costs nothing but a key a new customer would have got at their
+    // next order. A key store that fails answers 503 before anything is published: a retry
+    // with the same key publishes the same orders.
     let subjects: Vec<SubjectId> = orders
         .iter()
         .map(|o| state.subjects.subject_of(o.email()))
         .collect();
     let candidates = request.candidate_keys();
-    let (earlier, keys) = tokio::join!(
-        find_earlier(&state.pool, &candidates),
-        customer_keys(state, &subjects)
-    );
-    let earlier = earlier.map_err(|e| ApiError::Unavailable(format!("idempotency index: {e}")))?;
+    let found = state
+        .rounds
+        .find(candidates.clone(), subjects.clone())
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("{e:#}")))?;
+    let indexed = found
+        .indexed
+        .map_err(|e| ApiError::Unavailable(format!("idempotency index: {e}")))?;
+    let earlier = Earlier::first_of(&candidates, &indexed);
     let started = stage_done("index", started);
 
     let key = match idempotency::decide(&request, earlier.as_ref()) {
@@ -156,7 +159,9 @@ pub async fn accept(
     };
 
     let mut orders = event_data(orders, &key, &request.fingerprint);
-    let keys = keys?;
+    let keys = found
+        .keys
+        .map_err(|e| ApiError::Unavailable(format!("key store: {e}")))?;
     for ((order, subject), key) in orders.iter_mut().zip(&subjects).zip(&keys) {
         seal_order(key, subject, order);
     }
@@ -215,18 +220,6 @@ fn event_data(orders: Vec<NewOrder>, key: &str, fingerprint: &str) -> Vec<OrderC
             }))
         })
         .collect()
-}
-
-/// The key of each customer of the request (made on the customer's first order, or anew after
-/// an erasure), fetched in a round with the other requests in flight ([`crate::keys`]). A key
-/// store that fails answers 503 before anything is published: a retry with the same key
-/// publishes the same orders.
-async fn customer_keys(state: &AppState, subjects: &[SubjectId]) -> Result<Vec<DataKey>, ApiError> {
-    state
-        .keys
-        .keys_for(subjects.to_vec())
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("key store: {e:#}")))
 }
 
 /// Publishes every order (concurrently) and waits for all PubAcks. Ids come from the key, so a

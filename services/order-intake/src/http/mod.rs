@@ -18,17 +18,16 @@ use axum::{
 use gadai_bus::Bus;
 use gadai_http::api_key::{self, ApiKey};
 use gadai_privacy::SubjectKey;
-use sqlx::PgPool;
 
 use crate::config::Settings;
 
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {
-    pub pool: PgPool,
     pub bus: Bus,
-    /// The customers' keys, which seal each order's personal fields.
-    pub keys: crate::keys::KeyRounds,
+    /// The idempotency index and the customers' keys (which seal each order's personal
+    /// fields), read in rounds.
+    pub rounds: crate::keys::Rounds,
     /// E-mail -> the customer's subject id.
     pub subjects: Arc<SubjectKey>,
     pub settings: Arc<Settings>,

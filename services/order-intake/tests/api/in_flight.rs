@@ -1,5 +1,6 @@
-//! Requests in flight together share one round of the key store (`order_intake::keys`), each
-//! with its own idempotency lookup beside it. Each must still get its own answer.
+//! Requests in flight together share one round (`order_intake::keys`): one query of the
+//! idempotency index for all their candidate keys, one of the key store for all their
+//! customers. Each must still get its own answer, also two requests under the same key.
 
 use std::time::Duration;
 
