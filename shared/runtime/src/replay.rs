@@ -49,9 +49,11 @@ pub async fn replay<P: Sink>(
     applied
 }
 
-/// Batches applied at once: the next batch's transaction works while the previous one
-/// commits (the projections are safe with batches applied out of order, as replicas do).
-const APPLYING: usize = 2;
+/// Batches applied at once: the next batches' transactions work while the previous one
+/// commits (the projections are safe with batches applied out of order, as replicas do). With
+/// two, the machine stayed a quarter idle during a rebuild; three rebuilt 300,000 events in
+/// 21.2, 22.5 and 22.9 s against 22.6, 25.4 and 23.4 s for two, run alternately.
+const APPLYING: usize = 3;
 /// The longest a batch waits for more messages while the stream holds more.
 const FILL_WAIT: Duration = Duration::from_millis(100);
 
