@@ -54,9 +54,10 @@ pub struct Settings {
     pub hash_wait: Duration,
     /// Live feeds one operator may hold open on one replica (`LIVE_FEEDS_PER_OPERATOR`).
     pub feeds_per_operator: usize,
-    /// Batches the projection applies at once in this replica (`PROJECTION_PARALLEL`), each in
-    /// its own transaction, as replicas do: more keeps Postgres busy while the other batch
-    /// waits for its commit.
+    /// Full batches (a backlog) the projection applies at once in this replica
+    /// (`PROJECTION_PARALLEL`), each in its own transaction, as replicas do: Postgres works on
+    /// one while the other commits. Live batches go one at a time (fewer, larger batches: less
+    /// work per event, and an order is visible sooner).
     pub projection_parallel: usize,
     /// The first admin, created at start when there is no operator yet
     /// (`ADMIN_USERNAME`, `ADMIN_PASSWORD`).

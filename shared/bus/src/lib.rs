@@ -575,9 +575,10 @@ pub struct ConsumerSpec {
     pub max_ack_pending: i64,
     /// The most messages applied in one transaction.
     pub batch: usize,
-    /// Batches applied at once by one process, each from its own pull of the same consumer
-    /// (as replicas share it). Only for sinks that are safe with replicas applying batches out
-    /// of order at the same time, as every projection is.
+    /// Full batches (a backlog) applied at once by one process, each in its own transaction, as
+    /// replicas sharing the consumer would; a batch that is not full (live traffic) waits for
+    /// the ones before it. Only for sinks that are safe with batches applied out of order at
+    /// the same time, as every projection is.
     pub parallel: usize,
     /// How long a batch waits for more messages when nothing is pending (zero: a live message
     /// is applied at once). For consumers nobody waits on, a few milliseconds turn many small

@@ -4,7 +4,8 @@
 //! Messages arrive in batches of whatever is ready (up to `spec.batch`; while the server says more
 //! are pending, a backlog, the batch is filled up to `spec.batch`, waiting at most [`FILL_WAIT`]).
 //! While a batch is applied, whatever arrives is received and decoded into the next one, which
-//! is applied as soon as the first commits. A [`Projection`] gets
+//! is applied as soon as the first commits; full batches (a backlog) are applied up to
+//! [`ConsumerSpec::parallel`] at once, each in its own transaction. A [`Projection`] gets
 //! each batch inside a Postgres transaction this loop owns: it begins it (holding the schema's
 //! shared lock), lets the projection write, advances the checkpoint, commits, runs the projection's
 //! post-commit step, and only then acks the messages (the last one with a double ack, so the server
@@ -248,13 +249,8 @@ async fn consume<P: Sink>(
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let consumer = bus.durable_consumer(spec).await?;
-    // `parallel` pulls of the one consumer, each applying its own batches: like replicas.
-    let pulls = futures::future::try_join_all(
-        (0..spec.parallel.max(1))
-            .map(|_| receive_and_apply(bus, spec, projection, shutdown, &consumer)),
-    );
     tokio::select! {
-        result = pulls => result.map(|_| ()),
+        result = receive_and_apply(bus, spec, projection, shutdown, &consumer) => result,
         never = watch_backlog(bus, spec, &consumer) => match never {},
     }
 }
@@ -325,29 +321,31 @@ async fn receive_and_apply<P: Sink>(
     let mut chunks = messages.ready_chunks(spec.batch);
     // Received beyond a full batch: the start of the next one.
     let mut over: Vec<Item> = Vec::new();
-    let mut in_hand: Option<Prepared> = None;
+    // The batches being applied, each in its own transaction (see [`ConsumerSpec::parallel`]).
+    let mut applying = futures::stream::FuturesUnordered::new();
+    let mut ended = false;
     loop {
         let mut next = Gathering::default();
         next.take(bus, spec, projection, std::mem::take(&mut over), &mut over)
             .await;
-        let mut ended = false;
-        if let Some(batch) = in_hand.take() {
-            // While the batch in hand is applied, what arrives is received and decoded into the
-            // next one, which thus holds everything that arrived before the commit: a live
-            // message waits for at most the batch in hand, not for the one after it too.
-            let settling = settle(spec, projection, batch);
-            tokio::pin!(settling);
-            loop {
-                tokio::select! {
-                    () = &mut settling => break,
-                    chunk = chunks.next(), if !ended && next.len() < spec.batch => match chunk {
-                        Some(chunk) => next.take(bus, spec, projection, chunk, &mut over).await,
-                        None => ended = true,
-                    },
-                }
+        // While batches are applied, what arrives is received and decoded into the next one,
+        // which thus holds everything that arrived before they committed: a live message waits
+        // for at most the batch in hand, not for the one after it too. A full batch (a backlog)
+        // goes in beside the others as soon as there is room for it.
+        while !applying.is_empty() {
+            if next.len() >= spec.batch && applying.len() < spec.parallel {
+                break;
+            }
+            tokio::select! {
+                _ = applying.next() => {}
+                chunk = chunks.next(), if !ended && next.len() < spec.batch => match chunk {
+                    Some(chunk) => next.take(bus, spec, projection, chunk, &mut over).await,
+                    None => ended = true,
+                },
             }
         }
         if shutdown.is_cancelled() {
+            while applying.next().await.is_some() {}
             nak_all(over.drain(..).flatten()).await;
             nak_all(next.prepared.received.into_iter().map(|r| r.message)).await;
             hand_back(&mut chunks).await;
@@ -368,9 +366,12 @@ async fn receive_and_apply<P: Sink>(
                 .await;
         }
         if ended && next.is_empty() {
+            while applying.next().await.is_some() {}
             anyhow::bail!("message stream ended");
         }
-        in_hand = (!next.prepared.decoded.is_empty()).then_some(next.prepared);
+        if !next.prepared.decoded.is_empty() {
+            applying.push(settle(spec, projection, next.prepared));
+        }
     }
 }
 
