@@ -29,6 +29,9 @@ use summary::Summary;
 
 const SCENARIOS: [&str; 5] = ["bridge", "visible", "catchup", "memory", "web"];
 
+#[global_allocator]
+static ALLOCATOR: gadai_runtime::Allocator = gadai_runtime::Allocator;
+
 fn main() -> anyhow::Result<()> {
     // The services read their settings from the environment; the bench overrides the database,
     // stream, host and port, and gives them its own bridge key. SAFETY: no other thread exists

@@ -23,6 +23,11 @@ use tokio_util::sync::CancellationToken;
 
 pub use base::Base;
 pub use consume::{ApplyError, Delivered, Handled, Handler, Projection, Stored, Tx};
+/// The allocator every service binary declares (`#[global_allocator]`): mimalloc. With glibc's
+/// malloc, allocation was about a quarter of a service's CPU while a projection caught up;
+/// with mimalloc a 300,000-event catch-up ran at 17,703-19,907 events/s against 16,668-17,760,
+/// and a rebuild took 10.2-10.8 s against 11.3-12.7 s (run alternately), idle memory 0.5 MB more.
+pub use mimalloc::MiMalloc as Allocator;
 
 use rebuild::RebuildReport;
 
