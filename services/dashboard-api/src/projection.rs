@@ -107,6 +107,11 @@ impl Projection for Dashboard {
     /// The changes to announce once committed.
     type Applied = Vec<Change>;
 
+    /// The batch's customers are locked with its `BEGIN`.
+    async fn begin_with(&self, batch: &[Delivered]) -> Result<Option<String>, ApplyError> {
+        personal::locks(self.privacy().await?, batch)
+    }
+
     async fn prepare(&self, batch: &[Delivered]) -> Result<personal::Fetched, ApplyError> {
         personal::fetch(self.privacy().await?, batch).await
     }

@@ -82,7 +82,8 @@ pub type Tx<'a> = &'a mut Transaction<'static, Postgres>;
 
 /// Events folded into tables of the service's schema. It knows only its SQL: the consumer loop
 /// (and the replay of a rebuild) runs it as [`Stored`], on the service's pool and schema, and
-/// owns the transaction: it calls [`Projection::prepare`] while it begins it, calls
+/// owns the transaction: it begins it (with [`Projection::begin_with`]'s statements) while it
+/// calls [`Projection::prepare`], calls
 /// [`Projection::apply`], advances the checkpoint named [`Projection::NAME`], commits, then
 /// calls [`Projection::committed`].
 pub trait Projection: Send + Sync + 'static {
@@ -92,6 +93,17 @@ pub trait Projection: Send + Sync + 'static {
     type Prepared: Send;
     /// What `apply` hands to `committed`.
     type Applied: Send;
+
+    /// SQL to run in the round trip that begins the batch's transaction, after the schema's
+    /// lock: the advisory locks the batch takes before anything else, say. Text with literals
+    /// only (that round trip takes no parameters), made from the batch alone, before `prepare`.
+    fn begin_with(
+        &self,
+        batch: &[Delivered],
+    ) -> impl Future<Output = Result<Option<String>, ApplyError>> + Send {
+        let _ = batch;
+        async { Ok(None) }
+    }
 
     /// The batch's work that needs no transaction (a request to another service, say): it
     /// runs while the transaction is begun, so the two waits overlap.
@@ -169,8 +181,9 @@ impl<P: Projection> Sink for Stored<P> {
         let Some(last) = batch.iter().map(|d| d.seq).max() else {
             return Ok(());
         };
+        let then = self.projection.begin_with(batch).await?;
         let (tx, prepared) = tokio::join!(
-            gadai_store::begin_apply(&self.pool, &self.schema),
+            gadai_store::begin_apply_with(&self.pool, &self.schema, then.as_deref()),
             self.projection.prepare(batch)
         );
         let mut tx = tx?;

@@ -122,11 +122,23 @@ pub async fn begin_apply(
     pool: &PgPool,
     schema: &str,
 ) -> sqlx::Result<Transaction<'static, Postgres>> {
+    begin_apply_with(pool, schema, None).await
+}
+
+/// [`begin_apply`], with `then` (SQL text, literals only) run after the lock in the same round
+/// trip.
+pub async fn begin_apply_with(
+    pool: &PgPool,
+    schema: &str,
+    then: Option<&str>,
+) -> sqlx::Result<Transaction<'static, Postgres>> {
     let literal = schema.replace('\'', "''");
-    pool.begin_with(format!(
-        "BEGIN; SELECT pg_advisory_xact_lock_shared(hashtext('{literal}'))"
-    ))
-    .await
+    let mut begin = format!("BEGIN; SELECT pg_advisory_xact_lock_shared(hashtext('{literal}'))");
+    if let Some(then) = then {
+        begin.push_str("; ");
+        begin.push_str(then);
+    }
+    pool.begin_with(begin).await
 }
 
 /// Keeps every projection of `schema` out until the transaction ends (for a schema swap).

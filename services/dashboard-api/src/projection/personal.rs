@@ -214,9 +214,16 @@ pub struct Fetched {
     erasures: Vec<BatchErasure>,
 }
 
-/// Identifies the batch's customers, fetches the keys of the sealed ones and reads their
-/// fields; see the module's documentation.
-pub async fn fetch(privacy: &Privacy, batch: &[Delivered]) -> Result<Fetched, ApplyError> {
+/// The batch's customers (step 1 of the module's documentation).
+struct Customers<'a> {
+    /// Each personal event's customer, in batch order.
+    found: Vec<Found>,
+    /// The personal events, in the same order.
+    events: Vec<&'a EventKind>,
+    erasures: Vec<BatchErasure>,
+}
+
+fn customers<'a>(privacy: &Privacy, batch: &'a [Delivered]) -> Result<Customers<'a>, ApplyError> {
     let mut found = Vec::new();
     let mut events = Vec::new();
     let mut erasures = Vec::new();
@@ -247,7 +254,40 @@ pub async fn fetch(privacy: &Privacy, batch: &[Delivered]) -> Result<Fetched, Ap
             _ => {}
         }
     }
+    Ok(Customers {
+        found,
+        events,
+        erasures,
+    })
+}
 
+/// The statement that locks the batch's customers (step 3's locks), run with the batch's
+/// `BEGIN` in one round trip; `None` when the batch names no customer.
+pub fn locks(privacy: &Privacy, batch: &[Delivered]) -> Result<Option<String>, ApplyError> {
+    let Customers {
+        found, erasures, ..
+    } = customers(privacy, batch)?;
+    let subjects: BTreeSet<&str> = found
+        .iter()
+        .map(|f| f.subject.as_str())
+        .chain(erasures.iter().map(|e| e.data.subject.as_str()))
+        .collect();
+    if subjects.is_empty() {
+        return Ok(None);
+    }
+    let erasing: BTreeSet<&str> = erasures.iter().map(|e| e.data.subject.as_str()).collect();
+    let (keys, exclusive) = lock_keys(&subjects, &erasing);
+    Ok(Some(lock_statement(&keys, &exclusive)))
+}
+
+/// Identifies the batch's customers, fetches the keys of the sealed ones and reads their
+/// fields; see the module's documentation.
+pub async fn fetch(privacy: &Privacy, batch: &[Delivered]) -> Result<Fetched, ApplyError> {
+    let Customers {
+        found,
+        events,
+        erasures,
+    } = customers(privacy, batch)?;
     let sealed: BTreeSet<SubjectId> = found
         .iter()
         .filter(|f| f.generation > 0)
@@ -295,17 +335,12 @@ pub async fn open(
     if found.is_empty() && opened.erasures.is_empty() {
         return Ok(opened);
     }
+    // Locked with the transaction's BEGIN ([`locks`]).
     let subjects: BTreeSet<&str> = found
         .iter()
         .map(|f| f.subject.as_str())
         .chain(opened.erasures.iter().map(|e| e.data.subject.as_str()))
         .collect();
-    let erasing: BTreeSet<&str> = opened
-        .erasures
-        .iter()
-        .map(|e| e.data.subject.as_str())
-        .collect();
-    lock(tx, &subjects, &erasing).await?;
     opened.erased = erased(tx, &subjects, &opened.erasures).await?;
 
     for (f, read) in found.iter().zip(reads) {
@@ -397,30 +432,28 @@ fn into_fields<T>(personal: Personal<T>) -> Option<T> {
     }
 }
 
-/// Locks `subjects` until the transaction ends, in one order whoever locks them: the ones in
-/// `erasing` (the batch erases them) exclusively, the others shared. An erasure thus waits for
-/// every batch naming its customer and is waited for by them, while batches that only record
+/// The statement that locks `keys` until the transaction ends, in one order whoever locks them:
+/// exclusively where `exclusive` says so (the batch erases the customer), the others shared. An
+/// erasure thus waits for every batch naming its customer and is waited for by them, while
+/// batches that only record
 /// customers' orders and hand-offs (a catch-up's, whose customers recur from batch to batch)
 /// do not wait for each other: they write nothing another such batch reads. Keys are the
 /// first 32 bits of the subject id (a keyed hash: evenly spread; two customers sharing a key
 /// only wait for each other), in the two-key space under the schema's hash, apart from the
 /// schema's own lock (one 64-bit key).
-async fn lock(
-    tx: &mut Transaction<'_, Postgres>,
-    subjects: &BTreeSet<&str>,
-    erasing: &BTreeSet<&str>,
-) -> sqlx::Result<()> {
-    let (keys, exclusive) = lock_keys(subjects, erasing);
-    sqlx::query(
-        "SELECT CASE WHEN x THEN pg_advisory_xact_lock(hashtext(current_schema()), k)
-                     ELSE pg_advisory_xact_lock_shared(hashtext(current_schema()), k) END
-         FROM unnest($1::int4[], $2::bool[]) AS t(k, x)",
+fn lock_statement(keys: &[i32], exclusive: &[bool]) -> String {
+    let keys: Vec<String> = keys.iter().map(i32::to_string).collect();
+    let modes: Vec<&str> = exclusive
+        .iter()
+        .map(|x| if *x { "t" } else { "f" })
+        .collect();
+    format!(
+        "SELECT CASE WHEN x THEN pg_advisory_xact_lock(hashtext(current_schema()), k) \
+                ELSE pg_advisory_xact_lock_shared(hashtext(current_schema()), k) END \
+         FROM unnest('{{{}}}'::int4[], '{{{}}}'::bool[]) AS t(k, x)",
+        keys.join(","),
+        modes.join(",")
     )
-    .bind(&keys)
-    .bind(&exclusive)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 /// The advisory lock keys of `subjects` in ascending order, each once, and whether it is taken
@@ -510,5 +543,11 @@ mod tests {
         assert_eq!(keys, vec![-1, 10, i32::MAX]);
         assert_eq!(exclusive, vec![true, false, false]);
         assert_eq!(lock_keys(&subjects, &BTreeSet::new()).1, vec![false; 3]);
+        let statement = lock_statement(&keys, &exclusive);
+        assert!(
+            statement
+                .ends_with("unnest('{-1,10,2147483647}'::int4[], '{t,f,f}'::bool[]) AS t(k, x)"),
+            "{statement}"
+        );
     }
 }
