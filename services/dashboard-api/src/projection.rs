@@ -47,6 +47,11 @@ pub const NAME: &str = "dashboard-api";
 /// events); while catching up, the consumer loop fills batches to this size (one transaction,
 /// one key request and a few statements per 2,000 events instead of per ~120).
 pub const BATCH: usize = 2_000;
+/// Settings of a batch of a backlog (half of [`BATCH`] or more): its new rows wait in the
+/// trigram index's pending list until 32 MB of them are sorted into the index at once, in
+/// memory (4 MB for live batches, the server's default). 300,000 events caught up at 19,539 and
+/// 20,022 events/s against 18,749 and 19,208 without, run alternately.
+const CATCHING_UP: &str = "SET LOCAL gin_pending_list_limit = '32MB'; SET LOCAL work_mem = '64MB'";
 /// Core NATS subject (under the prefix) where applied changes are announced.
 pub const CHANGES_SUBJECT: &str = "dashboard.changes";
 
@@ -107,9 +112,17 @@ impl Projection for Dashboard {
     /// The changes to announce once committed.
     type Applied = Vec<Change>;
 
-    /// The batch's customers are locked with its `BEGIN`.
+    /// The batch's customers are locked with its `BEGIN`, and a backlog's batch gets
+    /// [`CATCHING_UP`].
     async fn begin_with(&self, batch: &[Delivered]) -> Result<Option<String>, ApplyError> {
-        personal::locks(self.privacy().await?, batch)
+        let locks = personal::locks(self.privacy().await?, batch)?;
+        if batch.len() < BATCH / 2 {
+            return Ok(locks);
+        }
+        Ok(Some(match locks {
+            Some(locks) => format!("{CATCHING_UP}; {locks}"),
+            None => CATCHING_UP.to_owned(),
+        }))
     }
 
     async fn prepare(&self, batch: &[Delivered]) -> Result<personal::Fetched, ApplyError> {
