@@ -186,10 +186,12 @@ async fn two_sweepers_publish_each_expiry_once() {
     );
     let now = Utc::now();
     let (ra, rb) = tokio::join!(a.sweep_once(now), b.sweep_once(now));
-    // One of the two leads the round. The service's own sweeper, which sweeps once when it
-    // starts, may have expired some codes before them on a slow machine, or hold the round's
-    // lock while they try (they skip it): sweeping on, every due code is expired, none twice.
-    assert!(ra.unwrap() + rb.unwrap() <= 10, "no code expired twice");
+    // While one leads a round the other skips it. On a loaded machine the two rounds (and the
+    // service's own, which sweeps once when it starts) may also come one after the other,
+    // before the first one's events came back: the later round publishes the same expiries
+    // again, with the same Nats-Msg-Id, and the stream keeps each once (checked at the end).
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert!(ra <= 10 && rb <= 10, "a round expires only the due codes");
     eventually(Duration::from_secs(20), || async {
         let found: std::collections::HashSet<String> =
             app.expiries().await.into_iter().map(|e| e.0).collect();
