@@ -214,13 +214,15 @@ pub struct Fetched {
     erasures: Vec<BatchErasure>,
 }
 
-/// The batch's customers (step 1 of the module's documentation).
+/// The batch's customers (step 1 of the module's documentation). [`locks`] and [`fetch`] both
+/// make it (they run before and beside the transaction's start): parsing, no copies.
 struct Customers<'a> {
     /// Each personal event's customer, in batch order.
     found: Vec<Found>,
     /// The personal events, in the same order.
     events: Vec<&'a EventKind>,
-    erasures: Vec<BatchErasure>,
+    /// The batch's `customer.erased`, each with its subject id checked.
+    erasures: Vec<(&'a Delivered, &'a CustomerErased)>,
 }
 
 fn customers<'a>(privacy: &Privacy, batch: &'a [Delivered]) -> Result<Customers<'a>, ApplyError> {
@@ -242,14 +244,7 @@ fn customers<'a>(privacy: &Privacy, batch: &'a [Delivered]) -> Result<Customers<
                 SubjectId::parse(&c.subject).map_err(|_| {
                     ApplyError::Poison(format!("customer.erased at {seq}: not a subject id"))
                 })?;
-                erasures.push(BatchErasure {
-                    seq,
-                    event_id: d.event.id,
-                    occurred_at: d.event.occurred_at,
-                    actor: d.event.actor.clone(),
-                    order_id: (!d.event.order_id.is_nil()).then_some(d.event.order_id),
-                    data: c.clone(),
-                });
+                erasures.push((d, c));
             }
             _ => {}
         }
@@ -270,12 +265,12 @@ pub fn locks(privacy: &Privacy, batch: &[Delivered]) -> Result<Option<String>, A
     let subjects: BTreeSet<&str> = found
         .iter()
         .map(|f| f.subject.as_str())
-        .chain(erasures.iter().map(|e| e.data.subject.as_str()))
+        .chain(erasures.iter().map(|(_, c)| c.subject.as_str()))
         .collect();
     if subjects.is_empty() {
         return Ok(None);
     }
-    let erasing: BTreeSet<&str> = erasures.iter().map(|e| e.data.subject.as_str()).collect();
+    let erasing: BTreeSet<&str> = erasures.iter().map(|(_, c)| c.subject.as_str()).collect();
     let (keys, exclusive) = lock_keys(&subjects, &erasing);
     Ok(Some(lock_statement(&keys, &exclusive)))
 }
@@ -288,6 +283,17 @@ pub async fn fetch(privacy: &Privacy, batch: &[Delivered]) -> Result<Fetched, Ap
         events,
         erasures,
     } = customers(privacy, batch)?;
+    let erasures = erasures
+        .into_iter()
+        .map(|(d, c)| BatchErasure {
+            seq: d.seq as i64,
+            event_id: d.event.id,
+            occurred_at: d.event.occurred_at,
+            actor: d.event.actor.clone(),
+            order_id: (!d.event.order_id.is_nil()).then_some(d.event.order_id),
+            data: c.clone(),
+        })
+        .collect();
     let sealed: BTreeSet<SubjectId> = found
         .iter()
         .filter(|f| f.generation > 0)
@@ -435,12 +441,11 @@ fn into_fields<T>(personal: Personal<T>) -> Option<T> {
 /// The statement that locks `keys` until the transaction ends, in one order whoever locks them:
 /// exclusively where `exclusive` says so (the batch erases the customer), the others shared. An
 /// erasure thus waits for every batch naming its customer and is waited for by them, while
-/// batches that only record
-/// customers' orders and hand-offs (a catch-up's, whose customers recur from batch to batch)
-/// do not wait for each other: they write nothing another such batch reads. Keys are the
-/// first 32 bits of the subject id (a keyed hash: evenly spread; two customers sharing a key
-/// only wait for each other), in the two-key space under the schema's hash, apart from the
-/// schema's own lock (one 64-bit key).
+/// batches that only record customers' orders and hand-offs (a catch-up's, whose customers
+/// recur from batch to batch) do not wait for each other: they write nothing another such
+/// batch reads. Keys are the first 32 bits of the subject id (a keyed hash: evenly spread; two
+/// customers sharing a key only wait for each other), in the two-key space under the schema's
+/// hash, apart from the schema's own lock (one 64-bit key).
 fn lock_statement(keys: &[i32], exclusive: &[bool]) -> String {
     let keys: Vec<String> = keys.iter().map(i32::to_string).collect();
     let modes: Vec<&str> = exclusive
