@@ -584,6 +584,11 @@ pub struct ConsumerSpec {
     /// is applied at once). For consumers nobody waits on, a few milliseconds turn many small
     /// transactions (each a WAL flush) into fewer larger ones under load.
     pub linger: Duration,
+    /// A projection that finds at least this many messages pending when it starts (and no
+    /// fewer than it has applied) catches up in bulk, the indexes only its readers use set
+    /// aside and built once at the end (`gadai_runtime::bulk`); `None` (the default): never.
+    /// Handlers never do.
+    pub bulk_from: Option<u64>,
 }
 
 /// The linger of a projection nobody waits on (the intake's index, the mailer's recipients, the
@@ -602,6 +607,7 @@ impl ConsumerSpec {
             batch: 500,
             parallel: 1,
             linger: Duration::ZERO,
+            bulk_from: None,
         }
     }
 }

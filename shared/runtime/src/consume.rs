@@ -93,6 +93,9 @@ pub trait Projection: Send + Sync + 'static {
     type Prepared: Send;
     /// What `apply` hands to `committed`.
     type Applied: Send;
+    /// Indexes of its schema that only its readers use, never its own statements: a bulk
+    /// catch-up (see [`crate::bulk`]) sets them aside. None by default (never in bulk).
+    const BULK_INDEXES: &'static [&'static str] = &[];
 
     /// SQL to run in the round trip that begins the batch's transaction, after the schema's
     /// lock: the advisory locks the batch takes before anything else, say. Text with literals
@@ -160,6 +163,27 @@ pub trait Sink: Send + Sync + 'static {
     /// Where parked messages are recorded (the schema's `parked_events`), and under which name.
     fn parked_in(&self) -> (&PgPool, &'static str);
 
+    /// Called as the consumer starts, with the messages pending for it: whether it catches
+    /// up in bulk (see [`crate::bulk`]). Only projections do.
+    fn begin_catch_up(
+        &self,
+        spec: &ConsumerSpec,
+        pending: u64,
+    ) -> impl Future<Output = anyhow::Result<bool>> + Send {
+        let _ = (spec, pending);
+        async { Ok(false) }
+    }
+
+    /// Whether indexes are set aside now (by any replica, one that died included).
+    fn caught_up_in_bulk(&self) -> impl Future<Output = anyhow::Result<bool>> + Send {
+        async { Ok(false) }
+    }
+
+    /// Called once a bulk catch-up has fewer than a batch of messages left.
+    fn end_catch_up(&self) -> impl Future<Output = anyhow::Result<()>> + Send {
+        async { Ok(()) }
+    }
+
     /// Records a parked message where ops can see it.
     fn park(
         &self,
@@ -202,6 +226,29 @@ impl<P: Projection> Sink for Stored<P> {
 
     fn parked_in(&self) -> (&PgPool, &'static str) {
         (&self.pool, P::NAME)
+    }
+
+    async fn begin_catch_up(&self, spec: &ConsumerSpec, pending: u64) -> anyhow::Result<bool> {
+        crate::bulk::begin(
+            &self.pool,
+            &self.schema,
+            P::NAME,
+            P::BULK_INDEXES,
+            spec,
+            pending,
+        )
+        .await
+    }
+
+    async fn caught_up_in_bulk(&self) -> anyhow::Result<bool> {
+        if P::BULK_INDEXES.is_empty() {
+            return Ok(false);
+        }
+        crate::bulk::underway(&self.pool, &self.schema).await
+    }
+
+    async fn end_catch_up(&self) -> anyhow::Result<()> {
+        crate::bulk::end(&self.pool, &self.schema, P::NAME).await
     }
 }
 
@@ -262,27 +309,44 @@ async fn consume<P: Sink>(
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let consumer = bus.durable_consumer(spec).await?;
+    let bulk = projection
+        .begin_catch_up(spec, consumer.cached_info().num_pending)
+        .await?;
     tokio::select! {
         result = receive_and_apply(bus, spec, projection, shutdown, &consumer) => result,
-        never = watch_backlog(bus, spec, &consumer) => match never {},
+        never = watch_backlog(bus, spec, projection, &consumer, bulk) => match never {},
     }
 }
 
 /// How often each consumer's backlog is measured for its gauges.
 const BACKLOG_EVERY: Duration = Duration::from_secs(5);
+/// How often during a bulk catch-up, whose end (the indexes built again) waits for it.
+const BULK_BACKLOG_EVERY: Duration = Duration::from_secs(1);
 
 /// Keeps the consumer's gauges current: `consumer_pending_messages` (messages of its subjects
-/// not yet delivered, the server's count) and `projection_lag_events` (see [`lag`]).
-async fn watch_backlog(
+/// not yet delivered, the server's count), `projection_lag_events` (see [`lag`]) and
+/// `projection_bulk_catch_up`. During a bulk catch-up (`bulk`, or indexes found aside by
+/// another replica, one that died included), ends it once fewer than a batch of messages are
+/// pending.
+async fn watch_backlog<P: Sink>(
     bus: &Bus,
     spec: &ConsumerSpec,
+    projection: &P,
     consumer: &PullConsumer,
+    mut bulk: bool,
 ) -> std::convert::Infallible {
     let pending = metrics::gauge!("consumer_pending_messages", "consumer" => spec.name.clone());
     let lagging = metrics::gauge!("projection_lag_events", "projection" => spec.name.clone());
-    let mut ticker = tokio::time::interval(BACKLOG_EVERY);
+    let in_bulk = metrics::gauge!("projection_bulk_catch_up", "projection" => spec.name.clone());
     loop {
-        ticker.tick().await;
+        if !bulk {
+            match projection.caught_up_in_bulk().await {
+                Ok(aside) => bulk = aside,
+                Err(err) => {
+                    tracing::debug!(consumer = %spec.name, error = %err, "set-aside indexes not read")
+                }
+            }
+        }
         let measured = async {
             let info = consumer.get_info().await?;
             let last = bus.last_sequence().await?;
@@ -297,11 +361,26 @@ async fn watch_backlog(
                     info.num_pending,
                     info.num_ack_pending as u64,
                 ) as f64);
+                if bulk && info.num_pending < spec.batch as u64 {
+                    match projection.end_catch_up().await {
+                        Ok(()) => bulk = false,
+                        Err(err) => {
+                            tracing::warn!(consumer = %spec.name, error = %err, "indexes not built yet, trying again")
+                        }
+                    }
+                }
             }
             Err(err) => {
                 tracing::debug!(consumer = %spec.name, error = %err, "backlog not measured")
             }
         }
+        in_bulk.set(if bulk { 1.0 } else { 0.0 });
+        tokio::time::sleep(if bulk {
+            BULK_BACKLOG_EVERY
+        } else {
+            BACKLOG_EVERY
+        })
+        .await;
     }
 }
 

@@ -6,6 +6,7 @@
 //! `rebuild` commands.
 
 mod base;
+mod bulk;
 pub mod command;
 pub mod consume;
 pub mod rebuild;

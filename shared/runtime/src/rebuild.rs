@@ -59,7 +59,13 @@ pub async fn rebuild<P: Projection>(
     // The replay fills empty tables: without their secondary indexes, built once afterwards.
     let indexes = gadai_store::drop_secondary_indexes(&fresh_pool, &fresh).await?;
     let mut events = replay(bus, &projection, 1, until, 1000, &mut progress).await?;
-    gadai_store::restore_indexes(&fresh_pool, &fresh, &indexes).await?;
+    gadai_store::restore_indexes(
+        &fresh_pool,
+        &fresh,
+        &indexes,
+        gadai_store::Tidy::VacuumAnalyze,
+    )
+    .await?;
     if !swap {
         return Ok(RebuildReport {
             events,

@@ -66,7 +66,7 @@ fn deleted() -> Event {
     )
 }
 
-/// A test's stream and a `recording` schema with its checkpoints table.
+/// A test's stream and a `recording` schema with the runtime's bookkeeping tables.
 async fn setup() -> (TestEnv, Bus, sqlx::PgPool) {
     let env = TestEnv::new().await.unwrap();
     let bus = Bus::connect(env.bus.clone(), "consume-test").await.unwrap();
@@ -78,14 +78,9 @@ async fn setup() -> (TestEnv, Bus, sqlx::PgPool) {
     })
     .await
     .unwrap();
-    sqlx::raw_sql(
-        "CREATE SCHEMA recording;
-         CREATE TABLE recording.checkpoints (projection text PRIMARY KEY, seq bigint NOT NULL,
-             updated_at timestamptz NOT NULL DEFAULT now())",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
+    gadai_store::migrate(&pool, "recording", &sqlx::migrate::Migrator::DEFAULT)
+        .await
+        .unwrap();
     (env, bus, pool)
 }
 

@@ -106,7 +106,11 @@ async fn create_schema(conn: &mut sqlx::PgConnection, schema: &str) -> anyhow::R
                 reason text NOT NULL,
                 payload bytea NOT NULL,
                 parked_at timestamptz NOT NULL DEFAULT now(),
-                PRIMARY KEY (projection, seq))"
+                PRIMARY KEY (projection, seq));
+             CREATE TABLE IF NOT EXISTS {schema}.set_aside_indexes (
+                name text PRIMARY KEY,
+                definition text NOT NULL,
+                set_aside_at timestamptz NOT NULL DEFAULT now())"
         )
         .as_str(),
     )
@@ -253,6 +257,19 @@ pub struct IndexDef {
 /// rows is far cheaper than growing it row by row (a trigram GIN index above all). Primary keys
 /// and unique indexes stay: `ON CONFLICT` and the load's own lookups need them.
 pub async fn drop_secondary_indexes(pool: &PgPool, schema: &str) -> anyhow::Result<Vec<IndexDef>> {
+    let mut conn = pool.acquire().await?;
+    let defs = secondary_indexes(&mut conn, schema).await?;
+    for index in &defs {
+        drop_index(&mut conn, schema, &index.name).await?;
+    }
+    Ok(defs)
+}
+
+/// The non-unique indexes of `schema`'s tables (those a bulk load can do without).
+async fn secondary_indexes(
+    conn: &mut sqlx::PgConnection,
+    schema: &str,
+) -> anyhow::Result<Vec<IndexDef>> {
     check_identifier(schema)?;
     let defs: Vec<(String, String)> = sqlx::query_as(
         "SELECT i.relname::text, pg_get_indexdef(i.oid)
@@ -263,19 +280,89 @@ pub async fn drop_secondary_indexes(pool: &PgPool, schema: &str) -> anyhow::Resu
          ORDER BY i.relname",
     )
     .bind(schema)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await
     .context("listing the schema's indexes")?;
-    for (name, _) in &defs {
-        sqlx::query(&format!("DROP INDEX {schema}.\"{name}\""))
-            .execute(pool)
-            .await
-            .with_context(|| format!("dropping index {schema}.{name}"))?;
-    }
     Ok(defs
         .into_iter()
         .map(|(name, create)| IndexDef { name, create })
         .collect())
+}
+
+async fn drop_index(conn: &mut sqlx::PgConnection, schema: &str, name: &str) -> anyhow::Result<()> {
+    conn.execute(format!("DROP INDEX {schema}.\"{name}\"").as_str())
+        .await
+        .with_context(|| format!("dropping index {schema}.{name}"))?;
+    Ok(())
+}
+
+/// Sets the non-unique indexes of a live `schema` named in `names` aside for a bulk catch-up:
+/// records how to build each in `set_aside_indexes` and drops it, in one transaction, so that
+/// a process that dies before [`restore_set_aside_indexes`] leaves the record for the next one.
+/// Returns how many were set aside (a name that is no such index is skipped).
+pub async fn set_aside_indexes(
+    pool: &PgPool,
+    schema: &str,
+    names: &[&str],
+) -> anyhow::Result<usize> {
+    let mut tx = pool.begin().await?;
+    let mut defs = secondary_indexes(&mut tx, schema).await?;
+    defs.retain(|index| names.contains(&index.name.as_str()));
+    for index in &defs {
+        sqlx::query(&format!(
+            "INSERT INTO {schema}.set_aside_indexes (name, definition) VALUES ($1, $2)
+             ON CONFLICT (name) DO NOTHING"
+        ))
+        .bind(&index.name)
+        .bind(&index.create)
+        .execute(&mut *tx)
+        .await
+        .context("recording an index set aside")?;
+        drop_index(&mut tx, schema, &index.name).await?;
+    }
+    tx.commit().await?;
+    Ok(defs.len())
+}
+
+/// The indexes of `schema` set aside by [`set_aside_indexes`] and not yet built again.
+pub async fn set_aside(pool: &PgPool, schema: &str) -> anyhow::Result<Vec<IndexDef>> {
+    check_identifier(schema)?;
+    let defs: Vec<(String, String)> = sqlx::query_as(&format!(
+        "SELECT name, definition FROM {schema}.set_aside_indexes ORDER BY name"
+    ))
+    .fetch_all(pool)
+    .await
+    .context("reading the indexes set aside")?;
+    Ok(defs
+        .into_iter()
+        .map(|(name, create)| IndexDef { name, create })
+        .collect())
+}
+
+/// Builds the indexes set aside in `schema` again (those a failed earlier attempt had built
+/// already are skipped), analyzes its tables (see [`restore_indexes`]; no vacuum: on a live
+/// schema that is autovacuum's work, and a vacuum of the freshly loaded tables took as long
+/// as the builds), then forgets the record. Returns how many there were.
+pub async fn restore_set_aside_indexes(pool: &PgPool, schema: &str) -> anyhow::Result<usize> {
+    let indexes: Vec<IndexDef> = set_aside(pool, schema)
+        .await?
+        .into_iter()
+        .map(|index| IndexDef {
+            create: index
+                .create
+                .replacen("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1),
+            ..index
+        })
+        .collect();
+    if indexes.is_empty() {
+        return Ok(0);
+    }
+    restore_indexes(pool, schema, &indexes, Tidy::Analyze).await?;
+    sqlx::query(&format!("DELETE FROM {schema}.set_aside_indexes"))
+        .execute(pool)
+        .await
+        .context("forgetting the indexes set aside")?;
+    Ok(indexes.len())
 }
 
 /// Index builds (and then vacuums) run at once by [`restore_indexes`]. A trigram GIN build
@@ -283,8 +370,18 @@ pub async fn drop_secondary_indexes(pool: &PgPool, schema: &str) -> anyhow::Resu
 /// vacuuming one statement after the other); the btree builds fit beside it.
 const BUILDS_AT_ONCE: usize = 2;
 
-/// Builds the indexes `drop_secondary_indexes` dropped, then vacuums and analyzes every table
-/// of `schema`, so the planner has statistics before the first query. [`BUILDS_AT_ONCE`]
+/// What [`restore_indexes`] does to every table of the schema after the builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tidy {
+    /// `VACUUM (ANALYZE)`: hint bits and the visibility map set once, for tables nobody
+    /// has read yet (a rebuild's).
+    VacuumAnalyze,
+    /// `ANALYZE` only.
+    Analyze,
+}
+
+/// Builds the indexes `drop_secondary_indexes` dropped, then analyzes (and vacuums, per
+/// `tidy`) every table of `schema`, so the planner has statistics before the first query. [`BUILDS_AT_ONCE`]
 /// statements at a time, each on a connection of its own (building indexes of one table at
 /// once is allowed: each takes the table's share lock), the GIN builds first: they take the
 /// longest.
@@ -292,31 +389,56 @@ pub async fn restore_indexes(
     pool: &PgPool,
     schema: &str,
     indexes: &[IndexDef],
+    tidy: Tidy,
 ) -> anyhow::Result<()> {
-    use futures::{StreamExt, TryStreamExt};
     check_identifier(schema)?;
     let mut builds: Vec<&IndexDef> = indexes.iter().collect();
     builds.sort_by_key(|index| !index.create.contains(" USING gin "));
-    futures::stream::iter(builds)
-        .map(|index| async move {
-            maintain(pool, &index.create)
-                .await
-                .with_context(|| format!("building index {}", index.name))
-        })
-        .buffer_unordered(BUILDS_AT_ONCE)
-        .try_collect::<()>()
-        .await?;
+    maintain_all(
+        pool,
+        builds.into_iter().map(|index| {
+            (
+                index.create.clone(),
+                format!("building index {}", index.name),
+            )
+        }),
+    )
+    .await?;
     let tables: Vec<String> =
         sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = $1")
             .bind(schema)
             .fetch_all(pool)
             .await?;
-    futures::stream::iter(tables)
-        .map(|table| async move {
-            maintain(pool, &format!("VACUUM (ANALYZE) {schema}.\"{table}\""))
-                .await
-                .with_context(|| format!("vacuum analyze {schema}.{table}"))
+    maintain_all(
+        pool,
+        tables.into_iter().map(|table| {
+            let statement = match tidy {
+                Tidy::VacuumAnalyze => "VACUUM (ANALYZE)",
+                Tidy::Analyze => "ANALYZE",
+            };
+            (
+                format!("{statement} {schema}.\"{table}\""),
+                format!("{statement} {schema}.{table}"),
+            )
+        }),
+    )
+    .await
+}
+
+/// Runs the statements (each with what it does, for its error), [`BUILDS_AT_ONCE`] at a time,
+/// each with [`maintain`]. The futures own what they use, so this one is `Send` for any caller.
+async fn maintain_all(
+    pool: &PgPool,
+    statements: impl Iterator<Item = (String, String)>,
+) -> anyhow::Result<()> {
+    use futures::{StreamExt, TryStreamExt};
+    let runs: Vec<_> = statements
+        .map(|(statement, what)| {
+            let pool = pool.clone();
+            async move { maintain(&pool, &statement).await.context(what) }
         })
+        .collect();
+    futures::stream::iter(runs)
         .buffer_unordered(BUILDS_AT_ONCE)
         .try_collect::<()>()
         .await

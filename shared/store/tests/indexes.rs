@@ -56,7 +56,7 @@ async fn the_dropped_indexes_come_back_as_they_were_over_the_rows_loaded_meanwhi
     .await
     .unwrap();
 
-    gadai_store::restore_indexes(&pool, &schema, &dropped)
+    gadai_store::restore_indexes(&pool, &schema, &dropped, gadai_store::Tidy::VacuumAnalyze)
         .await
         .unwrap();
     assert_eq!(definitions(&pool, &schema).await, before);
