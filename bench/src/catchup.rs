@@ -427,10 +427,29 @@ fn settle(
 async fn wait_for_checkpoint(pool: &PgPool, last: u64, limit: Duration) -> anyhow::Result<u64> {
     let started = Instant::now();
     let mut report_at = started + Duration::from_secs(15);
+    let mut applied_at = None;
     loop {
         let at = gadai_store::checkpoint(pool, dashboard_api::projection::NAME).await?;
-        if at >= last || started.elapsed() > limit {
+        if started.elapsed() > limit {
             return Ok(at);
+        }
+        // Caught up: every event applied and, after a bulk catch-up, the indexes built again
+        // (the read model is only whole with them).
+        if at >= last {
+            let applied = *applied_at.get_or_insert_with(Instant::now);
+            let aside: i64 = sqlx::query_scalar("SELECT count(*) FROM set_aside_indexes")
+                .fetch_one(pool)
+                .await?;
+            if aside == 0 {
+                if applied.elapsed() > Duration::from_millis(200) {
+                    println!(
+                        "    events applied after {:.1} s, indexes built again {:.1} s later",
+                        (applied - started).as_secs_f64(),
+                        applied.elapsed().as_secs_f64()
+                    );
+                }
+                return Ok(at);
+            }
         }
         if Instant::now() >= report_at {
             println!(

@@ -128,6 +128,7 @@ pub async fn start(knobs: Knobs) -> System {
         hash_wait: Duration::from_secs(10),
         feeds_per_operator: 5,
         projection_parallel: 2,
+        projection_bulk_from: dashboard_api::config::BULK_FROM,
         bootstrap_admin: Some(("admin".into(), "admin-password-123".into())),
         pii: dashboard_api::config::Pii::new(
             gadai_test_support::PII_MASTER_KEYS,

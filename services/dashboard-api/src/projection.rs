@@ -113,6 +113,16 @@ pub struct Change {
 
 impl Projection for Dashboard {
     const NAME: &'static str = NAME;
+    /// The list's filters and sorts (migrations 0001 and 0008); the projection's own lookups
+    /// use the history's and the erasures' indexes, which stay.
+    const BULK_INDEXES: &'static [&'static str] = &[
+        "orders_active_created",
+        "orders_active_state",
+        "orders_active_wilayah",
+        "orders_active_value",
+        "orders_active_name",
+        "orders_active_search",
+    ];
     /// The batch's personal fields, read with their customers' keys.
     type Prepared = personal::Fetched;
     /// The changes to announce once committed.

@@ -57,6 +57,8 @@ impl Service for DashboardApi {
             ConsumerSpec {
                 parallel: settings.projection_parallel,
                 batch: projection::BATCH,
+                bulk_from: (settings.projection_bulk_from > 0)
+                    .then_some(settings.projection_bulk_from),
                 ..ConsumerSpec::new(projection::NAME, &[])
             },
             base.stored(Dashboard::new(

@@ -61,6 +61,7 @@ pub fn settings(env: &TestEnv) -> Settings {
         hash_wait: Duration::from_secs(10),
         feeds_per_operator: 5,
         projection_parallel: 2,
+        projection_bulk_from: dashboard_api::config::BULK_FROM,
         bootstrap_admin: Some((ADMIN.into(), PASSWORD.into())),
         pii: pii(),
     }

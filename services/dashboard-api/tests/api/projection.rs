@@ -404,6 +404,77 @@ async fn rebuilding_from_the_stream_gives_the_same_tables() {
 }
 
 #[tokio::test]
+async fn a_dashboard_far_behind_catches_up_with_the_list_indexes_aside_and_lists_as_before() {
+    let env = TestEnv::new().await.unwrap();
+    let bus = gadai_bus::Bus::connect(env.bus.clone(), "test")
+        .await
+        .unwrap();
+    bus.ensure_stream().await.unwrap();
+    for n in 0..30 {
+        let wilayah = if n % 3 == 0 { "Bali" } else { "Jakarta" };
+        let event = Event::new(
+            Uuid::now_v7(),
+            "n8n",
+            created(&format!("Nasabah {n}"), wilayah, n),
+        );
+        bus.publish(&event).await.unwrap();
+    }
+    // 30 events waiting, nothing applied, bulk from 10.
+    let mut s = settings(&env);
+    s.projection_bulk_from = 10;
+    let app = spawn_in_with(env, s).await;
+    app.caught_up().await;
+    let pool = app.pool.clone();
+    eventually(Duration::from_secs(30), || {
+        let pool = pool.clone();
+        async move {
+            let aside = gadai_store::set_aside(&pool, "dashboard").await.ok()?;
+            aside.is_empty().then_some(())
+        }
+    })
+    .await;
+
+    // Built again after the migrations made the others (a newer oid than any of them), with
+    // the same definitions.
+    let rebuilt: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.relname::text, pg_get_indexdef(c.oid) FROM pg_class c
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = 'dashboard' AND c.relkind = 'i'
+           AND c.oid > (SELECT max(oid) FROM pg_class WHERE relname = 'set_aside_indexes'
+                        OR relname = 'erasures_subject')
+         ORDER BY c.relname",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let mut names: Vec<&str> = rebuilt.iter().map(|(name, _)| name.as_str()).collect();
+    names.sort();
+    let mut expected = <Dashboard as gadai_runtime::Projection>::BULK_INDEXES.to_vec();
+    expected.sort();
+    assert_eq!(
+        names, expected,
+        "the list's indexes, and only they, were built again"
+    );
+    assert!(
+        rebuilt
+            .iter()
+            .any(|(_, def)| def.contains("USING gin (search public.gin_trgm_ops) WHERE active")),
+        "{rebuilt:?}"
+    );
+
+    let all = app.get("/dashboard/orders?limit=50").await;
+    assert_eq!(all.headers()["x-total-count"], "30");
+    let bali = app
+        .get_json("/dashboard/orders?wilayah=Bali&limit=50")
+        .await;
+    assert_eq!(bali.as_array().unwrap().len(), 10);
+    let one = app.get_json("/dashboard/orders?q=nasabah%2017").await;
+    assert_eq!(one.as_array().unwrap().len(), 1);
+    assert_eq!(one[0]["nama_customer"], "Nasabah 17");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_malformed_event_is_parked_and_the_consumer_goes_on() {
     let app = spawn_app().await;
     let js = app.bus.jetstream().clone();
