@@ -72,11 +72,11 @@ pub struct Settings {
 }
 
 /// The backlog from which the dashboard projection catches up in bulk by default (and only
-/// into a table that at least doubles; see `gadai_runtime::bulk`). Below it, building the
-/// indexes costs about what it saves: on 2026-12-03, 300,000 events caught up at 9,260-9,360
-/// events/s in bulk against 9,787 with the indexes; 1,000,000 at 9,255-10,198 against
-/// 8,635-8,915 (alternately, one machine).
-pub const BULK_FROM: u64 = 500_000;
+/// into a table that at least doubles; see `gadai_runtime::bulk`): a few seconds of work, where
+/// building the list's B-trees again takes a second or two. On 2026-12-03 (alternately, one
+/// machine) 300,000 events caught up at 12,548 and 11,408 events/s in bulk against 11,302 and
+/// 9,373 with the indexes; 1,000,000 at 10,149 and 11,136 against 8,791 and 9,892.
+pub const BULK_FROM: u64 = 100_000;
 
 /// `Secure` on the session cookie: always, never, or when the request came over HTTPS
 /// (directly or as told by a proxy's `X-Forwarded-Proto`).

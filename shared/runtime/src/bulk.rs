@@ -5,12 +5,13 @@
 //! order, read when an older event arrives after a newer one; erasures by subject) stay.
 //!
 //! Growing a trigram GIN index and seven B-trees row by row was more than half of Postgres's
-//! time in a catch-up (perf, 2026-12-03); building them once over the loaded rows is far
-//! cheaper: the rebuild, which loads that way, ran at 26,000-27,600 events/s where the
-//! catch-up with its indexes ran at 16,800-17,400.
+//! time in a catch-up (perf, 2026-12-03). With the dashboard list's five B-trees set aside and
+//! built after (2-3 s over 1,000,000 orders), 1,000,000 events caught up at 10,149 and 11,136
+//! events/s against 8,791 and 9,892 with them (that afternoon, a machine half as fast as the
+//! morning's).
 //!
 //! Who: a projection that names such indexes and whose [`ConsumerSpec::bulk_from`] is set:
-//! dashboard-api's (the list's six indexes; `PROJECTION_BULK_FROM`). The other services'
+//! dashboard-api's (the list's five B-trees; `PROJECTION_BULK_FROM`). The other services'
 //! indexes serve their own handlers and rounds while the projection catches up.
 //!
 //! When: the consumer has at least [`ConsumerSpec::bulk_from`] messages pending when it
