@@ -34,8 +34,8 @@ use sqlx::{Connection, PgConnection, PgPool};
 /// [`crate::statistics`] for another.
 const LOCK_KEY: i32 = 0x4255_4C4B; // "BULK"
 
-/// Whether to catch up in bulk, with the indexes set aside: `true` when they are aside now
-/// (set aside here, or earlier by a replica still catching up or one that died).
+/// Whether to catch up in bulk, with `indexes` (not empty) set aside: `true` when they are
+/// aside now (set aside here, or earlier by a replica still catching up or one that died).
 pub(crate) async fn begin(
     pool: &PgPool,
     schema: &str,
@@ -50,10 +50,9 @@ pub(crate) async fn begin(
             return anyhow::Ok(true);
         }
         let applied = gadai_store::checkpoint(pool, projection).await?;
-        if indexes.is_empty()
-            || !spec
-                .bulk_from
-                .is_some_and(|from| pending >= from && pending >= applied)
+        if !spec
+            .bulk_from
+            .is_some_and(|from| pending >= from && pending >= applied)
         {
             return Ok(false);
         }

@@ -229,6 +229,10 @@ impl<P: Projection> Sink for Stored<P> {
     }
 
     async fn begin_catch_up(&self, spec: &ConsumerSpec, pending: u64) -> anyhow::Result<bool> {
+        // A projection that names no index never catches up in bulk: no lock, no query.
+        if P::BULK_INDEXES.is_empty() {
+            return Ok(false);
+        }
         crate::bulk::begin(
             &self.pool,
             &self.schema,

@@ -202,22 +202,30 @@ async fn two_replicas_far_behind_catch_up_with_the_indexes_aside_and_build_them_
 async fn a_backlog_under_bulk_from_or_under_what_was_applied_keeps_the_indexes() {
     let (env, bus, pool) = setup().await;
     let rows_projection = Rows::default();
-    let shutdown = CancellationToken::new();
+    // Starts one replica on what is published, waits until `rows` are in, stops it.
+    let run = |bulk_from: u64, rows: i64| {
+        let (bus, pool, rows_projection) = (bus.clone(), pool.clone(), rows_projection.clone());
+        async move {
+            let shutdown = CancellationToken::new();
+            let replica = start(
+                &bus,
+                &pool,
+                spec(Some(bulk_from)),
+                &rows_projection,
+                &shutdown,
+            );
+            caught_up(&pool, rows).await;
+            shutdown.cancel();
+            replica.await.unwrap();
+        }
+    };
 
     // 99 pending, bulk from 100.
     publish(&bus, 99).await;
-    let replica = start(&bus, &pool, spec(Some(100)), &rows_projection, &shutdown);
-    caught_up(&pool, 99).await;
-    shutdown.cancel();
-    replica.await.unwrap();
-
+    run(100, 99).await;
     // 60 pending, bulk from 50, but fewer than the 99 applied (the table would not double).
-    let shutdown = CancellationToken::new();
     publish(&bus, 60).await;
-    let replica = start(&bus, &pool, spec(Some(50)), &rows_projection, &shutdown);
-    caught_up(&pool, 159).await;
-    shutdown.cancel();
-    replica.await.unwrap();
+    run(50, 159).await;
 
     let seen = rows_projection.indexed.lock().unwrap().clone();
     assert!(!seen.is_empty());
