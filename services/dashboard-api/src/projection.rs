@@ -60,6 +60,12 @@ const CATCHING_UP: &str = "SET LOCAL gin_pending_list_limit = '32MB'; SET LOCAL 
 const LIVE: &str = "SET LOCAL gin_pending_list_limit = '1MB'";
 /// Core NATS subject (under the prefix) where applied changes are announced.
 pub const CHANGES_SUBJECT: &str = "dashboard.changes";
+/// The most changes a live feed is sent one by one, from one batch or when it reconnects;
+/// beyond that it is told to reload its lists. A backlog batch (up to [`BATCH`] orders) is
+/// thus announced in one small message instead of a megabyte of rows that every replica would
+/// parse and no operator could read: while catching up 1,000,000 events, one message per
+/// batch instead of 4,000 of 250 rows.
+pub const LIVE_CHANGES_AT_MOST: usize = 500;
 
 /// The projection; its `Default` (no announcements) is the one a rebuild replays through.
 #[derive(Default)]
@@ -97,6 +103,16 @@ async fn privacy_from_env() -> anyhow::Result<Arc<Privacy>> {
     Ok(Arc::new(Privacy::from_settings(&pii, &bus)?))
 }
 
+/// What a batch announces once committed (the JSON of [`CHANGES_SUBJECT`]'s messages): its
+/// changes, as an array, or, when there are more than [`LIVE_CHANGES_AT_MOST`],
+/// `{"resync": seq}` with the batch's newest sequence.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Announcement {
+    Changes(Vec<Change>),
+    Resync { resync: u64 },
+}
+
 /// One applied change, as the live feed sends it: an order's new state, or a hand-off's.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Change {
@@ -128,8 +144,8 @@ impl Projection for Dashboard {
     ];
     /// The batch's personal fields, read with their customers' keys.
     type Prepared = personal::Fetched;
-    /// The changes to announce once committed.
-    type Applied = Vec<Change>;
+    /// What to announce once committed.
+    type Applied = Option<Announcement>;
 
     /// The batch's customers are locked with its `BEGIN`, with the settings of a live batch
     /// ([`LIVE`]) or a backlog's ([`CATCHING_UP`]).
@@ -155,7 +171,7 @@ impl Projection for Dashboard {
         tx: Tx<'_>,
         batch: &[Delivered],
         fetched: personal::Fetched,
-    ) -> Result<Vec<Change>, ApplyError> {
+    ) -> Result<Option<Announcement>, ApplyError> {
         let opened = personal::open(tx, fetched).await?;
         let mut candidates = fold_new(batch);
         for view in &mut candidates {
@@ -225,27 +241,29 @@ impl Projection for Dashboard {
         changed.extend(updated);
         write_counters(tx, &changed).await?;
         erasure::record(tx, &opened).await?;
-        Ok(match self.announce {
-            Some(_) => {
-                let mut all = changes(&by_order, &changed);
-                all.extend(erased.iter().map(|(view, seq)| Change {
-                    seq: *seq as u64,
-                    kind: "customer.erased".to_owned(),
-                    order_id: view.id,
-                    order: order_json(view),
-                    handoff: None,
-                }));
-                all.extend(handoffs);
-                all
-            }
-            None => Vec::new(),
-        })
+        if self.announce.is_none() {
+            return Ok(None);
+        }
+        if changed.len() + erased.len() + handoffs.len() > LIVE_CHANGES_AT_MOST {
+            let newest = batch.iter().map(|d| d.seq).max().unwrap_or_default();
+            return Ok(Some(Announcement::Resync { resync: newest }));
+        }
+        let mut all = changes(&by_order, &changed);
+        all.extend(erased.iter().map(|(view, seq)| Change {
+            seq: *seq as u64,
+            kind: "customer.erased".to_owned(),
+            order_id: view.id,
+            order: order_json(view),
+            handoff: None,
+        }));
+        all.extend(handoffs);
+        Ok(Some(Announcement::Changes(all)))
     }
 
     /// Tells the live feeds what changed, after the commit.
-    async fn committed(&self, changes: Vec<Change>) {
-        if let Some(bus) = &self.announce {
-            announce(bus, &changes).await;
+    async fn committed(&self, announcement: Option<Announcement>) {
+        if let (Some(bus), Some(announcement)) = (&self.announce, announcement) {
+            announce(bus, announcement).await;
         }
     }
 }
@@ -548,16 +566,23 @@ fn changes(
         .collect()
 }
 
-/// A batch's changes are announced in messages of at most this many: a full catch-up batch
-/// ([`BATCH`] orders of about half a kilobyte each) would pass NATS's 1 MB payload limit.
+/// A batch's changes are announced in messages of at most this many: [`LIVE_CHANGES_AT_MOST`]
+/// hand-offs, whose summaries run to kilobytes, could pass NATS's 1 MB payload limit.
 const ANNOUNCE_CHUNK: usize = 250;
 
-/// Tells every dashboard-api replica (and so every live feed) what changed, in messages of
-/// [`ANNOUNCE_CHUNK`] changes. Best effort: a client that misses it catches up with
+/// Tells every dashboard-api replica (and so every live feed) what changed, changes in
+/// messages of [`ANNOUNCE_CHUNK`]. Best effort: a client that misses it catches up with
 /// `Last-Event-ID` or its next poll.
-async fn announce(bus: &Bus, changes: &[Change]) {
-    for chunk in changes.chunks(ANNOUNCE_CHUNK) {
-        let payload = serde_json::to_vec(chunk).expect("changes serialize");
+async fn announce(bus: &Bus, announcement: Announcement) {
+    let payloads: Vec<Vec<u8>> = match &announcement {
+        // A slice of changes is an `Announcement::Changes` on the wire.
+        Announcement::Changes(changes) => changes
+            .chunks(ANNOUNCE_CHUNK)
+            .map(|chunk| serde_json::to_vec(chunk).expect("changes serialize"))
+            .collect(),
+        resync => vec![serde_json::to_vec(resync).expect("a resync serializes")],
+    };
+    for payload in payloads {
         if let Err(err) = bus
             .client()
             .publish(bus.subject(CHANGES_SUBJECT), payload.into())

@@ -22,12 +22,13 @@ use tokio_util::sync::CancellationToken;
 use super::{AppState, auth::Operator, feeds};
 use crate::{
     domain::OrderView,
-    projection::{CHANGES_SUBJECT, Change},
+    projection::{Announcement, CHANGES_SUBJECT, Change, LIVE_CHANGES_AT_MOST},
     read_model::{self, handoff, order_json},
 };
 
-/// The most orders sent to a reconnecting client before telling it to reload instead.
-const MAX_REPLAY: i64 = 500;
+/// The most orders (and the most hand-offs) sent to a reconnecting client before telling it
+/// to reload instead.
+const MAX_REPLAY: i64 = LIVE_CHANGES_AT_MOST as i64;
 /// The most events read to find them.
 const MAX_REPLAY_EVENTS: i64 = 2_000;
 
@@ -41,7 +42,7 @@ pub struct LastEventId {
 }
 
 /// Relays announced changes to this replica's feeds.
-pub type Hub = broadcast::Sender<Arc<Vec<Change>>>;
+pub type Hub = broadcast::Sender<Arc<Announcement>>;
 
 /// Subscribes to the announcements and forwards them into `hub` until shutdown.
 pub async fn relay(
@@ -58,9 +59,9 @@ pub async fn relay(
         let Some(message) = message else {
             return Ok(());
         };
-        match serde_json::from_slice::<Vec<Change>>(&message.payload) {
-            Ok(changes) => {
-                let _ = hub.send(Arc::new(changes));
+        match serde_json::from_slice::<Announcement>(&message.payload) {
+            Ok(announcement) => {
+                let _ = hub.send(Arc::new(announcement));
             }
             Err(err) => tracing::warn!(error = %err, "malformed change announcement ignored"),
         }
@@ -110,8 +111,14 @@ pub async fn events(
         None => vec![SseEvent::default().event("ready").data("{}")],
     };
     let live = live.flat_map(|item| {
-        let events: Vec<SseEvent> = match item {
-            Ok(changes) => changes.iter().map(change_event).collect(),
+        let events: Vec<SseEvent> = match item.as_deref() {
+            Ok(Announcement::Changes(changes)) => changes.iter().map(change_event).collect(),
+            // No id: a client that reconnects later asks from the last change it was sent.
+            Ok(Announcement::Resync { resync }) => vec![
+                SseEvent::default()
+                    .event("resync")
+                    .data(format!("{{\"seq\":{resync}}}")),
+            ],
             Err(BroadcastStreamRecvError::Lagged(_)) => {
                 vec![SseEvent::default().event("resync").data("{}")]
             }

@@ -29,7 +29,8 @@ where
     .await
 }
 
-/// Reads SSE frames until one named `name` whose data `wanted` accepts arrives: its id and data.
+/// Reads SSE frames until one named `name` whose data `wanted` accepts arrives: its id (empty
+/// when it has none) and data.
 pub(crate) async fn next_event<S>(
     feed: &mut Feed<S>,
     name: &str,
@@ -38,9 +39,29 @@ pub(crate) async fn next_event<S>(
 where
     S: futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin,
 {
+    loop {
+        let frame = next_frame(feed).await;
+        if frame.event == name && wanted(&frame.data) {
+            return (frame.id, frame.data);
+        }
+    }
+}
+
+/// An SSE frame: its event name, id and data (empty, empty and null when it has none).
+pub(crate) struct Frame {
+    event: String,
+    id: String,
+    data: Value,
+}
+
+/// The next SSE frame, within 10 s.
+pub(crate) async fn next_frame<S>(feed: &mut Feed<S>) -> Frame
+where
+    S: futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin,
+{
     let Feed { body, buffer } = feed;
     loop {
-        while let Some(end) = buffer.find("\n\n") {
+        if let Some(end) = buffer.find("\n\n") {
             let frame: String = buffer.drain(..end + 2).collect();
             let field = |name: &str| {
                 frame.lines().find_map(|l| {
@@ -48,12 +69,11 @@ where
                         .map(|v| v.trim().to_owned())
                 })
             };
-            if field("event").as_deref() == Some(name) {
-                let data: Value = serde_json::from_str(&field("data").unwrap()).unwrap();
-                if wanted(&data) {
-                    return (field("id").unwrap(), data);
-                }
-            }
+            return Frame {
+                event: field("event").unwrap_or_default(),
+                id: field("id").unwrap_or_default(),
+                data: field("data").map_or(Value::Null, |d| serde_json::from_str(&d).unwrap()),
+            };
         }
         let chunk = tokio::time::timeout(Duration::from_secs(10), body.next())
             .await
@@ -136,5 +156,58 @@ async fn two_replicas_both_feed_their_clients() {
         }
     }
     replica.stop().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_batch_of_more_changes_than_a_feed_takes_one_by_one_is_announced_as_one_resync() {
+    let app = spawn_app().await;
+    let mut body = feed(app.get("/dashboard/events").await.bytes_stream());
+    next_event(&mut body, "ready", |_| true).await;
+    // The projection waits at its first insert while the orders arrive, so that it then
+    // applies most of them in one batch.
+    let mut hold = app.pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE dashboard.orders IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut *hold)
+        .await
+        .unwrap();
+    let orders = dashboard_api::projection::LIVE_CHANGES_AT_MOST + 100;
+    let first = app.bus.last_sequence().await.unwrap() + 1;
+    for n in 0..orders {
+        app.create_order(&format!("Nasabah {n}"), "Medan", 1).await;
+    }
+    let last = app.bus.last_sequence().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    hold.rollback().await.unwrap();
+    app.caught_up().await;
+
+    // Frames in the order they were sent: the changes of a first small batch, perhaps, then
+    // one resync for the batch that held the rest, never those orders one by one.
+    let mut changes = 0;
+    let resync = loop {
+        let frame = next_frame(&mut body).await;
+        match frame.event.as_str() {
+            "change" => changes += 1,
+            "resync" => break frame,
+            _ => {}
+        }
+    };
+    assert!(
+        changes < dashboard_api::projection::LIVE_CHANGES_AT_MOST,
+        "{changes} changes sent one by one"
+    );
+    assert_eq!(
+        resync.id, "",
+        "a resync has no id: a reconnect asks from the last change sent"
+    );
+    let seq = resync.data["seq"]
+        .as_u64()
+        .expect("the resync names the batch's newest sequence");
+    assert!(
+        (first..=last).contains(&seq),
+        "{seq} not in {first}..={last}"
+    );
+    let total = app.get("/dashboard/orders?limit=1").await;
+    assert_eq!(total.headers()["x-total-count"], orders.to_string());
     app.stop().await;
 }
