@@ -306,12 +306,22 @@ fn fold_new(batch: &[Delivered]) -> Vec<OrderView> {
         .collect()
 }
 
-/// A row `insert_or_lock` returned, and whether this transaction inserted it.
-#[derive(sqlx::FromRow)]
-struct Upserted {
-    #[sqlx(flatten)]
-    row: OrderRow,
-    inserted: bool,
+/// A row `insert_or_lock` returned: the id of one this transaction inserted, or one that was
+/// there, as it was (only these are read whole: a backlog batch inserts thousands).
+enum Upserted {
+    Inserted(Uuid),
+    Existing(Box<OrderRow>),
+}
+
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Upserted {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> sqlx::Result<Self> {
+        use sqlx::Row;
+        Ok(if row.try_get("inserted")? {
+            Upserted::Inserted(row.try_get("id")?)
+        } else {
+            Upserted::Existing(Box::new(OrderRow::from_row(row)?))
+        })
+    }
 }
 
 /// Inserts the candidates of orders that have no row yet, and locks the rows of the others, in
@@ -335,16 +345,18 @@ async fn insert_or_lock(
     )
     .fetch_all(&mut **tx)
     .await?;
-    let inserted: HashSet<Uuid> = upserted
-        .iter()
-        .filter(|u| u.inserted)
-        .map(|u| u.row.id)
-        .collect();
-    let existing = upserted
-        .into_iter()
-        .filter(|u| !u.inserted)
-        .map(|u| (u.row.id, OrderView::from(u.row)))
-        .collect();
+    let mut inserted = HashSet::new();
+    let mut existing = HashMap::new();
+    for u in upserted {
+        match u {
+            Upserted::Inserted(id) => {
+                inserted.insert(id);
+            }
+            Upserted::Existing(row) => {
+                existing.insert(row.id, OrderView::from(*row));
+            }
+        }
+    }
     let changed = candidates
         .into_iter()
         .filter(|c| inserted.contains(&c.id))

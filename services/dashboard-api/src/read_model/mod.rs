@@ -45,10 +45,10 @@ macro_rules! order_row {
         }
 
         /// Binds `rows` column by column, as the arrays of [`unnest_rows`].
-        pub fn bind_rows<'q, O>(query: RowsQuery<'q, O>, rows: &[$name]) -> RowsQuery<'q, O> {
+        pub fn bind_rows<'q, O>(query: RowsQuery<'q, O>, rows: &'q [$name]) -> RowsQuery<'q, O> {
             query
-                .bind(rows.iter().map(|r| r.$first.clone()).collect::<Vec<_>>())
-                $(.bind(rows.iter().map(|r| r.$field.clone()).collect::<Vec<_>>()))*
+                .bind(rows.iter().map(|r| &r.$first).collect::<Vec<_>>())
+                $(.bind(rows.iter().map(|r| &r.$field).collect::<Vec<_>>()))*
         }
     };
 }
