@@ -44,22 +44,25 @@ pub async fn rebuild_command<P: Projection>(
     swap: bool,
 ) -> anyhow::Result<RebuildReport> {
     let bus = Bus::connect_named(bus.clone(), name, &format!("{name}-rebuild")).await?;
-    let started = std::time::Instant::now();
     let report =
         crate::rebuild::rebuild(&bus, db, migrator, projection, keep, swap, |seq, until| {
             eprintln!("rebuild: applied up to {seq} of {until}")
         })
         .await?;
     eprintln!(
-        "rebuild: {} events up to sequence {} in {:.1} s{}",
+        "rebuild: {} events up to sequence {} {} after {:.1} s (replay {:.1} s, indexes and \
+         statistics {:.1} s), then vacuumed in {:.1} s",
         report.events,
         report.last_sequence,
-        started.elapsed().as_secs_f64(),
         if swap {
-            ", swapped in"
+            "swapped in"
         } else {
-            ", left in the _rebuild schema"
-        }
+            "ready in the _rebuild schema (left there)"
+        },
+        report.ready.as_secs_f64(),
+        report.replayed.as_secs_f64(),
+        report.indexed.as_secs_f64(),
+        report.vacuumed.as_secs_f64(),
     );
     Ok(report)
 }

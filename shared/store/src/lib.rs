@@ -340,8 +340,8 @@ pub async fn set_aside(pool: &PgPool, schema: &str) -> anyhow::Result<Vec<IndexD
 }
 
 /// Builds the indexes set aside in `schema` again (those a failed earlier attempt had built
-/// already are skipped), analyzes its tables (see [`restore_indexes`]; no vacuum: on a live
-/// schema that is autovacuum's work, and the list would wait for it), then forgets the record.
+/// already are skipped), analyzes its tables (see [`restore_indexes`]; no [`vacuum`]: on a
+/// live schema that is autovacuum's work), then forgets the record.
 /// Returns how many there were.
 pub async fn restore_set_aside_indexes(pool: &PgPool, schema: &str) -> anyhow::Result<usize> {
     let indexes: Vec<IndexDef> = set_aside(pool, schema)
@@ -357,7 +357,7 @@ pub async fn restore_set_aside_indexes(pool: &PgPool, schema: &str) -> anyhow::R
     if indexes.is_empty() {
         return Ok(0);
     }
-    restore_indexes(pool, schema, &indexes, Tidy::Analyze).await?;
+    restore_indexes(pool, schema, &indexes).await?;
     sqlx::query(&format!("DELETE FROM {schema}.set_aside_indexes"))
         .execute(pool)
         .await
@@ -365,31 +365,20 @@ pub async fn restore_set_aside_indexes(pool: &PgPool, schema: &str) -> anyhow::R
     Ok(indexes.len())
 }
 
-/// Index builds (and then vacuums) run at once by [`restore_indexes`]. A trigram GIN build
+/// Index builds (and then analyzes or vacuums) run at once by [`restore_indexes`] and
+/// [`vacuum`]. A trigram GIN build
 /// uses one core for seconds (4.1 s of the 7.6 s a 300,000-order rebuild spent building and
 /// vacuuming one statement after the other); the btree builds fit beside it.
 const BUILDS_AT_ONCE: usize = 2;
 
-/// What [`restore_indexes`] does to every table of the schema after the builds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tidy {
-    /// `VACUUM (ANALYZE)`: hint bits and the visibility map set once, for tables nobody
-    /// has read yet (a rebuild's).
-    VacuumAnalyze,
-    /// `ANALYZE` only.
-    Analyze,
-}
-
-/// Builds the indexes `drop_secondary_indexes` dropped, then analyzes (and vacuums, per
-/// `tidy`) every table of `schema`, so the planner has statistics before the first query. [`BUILDS_AT_ONCE`]
-/// statements at a time, each on a connection of its own (building indexes of one table at
-/// once is allowed: each takes the table's share lock), the GIN builds first: they take the
-/// longest.
+/// Builds the indexes `drop_secondary_indexes` dropped, then analyzes every table of `schema`,
+/// so the planner has statistics before the first query. [`BUILDS_AT_ONCE`] statements at a
+/// time, each on a connection of its own (building indexes of one table at once is allowed:
+/// each takes the table's share lock), the GIN builds first: they take the longest.
 pub async fn restore_indexes(
     pool: &PgPool,
     schema: &str,
     indexes: &[IndexDef],
-    tidy: Tidy,
 ) -> anyhow::Result<()> {
     check_identifier(schema)?;
     let mut builds: Vec<&IndexDef> = indexes.iter().collect();
@@ -404,6 +393,19 @@ pub async fn restore_indexes(
         }),
     )
     .await?;
+    each_table(pool, schema, "ANALYZE").await
+}
+
+/// `VACUUM` of every table of `schema`: hint bits and the visibility map set once, for tables
+/// loaded in bulk that nobody has read yet (a rebuild's, after they are in service).
+pub async fn vacuum(pool: &PgPool, schema: &str) -> anyhow::Result<()> {
+    check_identifier(schema)?;
+    each_table(pool, schema, "VACUUM").await
+}
+
+/// Runs `statement` (`ANALYZE`, `VACUUM`) on every table of `schema`, [`BUILDS_AT_ONCE`] at a
+/// time.
+async fn each_table(pool: &PgPool, schema: &str, statement: &str) -> anyhow::Result<()> {
     let tables: Vec<String> =
         sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = $1")
             .bind(schema)
@@ -412,10 +414,6 @@ pub async fn restore_indexes(
     maintain_all(
         pool,
         tables.into_iter().map(|table| {
-            let statement = match tidy {
-                Tidy::VacuumAnalyze => "VACUUM (ANALYZE)",
-                Tidy::Analyze => "ANALYZE",
-            };
             (
                 format!("{statement} {schema}.\"{table}\""),
                 format!("{statement} {schema}.{table}"),

@@ -56,23 +56,37 @@ async fn the_dropped_indexes_come_back_as_they_were_over_the_rows_loaded_meanwhi
     .await
     .unwrap();
 
-    gadai_store::restore_indexes(&pool, &schema, &dropped, gadai_store::Tidy::VacuumAnalyze)
+    gadai_store::restore_indexes(&pool, &schema, &dropped)
         .await
         .unwrap();
     assert_eq!(definitions(&pool, &schema).await, before);
-    let counted: Vec<(String, f32)> = sqlx::query_as(
-        "SELECT c.relname::text, c.reltuples FROM pg_class c
-         JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY 1",
-    )
-    .bind(&schema)
-    .fetch_all(&pool)
-    .await
-    .unwrap();
+    let tables = || async {
+        sqlx::query_as::<_, (String, f32, bool)>(
+            "SELECT c.relname::text, c.reltuples, c.relallvisible = c.relpages FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY 1",
+        )
+        .bind(&schema)
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    };
     assert_eq!(
-        counted,
-        [("items".to_owned(), 3000.0), ("notes".to_owned(), 2000.0)],
-        "every table vacuumed and analyzed: the planner knows its rows"
+        tables().await,
+        [
+            ("items".to_owned(), 3000.0, false),
+            ("notes".to_owned(), 2000.0, false)
+        ],
+        "every table analyzed (the planner knows its rows), none vacuumed yet"
+    );
+    gadai_store::vacuum(&pool, &schema).await.unwrap();
+    assert_eq!(
+        tables().await,
+        [
+            ("items".to_owned(), 3000.0, true),
+            ("notes".to_owned(), 2000.0, true)
+        ],
+        "every table vacuumed: each page all-visible"
     );
     // The rebuilt GIN index answers through the index alone.
     let mut tx = pool.begin().await.unwrap();

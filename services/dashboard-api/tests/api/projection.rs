@@ -390,6 +390,22 @@ async fn rebuilding_from_the_stream_gives_the_same_tables() {
         .await
         .unwrap();
     startup::rebuild(s, true).await.unwrap();
+    let all_visible: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT c.relname::text, c.relpages > 0 AND c.relallvisible = c.relpages FROM pg_class c
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = 'dashboard' AND c.relname IN ('order_events', 'orders') ORDER BY 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        all_visible,
+        [
+            ("order_events".to_owned(), true),
+            ("orders".to_owned(), true)
+        ],
+        "the tables swapped in are vacuumed afterwards"
+    );
     let stats = app.get_json("/dashboard/stats").await;
     assert_eq!(
         stats["total"], 11,
