@@ -26,7 +26,7 @@ use crate::{
 pub struct RebuildReport {
     pub events: u64,
     pub last_sequence: u64,
-    /// Replaying the stream into the fresh tables.
+    /// Making the fresh tables and replaying the stream into them.
     pub replayed: Duration,
     /// Building their indexes and analyzing them.
     pub indexed: Duration,
@@ -49,6 +49,7 @@ pub async fn rebuild<P: Projection>(
     swap: bool,
     mut progress: impl FnMut(u64, u64),
 ) -> anyhow::Result<RebuildReport> {
+    let started = Instant::now();
     let fresh = format!("{}_rebuild", db.schema);
     let live_pool = gadai_store::connect(db).await?;
     sqlx::query(&format!("DROP SCHEMA IF EXISTS {fresh} CASCADE"))
@@ -67,7 +68,6 @@ pub async fn rebuild<P: Projection>(
         projection,
     };
 
-    let started = Instant::now();
     let until = bus.last_sequence().await?;
     // The replay fills empty tables: without their secondary indexes, built once afterwards.
     let indexes = gadai_store::drop_secondary_indexes(&fresh_pool, &fresh).await?;

@@ -366,9 +366,9 @@ pub async fn restore_set_aside_indexes(pool: &PgPool, schema: &str) -> anyhow::R
 }
 
 /// Index builds (and then analyzes or vacuums) run at once by [`restore_indexes`] and
-/// [`vacuum`]. A trigram GIN build
-/// uses one core for seconds (4.1 s of the 7.6 s a 300,000-order rebuild spent building and
-/// vacuuming one statement after the other); the btree builds fit beside it.
+/// [`vacuum`]. A trigram GIN build uses one core for seconds (4.1 s of the 7.6 s a
+/// 300,000-order rebuild spent building and vacuuming one statement after the other); the
+/// btree builds fit beside it.
 const BUILDS_AT_ONCE: usize = 2;
 
 /// Builds the indexes `drop_secondary_indexes` dropped, then analyzes every table of `schema`,

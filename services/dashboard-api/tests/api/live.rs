@@ -48,14 +48,14 @@ where
 }
 
 /// An SSE frame: its event name, id and data (empty, empty and null when it has none).
-pub(crate) struct Frame {
+struct Frame {
     event: String,
     id: String,
     data: Value,
 }
 
 /// The next SSE frame, within 10 s.
-pub(crate) async fn next_frame<S>(feed: &mut Feed<S>) -> Frame
+async fn next_frame<S>(feed: &mut Feed<S>) -> Frame
 where
     S: futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin,
 {
