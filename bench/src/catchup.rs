@@ -163,7 +163,8 @@ async fn measure(knobs: &Knobs, env: &BenchEnv, summary: &mut Summary) -> anyhow
     println!("    {}", crate::cpu::report(&cpu, &crate::cpu::snapshot()));
     match report {
         Ok(Ok(report)) => {
-            // Ready to swap in: the vacuum after it holds nothing up.
+            // Ready to swap in: the vacuum after it holds nothing up (the rebuild command has
+            // printed each part's time above).
             let secs = report.ready.as_secs_f64();
             let projected = secs * 1_000_000.0 / report.events.max(1) as f64;
             println!(
@@ -175,13 +176,6 @@ async fn measure(knobs: &Knobs, env: &BenchEnv, summary: &mut Summary) -> anyhow
                 } else {
                     String::new()
                 }
-            );
-            println!(
-                "    replay {:.1} s, indexes and statistics {:.1} s; then vacuumed in {:.1} s ({:.1} s in all)",
-                report.replayed.as_secs_f64(),
-                report.indexed.as_secs_f64(),
-                report.vacuumed.as_secs_f64(),
-                took.as_secs_f64()
             );
             summary.add(
                 format!("rebuild, {} events", thousands(report.events as f64)),

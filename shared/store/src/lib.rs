@@ -341,8 +341,8 @@ pub async fn set_aside(pool: &PgPool, schema: &str) -> anyhow::Result<Vec<IndexD
 
 /// Builds the indexes set aside in `schema` again (those a failed earlier attempt had built
 /// already are skipped), analyzes its tables (see [`restore_indexes`]; no [`vacuum`]: on a
-/// live schema that is autovacuum's work), then forgets the record.
-/// Returns how many there were.
+/// live schema that is autovacuum's work), then forgets the record. Returns how many there
+/// were.
 pub async fn restore_set_aside_indexes(pool: &PgPool, schema: &str) -> anyhow::Result<usize> {
     let indexes: Vec<IndexDef> = set_aside(pool, schema)
         .await?
