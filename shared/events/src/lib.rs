@@ -7,9 +7,12 @@
 pub mod check;
 mod schema;
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use uuid::Uuid;
 
 pub use schema::{all_schemas, envelope_schema};
@@ -213,8 +216,10 @@ pub struct MailText {
     pub footer: String,
 }
 
-/// The payload of an event, one variant per type of the catalog.
-#[derive(Debug, Clone, PartialEq)]
+/// The payload of an event, one variant per type of the catalog. It serializes as the payload
+/// itself (the envelope's `data`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
 pub enum EventKind {
     OrderCreated(OrderCreated),
     VerificationRequested(VerificationRequested),
@@ -278,28 +283,20 @@ impl EventKind {
     }
 
     fn data_json(&self) -> serde_json::Value {
-        let value = match self {
-            EventKind::OrderCreated(d) => serde_json::to_value(d),
-            EventKind::VerificationRequested(d) => serde_json::to_value(d),
-            EventKind::VerificationSent(d) => serde_json::to_value(d),
-            EventKind::VerificationFailed(d) => serde_json::to_value(d),
-            EventKind::OrderVerified(d) => serde_json::to_value(d),
-            EventKind::OrderExpired(d) => serde_json::to_value(d),
-            EventKind::OrderDeleted(d) => serde_json::to_value(d),
-            EventKind::HandoffOpened(d) => serde_json::to_value(d),
-            EventKind::HandoffClosed(d) => serde_json::to_value(d),
-            EventKind::TemplateChanged(d) => serde_json::to_value(d),
-            EventKind::CustomerErased(d) => serde_json::to_value(d),
-        };
-        value.expect("payload types serialize to JSON")
+        serde_json::to_value(self).expect("payload types serialize to JSON")
     }
 
-    fn from_data(kind: &str, data: serde_json::Value) -> Result<Self, DecodeError> {
-        fn parse<T: serde::de::DeserializeOwned>(
+    /// The payload of type `kind` from `data`: a stored JSON value, or the raw text of an
+    /// envelope's `data`, parsed straight into its type.
+    fn from_data<'de, D>(kind: &str, data: D) -> Result<Self, DecodeError>
+    where
+        D: serde::Deserializer<'de, Error = serde_json::Error>,
+    {
+        fn parse<'de, T: Deserialize<'de>>(
             kind: &str,
-            data: serde_json::Value,
+            data: impl serde::Deserializer<'de, Error = serde_json::Error>,
         ) -> Result<T, DecodeError> {
-            serde_json::from_value(data).map_err(|e| DecodeError::Data {
+            T::deserialize(data).map_err(|e| DecodeError::Data {
                 kind: kind.to_owned(),
                 reason: e.to_string(),
             })
@@ -319,6 +316,21 @@ impl EventKind {
             other => return Err(DecodeError::UnknownType(other.to_owned())),
         })
     }
+}
+
+/// An envelope as it arrives: its `data` stays raw JSON text until its `type` says what to
+/// parse it into (no intermediate tree of values).
+#[derive(Deserialize)]
+struct Arriving<'a> {
+    id: Uuid,
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    version: u32,
+    occurred_at: DateTime<Utc>,
+    order_id: Uuid,
+    actor: String,
+    #[serde(borrow)]
+    data: &'a RawValue,
 }
 
 /// A typed event: the envelope with its payload decoded.
@@ -366,6 +378,15 @@ impl Event {
 
     /// The JSON envelope of this event.
     pub fn to_envelope(&self) -> Envelope<serde_json::Value> {
+        self.envelope_with(self.kind.data_json())
+    }
+
+    /// The envelope as JSON bytes, the payload serialized in place.
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.envelope_with(&self.kind)).expect("envelopes serialize to JSON")
+    }
+
+    fn envelope_with<D>(&self, data: D) -> Envelope<D> {
         Envelope {
             id: self.id,
             kind: self.type_name().to_owned(),
@@ -373,12 +394,8 @@ impl Event {
             occurred_at: self.occurred_at,
             order_id: self.order_id,
             actor: self.actor.clone(),
-            data: self.kind.data_json(),
+            data,
         }
-    }
-
-    pub fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec(&self.to_envelope()).expect("envelopes serialize to JSON")
     }
 
     /// Rebuilds an event from stored parts (a history row): the payload is checked again.
@@ -407,11 +424,11 @@ impl Event {
 
     /// Decodes an envelope; newer versions than we know are refused, not guessed at.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let envelope: Envelope<serde_json::Value> =
+        let envelope: Arriving<'_> =
             serde_json::from_slice(bytes).map_err(|e| DecodeError::Envelope(e.to_string()))?;
         if envelope.version != VERSION {
             return Err(DecodeError::Version {
-                kind: envelope.kind,
+                kind: envelope.kind.into_owned(),
                 version: envelope.version,
             });
         }
@@ -575,6 +592,32 @@ mod tests {
         env.version = 9;
         let err = Event::decode(&serde_json::to_vec(&env).unwrap()).unwrap_err();
         assert!(matches!(err, DecodeError::Version { version: 9, .. }));
+    }
+
+    #[test]
+    fn an_envelope_decodes_whatever_its_key_order_escapes_and_extra_keys() {
+        // `data` before `type`, escaped text in the payload and the envelope, a key we do not
+        // know: the payload is kept as raw text until the type is read, then parsed as it.
+        let text = r#"{"data":{"nama_customer":"Budi \"Bude\" Santoso","email":"b@x.id",
+            "nama_barang":"Kamera \u00e9","jenis_barang":"kamera","jumlah_barang":2,
+            "estimasi_nilai_barang":3500000,"wilayah":"Jawa\nBarat"},"later":[1,{"a":2}],
+            "actor":"op\u002d1","version":1,"order_id":"0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+            "occurred_at":"2026-12-03T14:00:00Z","id":"0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c",
+            "type":"order.created"}"#;
+        let event = Event::decode_from("order.created", text.as_bytes()).unwrap();
+        assert_eq!(event.actor, "op-1");
+        assert_eq!(event.occurred_at.to_rfc3339(), "2026-12-03T14:00:00+00:00");
+        let EventKind::OrderCreated(order) = &event.kind else {
+            panic!("{:?}", event.kind);
+        };
+        assert_eq!(order.nama_customer, "Budi \"Bude\" Santoso");
+        assert_eq!(order.nama_barang, "Kamera é");
+        assert_eq!(order.wilayah, "Jawa\nBarat");
+        assert_eq!(order.jumlah_barang, 2);
+        // Encoded in place, the payload is what the envelope of values says it is.
+        let encoded: serde_json::Value = serde_json::from_slice(&event.encode()).unwrap();
+        assert_eq!(encoded, serde_json::to_value(event.to_envelope()).unwrap());
+        assert_eq!(Event::decode(&event.encode()).unwrap(), event);
     }
 
     #[test]
