@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Where the machine's CPU goes over a window: CPU seconds and share of one core per process name
-# (summed over all processes of that name: every Postgres backend counts as "postgres").
+# (summed over all processes of that name). A Postgres backend whose client named itself (each
+# service's connections carry its schema as application_name) counts as "postgres (<name>)", so
+# the database's share splits by service; the others count as "postgres".
 #
 #   bash scripts/cpu-by-process.sh [SECONDS]        (default 10)
 #
@@ -10,6 +12,15 @@
 set -euo pipefail
 WINDOW=${1:-10}
 HZ=$(getconf CLK_TCK)
+DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+
+# "pid name" of every backend whose client set application_name (nothing without psql).
+backends() {
+  command -v psql >/dev/null 2>&1 || return 0
+  psql "$DATABASE_URL" -XAtF' ' -c \
+    "SELECT pid, application_name FROM pg_stat_activity WHERE application_name ~ '^[a-z0-9_.-]+$'" \
+    2>/dev/null || true
+}
 
 sample() {
   for stat in /proc/[0-9]*/stat; do
@@ -17,6 +28,7 @@ sample() {
     line=$(cat "$stat" 2>/dev/null) || continue
     pid=${line%% *}
     comm=${line#*(}; comm=${comm%)*}
+    if [[ $comm == postgres && -n ${client[$pid]:-} ]]; then comm="postgres (${client[$pid]})"; fi
     rest=${line##*) }
     read -r -a f <<<"$rest"
     # After "comm": state(0) ppid(1) ... utime(11) stime(12).
@@ -24,11 +36,15 @@ sample() {
   done
 }
 
+declare -A client=()
+while read -r pid name; do [[ -n $pid ]] && client[$pid]=$name; done < <(backends)
 before=$(mktemp); after=$(mktemp)
 trap 'rm -f "$before" "$after"' EXIT
 sample >"$before"
 start=$(date +%s.%N)
 sleep "$WINDOW"
+# Backends that started inside the window are named too.
+while read -r pid name; do [[ -n $pid ]] && client[$pid]=$name; done < <(backends)
 sample >"$after"
 end=$(date +%s.%N)
 

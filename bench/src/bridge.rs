@@ -86,6 +86,7 @@ async fn measure(knobs: &Knobs, env: &BenchEnv, summary: &mut Summary) -> anyhow
         }
     };
     let cpu_to = crate::cpu::snapshot();
+    let pg_clients = crate::cpu::postgres_clients(&env.env.database_url).await;
     let stages_to = Totals::scrape(&client, &intake).await?;
     let after = settled_count(env).await?;
     intake.stop().await;
@@ -144,6 +145,10 @@ async fn measure(knobs: &Knobs, env: &BenchEnv, summary: &mut Summary) -> anyhow
         }
     );
     println!("  {}", crate::cpu::report(&cpu_from, &cpu_to));
+    println!(
+        "    {}",
+        crate::cpu::postgres_by_service(&cpu_from, &cpu_to, &pg_clients)
+    );
     stages::print(&stages_from, &stages_to);
     println!(
         "  raw JetStream      {} acknowledged publishes/s ({connections} in flight, one client, after the bridge): the bridge is {:.1} % of it",

@@ -2,9 +2,12 @@
 //! in-process, and its children such as wrk), Postgres, NATS, and everything else. On a 2-core
 //! machine shared by client and servers this is what explains most figures.
 
-use std::time::{Duration, Instant};
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Snapshot {
     at: Instant,
     busy: u64,
@@ -14,6 +17,8 @@ pub struct Snapshot {
     children: u64,
     postgres: u64,
     nats: u64,
+    /// Ticks of each Postgres process, by pid.
+    backends: HashMap<u32, u64>,
 }
 
 /// Clock ticks per second of `/proc` times (USER_HZ, 100 on Linux).
@@ -23,6 +28,7 @@ pub fn snapshot() -> Snapshot {
     let (busy, total) = machine();
     let mut postgres = 0;
     let mut nats = 0;
+    let mut backends = HashMap::new();
     if let Ok(dir) = std::fs::read_dir("/proc") {
         for entry in dir.flatten() {
             let name = entry.file_name();
@@ -33,7 +39,12 @@ pub fn snapshot() -> Snapshot {
             if let Some((comm, ticks)) = process(&format!("/proc/{name}/stat")) {
                 match comm.as_str() {
                     // The postmaster's children times hold the backends that have exited.
-                    "postgres" => postgres += ticks,
+                    "postgres" => {
+                        postgres += ticks;
+                        if let Ok(pid) = name.parse() {
+                            backends.insert(pid, ticks);
+                        }
+                    }
                     "nats-server" => nats += ticks,
                     _ => {}
                 }
@@ -49,6 +60,7 @@ pub fn snapshot() -> Snapshot {
         children,
         postgres,
         nats,
+        backends,
     }
 }
 
@@ -123,6 +135,62 @@ pub fn report(from: &Snapshot, to: &Snapshot) -> String {
     format!(
         "CPU over {secs:.0} s: machine {machine:.0}% busy ({cores:.0} cores) = gadai-bench {bench:.0}%{children} + postgres {pg:.0}% + nats-server {nats:.0}% + other processes {other:.0}%"
     )
+}
+
+/// The service each Postgres backend of `database_url` works for: its connection's
+/// `application_name`, which every service sets to its schema (`gadai_store::connect`).
+pub async fn postgres_clients(database_url: &str) -> HashMap<u32, String> {
+    let Ok(pool) = sqlx::PgPool::connect(database_url).await else {
+        return HashMap::new();
+    };
+    let rows: Vec<(i32, String)> = sqlx::query_as(
+        "SELECT pid, application_name FROM pg_stat_activity
+         WHERE datname = current_database() AND application_name <> ''",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap_or_default();
+    pool.close().await;
+    rows.into_iter()
+        .map(|(pid, name)| (pid as u32, name))
+        .collect()
+}
+
+/// One line: Postgres's CPU between two snapshots by the service its backends worked for
+/// (`clients`, from [`postgres_clients`]), as shares of the machine like [`report`]'s; what no
+/// named backend used (other clients, backends that ended, the server's own processes) is
+/// "the rest".
+pub fn postgres_by_service(
+    from: &Snapshot,
+    to: &Snapshot,
+    clients: &HashMap<u32, String>,
+) -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let secs = to.at.duration_since(from.at).as_secs_f64().max(0.001);
+    let share = |ticks: u64| ticks as f64 / HZ / secs / cores * 100.0;
+    let mut by_service: Vec<(&str, u64)> = Vec::new();
+    for (pid, ticks) in &to.backends {
+        let Some(name) = clients.get(pid) else {
+            continue;
+        };
+        let used = ticks.saturating_sub(from.backends.get(pid).copied().unwrap_or(0));
+        match by_service.iter_mut().find(|(n, _)| n == name) {
+            Some((_, total)) => *total += used,
+            None => by_service.push((name, used)),
+        }
+    }
+    by_service.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let named: u64 = by_service.iter().map(|(_, t)| t).sum();
+    let rest = to
+        .postgres
+        .saturating_sub(from.postgres)
+        .saturating_sub(named);
+    let parts: Vec<String> = by_service
+        .iter()
+        .map(|(name, ticks)| format!("{name} {:.0}%", share(*ticks)))
+        .chain(std::iter::once(format!("the rest {:.0}%", share(rest))))
+        .collect();
+    format!("postgres by service: {}", parts.join(" + "))
 }
 
 /// How fast one core of this machine is now: SHA-256 over a 1 MiB buffer for about a second, in

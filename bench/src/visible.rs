@@ -81,6 +81,7 @@ async fn measure(knobs: &Knobs, env: &BenchEnv, summary: &mut Summary) -> anyhow
     let cpu_from = crate::cpu::snapshot();
     let sent = send_at_rate(&client, &url, knobs.rate, duration, "steady").await;
     let cpu_to = crate::cpu::snapshot();
+    let pg_clients = crate::cpu::postgres_clients(&env.env.database_url).await;
     let missing = wait_for(&seen, &sent, Duration::from_secs(15)).await;
     listener.abort();
     intake.stop().await;
@@ -128,6 +129,10 @@ async fn measure(knobs: &Knobs, env: &BenchEnv, summary: &mut Summary) -> anyhow
         ms(v.max())
     );
     println!("  {}", crate::cpu::report(&cpu_from, &cpu_to));
+    println!(
+        "    {}",
+        crate::cpu::postgres_by_service(&cpu_from, &cpu_to, &pg_clients)
+    );
     let ok = v.len() > 0
         && failed == 0
         && missing == 0

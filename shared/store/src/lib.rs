@@ -49,10 +49,17 @@ impl DbSettings {
         })
     }
 
-    /// Connection options with the schema as the search path (the URL's own options kept).
+    /// Connection options with the schema as the search path (the URL's own options kept) and
+    /// as the connections' `application_name`, unless the URL names one: `pg_stat_activity`,
+    /// the server's logs and `make bench` then tell which service a backend works for (every
+    /// service connects as the same user to the same database).
     pub fn connect_options(&self) -> anyhow::Result<PgConnectOptions> {
         let options = PgConnectOptions::from_str(&self.url)
             .with_context(|| "DATABASE_URL is not a valid Postgres URL")?;
+        let options = match options.get_application_name() {
+            Some(_) => options,
+            None => options.application_name(&self.schema),
+        };
         Ok(options.options([("search_path", self.schema.as_str())]))
     }
 }
