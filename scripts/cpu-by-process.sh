@@ -22,6 +22,14 @@ backends() {
     2>/dev/null || true
 }
 
+declare -A client=()
+learn_clients() {
+  local pid name
+  while read -r pid name; do
+    if [[ -n $pid ]]; then client[$pid]=$name; fi
+  done < <(backends)
+}
+
 sample() {
   for stat in /proc/[0-9]*/stat; do
     # comm is in parentheses and may hold spaces: split around the last ')'.
@@ -36,15 +44,13 @@ sample() {
   done
 }
 
-declare -A client=()
-while read -r pid name; do [[ -n $pid ]] && client[$pid]=$name; done < <(backends)
+learn_clients
 before=$(mktemp); after=$(mktemp)
 trap 'rm -f "$before" "$after"' EXIT
 sample >"$before"
 start=$(date +%s.%N)
 sleep "$WINDOW"
-# Backends that started inside the window are named too.
-while read -r pid name; do [[ -n $pid ]] && client[$pid]=$name; done < <(backends)
+learn_clients # backends that started inside the window are named too
 sample >"$after"
 end=$(date +%s.%N)
 
