@@ -113,14 +113,22 @@ fn process(path: &str) -> Option<(String, u64)> {
     Some((comm, ticks.max(0) as u64))
 }
 
+/// The machine's cores, the seconds between two snapshots, and how much of the machine (percent
+/// of all its cores) a count of ticks used over them.
+fn between(from: &Snapshot, to: &Snapshot) -> (f64, f64, impl Fn(u64) -> f64) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let secs = to.at.duration_since(from.at).as_secs_f64().max(0.001);
+    (cores, secs, move |ticks: u64| {
+        ticks as f64 / HZ / secs / cores * 100.0
+    })
+}
+
 /// One line: how busy the machine was between two snapshots and who used it, as shares of the
 /// machine's whole capacity (all cores).
 pub fn report(from: &Snapshot, to: &Snapshot) -> String {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-    let secs = to.at.duration_since(from.at).as_secs_f64().max(0.001);
+    let (cores, secs, share) = between(from, to);
     let total = to.total.saturating_sub(from.total).max(1) as f64;
     let busy = to.busy.saturating_sub(from.busy) as f64;
-    let share = |ticks: u64| ticks as f64 / HZ / secs / cores * 100.0;
     let bench = share(to.bench.saturating_sub(from.bench));
     let children = share(to.children.saturating_sub(from.children));
     let pg = share(to.postgres.saturating_sub(from.postgres));
@@ -165,9 +173,7 @@ pub fn postgres_by_service(
     to: &Snapshot,
     clients: &HashMap<u32, String>,
 ) -> String {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-    let secs = to.at.duration_since(from.at).as_secs_f64().max(0.001);
-    let share = |ticks: u64| ticks as f64 / HZ / secs / cores * 100.0;
+    let (_, _, share) = between(from, to);
     let mut by_service: Vec<(&str, u64)> = Vec::new();
     for (pid, ticks) in &to.backends {
         let Some(name) = clients.get(pid) else {
