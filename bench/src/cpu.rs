@@ -148,17 +148,18 @@ pub fn report(from: &Snapshot, to: &Snapshot) -> String {
 /// The service each Postgres backend of `database_url` works for: its connection's
 /// `application_name`, which every service sets to its schema (`gadai_store::connect`).
 pub async fn postgres_clients(database_url: &str) -> HashMap<u32, String> {
-    let Ok(pool) = sqlx::PgPool::connect(database_url).await else {
+    use sqlx::Connection;
+    let Ok(mut conn) = sqlx::PgConnection::connect(database_url).await else {
         return HashMap::new();
     };
     let rows: Vec<(i32, String)> = sqlx::query_as(
         "SELECT pid, application_name FROM pg_stat_activity
          WHERE datname = current_database() AND application_name <> ''",
     )
-    .fetch_all(&pool)
+    .fetch_all(&mut conn)
     .await
     .unwrap_or_default();
-    pool.close().await;
+    let _ = conn.close().await;
     rows.into_iter()
         .map(|(pid, name)| (pid as u32, name))
         .collect()
@@ -174,17 +175,14 @@ pub fn postgres_by_service(
     clients: &HashMap<u32, String>,
 ) -> String {
     let (_, _, share) = between(from, to);
-    let mut by_service: Vec<(&str, u64)> = Vec::new();
+    let mut used: HashMap<&str, u64> = HashMap::new();
     for (pid, ticks) in &to.backends {
-        let Some(name) = clients.get(pid) else {
-            continue;
-        };
-        let used = ticks.saturating_sub(from.backends.get(pid).copied().unwrap_or(0));
-        match by_service.iter_mut().find(|(n, _)| n == name) {
-            Some((_, total)) => *total += used,
-            None => by_service.push((name, used)),
+        if let Some(name) = clients.get(pid) {
+            *used.entry(name).or_default() +=
+                ticks.saturating_sub(from.backends.get(pid).copied().unwrap_or(0));
         }
     }
+    let mut by_service: Vec<(&str, u64)> = used.into_iter().collect();
     by_service.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let named: u64 = by_service.iter().map(|(_, t)| t).sum();
     let rest = to

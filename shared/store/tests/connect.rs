@@ -13,7 +13,8 @@ fn url(extra: &str) -> String {
     }
 }
 
-async fn application_name(settings: &DbSettings) -> (String, String) {
+/// The `application_name` and `search_path` of a connection made with `settings`.
+async fn name_and_path(settings: &DbSettings) -> (String, String) {
     let pool = gadai_store::connect(settings).await.expect("Postgres");
     sqlx::query_as(
         "SELECT application_name, current_setting('search_path')
@@ -37,13 +38,13 @@ async fn a_services_connections_are_named_after_its_schema_unless_the_url_names_
     };
     let named = DbSettings::from_lookup("x", vars("")).unwrap();
     assert_eq!(
-        application_name(&named).await,
+        name_and_path(&named).await,
         (schema.clone(), schema.clone())
     );
 
     let given = DbSettings::from_lookup("x", vars("application_name=ops-console")).unwrap();
     assert_eq!(
-        application_name(&given).await,
+        name_and_path(&given).await,
         ("ops-console".to_owned(), schema.clone())
     );
 }
