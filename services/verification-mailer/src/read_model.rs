@@ -1,6 +1,7 @@
-//! The mailer's queries over its own tables: an order's recipient, the mail template, what is
-//! recorded of a verification, and the live codes a check may match. Writes stay with the code
-//! that decides them (the projection, the sender, the checker), each in its own transaction.
+//! The mailer's queries over its own tables: whether an order closed or a customer was erased,
+//! the mail template, what is recorded of a verification, and the live codes a check may match.
+//! Writes stay with the code that decides them (the projection, the sender, the checker), each
+//! in its own transaction.
 
 use chrono::{DateTime, Utc};
 use gadai_events::check::OrderRef;
@@ -10,35 +11,24 @@ use uuid::Uuid;
 
 use crate::domain::lifecycle::{self, SendRecord, State};
 
-/// Where an order's code goes, as the projection recorded it from `order.created`: sealed
-/// under the customer's key, or plaintext from an order recorded before sealing.
-pub struct Recipient {
-    pub email: Option<String>,
-    pub name: Option<String>,
-    /// The customer's subject id (whose key opens a sealed address).
-    pub subject: Option<String>,
-    /// Verified, expired or deleted: nothing more is sent.
-    pub closed: bool,
-    /// The customer's data was erased: the address is gone.
-    pub erased: bool,
+/// Whether `order` was verified, expired or deleted: nothing more is sent.
+pub async fn is_closed(pool: &PgPool, order: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM closed_orders WHERE order_id = $1)")
+        .bind(order)
+        .fetch_one(pool)
+        .await
 }
 
-/// The recipient of `order`, if its `order.created` has been applied.
-pub async fn recipient(pool: &PgPool, order: Uuid) -> sqlx::Result<Option<Recipient>> {
-    type Row = (Option<String>, Option<String>, Option<String>, bool, bool);
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT email, nama_customer, subject, closed, erased FROM recipients WHERE order_id = $1",
+/// Whether `subject`'s key of `generation` (or a later one) has been erased, as far as the
+/// projection has applied.
+pub async fn is_erased(pool: &PgPool, subject: &str, generation: u32) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM recipient_erasures WHERE subject = $1 AND generation >= $2)",
     )
-    .bind(order)
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.map(|(email, name, subject, closed, erased)| Recipient {
-        email,
-        name,
-        subject,
-        closed,
-        erased,
-    }))
+    .bind(subject)
+    .bind(generation as i64)
+    .fetch_one(pool)
+    .await
 }
 
 /// The template the next mail is composed from: the newest an admin saved, or the default.

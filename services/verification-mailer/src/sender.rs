@@ -20,19 +20,23 @@
 //! (briefly) for the projection to apply what came before its request, so a template saved just
 //! before a send is the one mailed, and a customer erased just before it is not mailed.
 //!
-//! The recipient's name and address are sealed under the customer's key in the projection; each
-//! send fetches the key (`rpc.keys.get`) and opens them for that one mail
-//! ([`crate::domain::recipient`]). A customer whose data was erased (the row blanked, or the key
-//! gone) is not mailed: the send fails for good with "data pelanggan telah dihapus". The key
-//! store unreachable is an outage like the SMTP server's: the request is retried, nothing is
-//! recorded as failed. No name or address is logged; SMTP replies lose their addresses where
-//! they enter the mailer ([`crate::domain::reason`]).
+//! The recipient's name and address come with the request, sealed under the customer's key by
+//! dashboard-api; each send fetches the key (`rpc.keys.get`) and opens them for that one mail
+//! ([`crate::domain::recipient`]). A customer whose data was erased (the erasure applied, or
+//! the key gone) is not mailed: the send fails for good with "data pelanggan telah dihapus", as
+//! does a request recorded without its recipient (by an earlier release) with its own reason.
+//! The key store unreachable is an outage like the SMTP server's: the request is retried,
+//! nothing is recorded as failed. No name or address is logged; SMTP replies lose their
+//! addresses where they enter the mailer ([`crate::domain::reason`]).
 
 use std::time::Duration;
 
 use chrono::Utc;
 use gadai_bus::Bus;
-use gadai_events::{Event, EventKind, SYSTEM_ACTOR, VerificationFailed, VerificationSent};
+use gadai_events::{
+    Event, EventKind, Recipient, SYSTEM_ACTOR, VerificationFailed, VerificationRequested,
+    VerificationSent,
+};
 use gadai_privacy::{KeyClient, SubjectId};
 use gadai_runtime::{ApplyError, Delivered, Handler};
 use sqlx::PgPool;
@@ -45,8 +49,7 @@ use crate::{
         mail,
         recipient::{self, Address, Retry},
     },
-    failpoint, projection,
-    read_model::{self, Recipient},
+    failpoint, projection, read_model,
     transport::{SendError, Transport},
 };
 
@@ -88,7 +91,7 @@ impl Handler for Sender {
 
     async fn handle(&self, d: &Delivered) -> Result<(), ApplyError> {
         match &d.event.kind {
-            EventKind::VerificationRequested(r) => self.send(d, r.request_no).await,
+            EventKind::VerificationRequested(r) => self.send(d, r).await,
             _ => Ok(()),
         }
     }
@@ -100,9 +103,10 @@ fn lock_key(id: Uuid) -> i64 {
 }
 
 impl Sender {
-    #[tracing::instrument(name = "handle", skip_all, fields(order_id = %d.event.order_id, request_no))]
-    async fn send(&self, d: &Delivered, request_no: u32) -> Result<(), ApplyError> {
+    #[tracing::instrument(name = "handle", skip_all, fields(order_id = %d.event.order_id, request_no = request.request_no))]
+    async fn send(&self, d: &Delivered, request: &VerificationRequested) -> Result<(), ApplyError> {
         let order = d.event.order_id;
+        let request_no = request.request_no;
         let id = verification_id(order, request_no);
         if self.send_action(id).await? != SendAction::MailFreshCode {
             // A redelivery: the outcome is recorded; make sure it is on the stream.
@@ -111,19 +115,10 @@ impl Sender {
         // The newest template an admin saved before this request, and an erasure of the
         // customer that came before it.
         self.await_projection(d.seq).await;
-        let to = match read_model::recipient(&self.pool, order).await? {
-            Some(Recipient { closed: true, .. }) => {
-                tracing::info!("order already verified, expired or deleted: nothing to send");
-                return Ok(());
-            }
-            Some(r) if r.erased || r.email.is_some() => r,
-            // order.created reaches this service through another consumer: wait for it.
-            _ => {
-                return Err(ApplyError::Transient(anyhow::anyhow!(
-                    "the order's recipient is not known yet"
-                )));
-            }
-        };
+        if read_model::is_closed(&self.pool, order).await? {
+            tracing::info!("order already verified, expired or deleted: nothing to send");
+            return Ok(());
+        }
 
         // One sender per verification: a second delivery (another replica) waits its turn.
         let mut lock = self.pool.begin().await?;
@@ -143,7 +138,7 @@ impl Sender {
         }
 
         // The key store unreachable is an outage like the SMTP server's: retried, never final.
-        let address = self.address(&to).await?;
+        let address = self.address(request.recipient.as_ref()).await?;
         let template = read_model::mail_template(&self.pool).await?;
         let code = self.claim(order, request_no, id).await?;
         let expires_at = Utc::now() + chrono::Duration::from_std(self.ttl).unwrap_or_default();
@@ -159,10 +154,13 @@ impl Sender {
             }
             Address::Unreadable => {
                 tracing::error!(
-                    subject = to.subject.as_deref().unwrap_or_default(),
                     "the recipient's sealed name or address does not open with the customer's key"
                 );
                 Err(SendError::Permanent(recipient::UNREADABLE.to_owned()))
+            }
+            Address::Missing => {
+                tracing::warn!("a request recorded without its recipient (an earlier release)");
+                Err(SendError::Permanent(recipient::MISSING.to_owned()))
             }
         };
         match sent {
@@ -200,31 +198,30 @@ impl Sender {
         self.announce(order, id).await
     }
 
-    /// Where the mail goes: the recipient's sealed name and address opened with the customer's
-    /// key, fetched now (no key is kept between mails, so an erasure reaches the next one), or
-    /// the plaintext of an order recorded before sealing. An unreachable key store is a
-    /// transient failure: the request is retried, and no `verification.failed` says otherwise.
-    async fn address(&self, r: &Recipient) -> Result<Address, ApplyError> {
-        let Some(email) = r.email.as_deref().filter(|_| !r.erased) else {
-            return Ok(Address::Erased);
+    /// Where the mail goes: the request's sealed name and address opened with the customer's
+    /// key, fetched now (no key is kept between mails, so an erasure reaches the next one). A
+    /// key generation the projection has seen erased is not fetched at all. An unreachable key
+    /// store is a transient failure: the request is retried, and no `verification.failed` says
+    /// otherwise.
+    async fn address(&self, to: Option<&Recipient>) -> Result<Address, ApplyError> {
+        let Some(to) = to else {
+            return Ok(Address::Missing);
         };
-        if !gadai_privacy::is_sealed(email) {
-            return Ok(Address::Mail {
-                email: email.to_owned(),
-                name: r.name.clone().unwrap_or_default(),
-            });
+        let (Ok(subject), Some(generation)) = (
+            SubjectId::parse(&to.subject),
+            gadai_privacy::sealed_generation(&to.email),
+        ) else {
+            return Ok(Address::Unreadable);
+        };
+        if read_model::is_erased(&self.pool, subject.as_str(), generation).await? {
+            return Ok(Address::Erased);
         }
-        let subject = r
-            .subject
-            .as_deref()
-            .and_then(|s| SubjectId::parse(s).ok())
-            .ok_or_else(|| ApplyError::Poison("a sealed recipient without its subject".into()))?;
         // A key older than the seal (a replica of the store behind): fetch once more.
         for _ in 0..2 {
             let keys = self.keys.fetch([&subject]).await.map_err(|e| {
                 ApplyError::Transient(anyhow::Error::new(e).context("rpc.keys.get"))
             })?;
-            match recipient::open_sealed(&keys, &subject, email, r.name.as_deref()) {
+            match recipient::open_sealed(&keys, &subject, &to.email, &to.nama_customer) {
                 Ok(address) => return Ok(address),
                 Err(Retry::StaleKey) => continue,
             }

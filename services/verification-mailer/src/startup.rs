@@ -1,19 +1,18 @@
-//! verification-mailer as a service: the recipients projection, the mail worker and the code
-//! checker.
+//! verification-mailer as a service: its projection (closed orders, erasures, the mail
+//! template), the mail worker and the code checker.
 
 use gadai_bus::ConsumerSpec;
 use gadai_events::check::Outcome;
-use gadai_privacy::{KeyClient, SubjectKey};
+use gadai_privacy::KeyClient;
 use gadai_runtime::{Base, Handled, Running, Service};
 use secrecy::ExposeSecret;
-use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     check::Checker,
     config::Settings,
     domain::CodeHasher,
-    projection::{self, Recipients},
+    projection::{self, MailerProjection},
     sender::{self, Sender},
     transport::Transport,
 };
@@ -33,7 +32,7 @@ impl Service for VerificationMailer {
     /// Codes and the checks' budget are not derived from events.
     const KEPT_TABLES: &'static [&'static str] = &["verifications", "send_log", "check_budget"];
     type Settings = Settings;
-    type Projection = Recipients;
+    type Projection = MailerProjection;
 
     fn migrator() -> &'static sqlx::migrate::Migrator {
         &MIGRATOR
@@ -54,7 +53,6 @@ impl Service for VerificationMailer {
             base.bus.client(),
             base.bus.subject(gadai_privacy::rpc::SUBJECT),
         )?;
-        backfill_subjects(&base.pool, &settings.pii.subjects).await?;
         Ok(VerificationMailer {
             settings,
             transport,
@@ -69,7 +67,7 @@ impl Service for VerificationMailer {
             keys,
         } = self;
         let hasher = CodeHasher::new(settings.code_key.expose_secret());
-        let recipients = base.consume(
+        let projected = base.consume(
             ConsumerSpec {
                 linger: gadai_bus::BACKGROUND_LINGER,
                 ..ConsumerSpec::new(
@@ -77,7 +75,7 @@ impl Service for VerificationMailer {
                     &gadai_bus::permissions::MAILER_PROJECTION_SUBJECTS,
                 )
             },
-            base.stored(Recipients::new(settings.pii.subjects.clone())),
+            base.stored(MailerProjection),
             shutdown,
         );
         // One request at a time per replica: each is a mail and an outcome of its own.
@@ -112,41 +110,6 @@ impl Service for VerificationMailer {
             }
         });
         let routes = axum::Router::new().fallback(gadai_http::error::not_found);
-        Running::new(routes, vec![recipients, mails, checks])
-    }
-}
-
-/// Recipients projected before migration 0005 from plaintext events get their customer's
-/// subject id, computed from the e-mail as the projection does (it needs `PII_SUBJECT_KEY`,
-/// which SQL does not have), so an erasure finds them. Idempotent; does nothing once done.
-pub async fn backfill_subjects(pool: &PgPool, subjects: &SubjectKey) -> anyhow::Result<()> {
-    loop {
-        let rows: Vec<(uuid::Uuid, String)> = sqlx::query_as(
-            "SELECT order_id, email FROM recipients
-             WHERE subject IS NULL AND email IS NOT NULL
-             ORDER BY order_id LIMIT 1000",
-        )
-        .fetch_all(pool)
-        .await?;
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let (ids, names): (Vec<uuid::Uuid>, Vec<String>) = rows
-            .iter()
-            .map(|(id, email)| (*id, subjects.subject_of(email).as_str().to_owned()))
-            .unzip();
-        sqlx::query(
-            "UPDATE recipients r SET subject = u.subject
-             FROM UNNEST($1::uuid[], $2::text[]) AS u(order_id, subject)
-             WHERE r.order_id = u.order_id AND r.subject IS NULL",
-        )
-        .bind(&ids)
-        .bind(&names)
-        .execute(pool)
-        .await?;
-        tracing::info!(
-            rows = ids.len(),
-            "subject ids of recipients recorded before sealing"
-        );
+        Running::new(routes, vec![projected, mails, checks])
     }
 }

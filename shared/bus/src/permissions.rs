@@ -105,9 +105,9 @@ pub const ROLES: [Role; 4] = [
     },
 ];
 
-/// What the mailer's projection (its recipients and the mail template) reads.
-pub const MAILER_PROJECTION_SUBJECTS: [&str; 6] = [
-    "order.created",
+/// What the mailer's projection (closed orders, erasures and the mail template) reads: no
+/// `order.created`, as a send request carries its recipient.
+pub const MAILER_PROJECTION_SUBJECTS: [&str; 5] = [
     "order.verified",
     "order.expired",
     "order.deleted",

@@ -65,7 +65,7 @@ fn own_events(service: &str) -> Vec<EventKind> {
     match service {
         "order-intake" => vec![created()],
         "dashboard-api" => vec![
-            EventKind::VerificationRequested(VerificationRequested { request_no: 0 }),
+            EventKind::VerificationRequested(VerificationRequested::numbered(0)),
             EventKind::OrderDeleted(OrderDeleted { reason: None }),
         ],
         "verification-mailer" => vec![

@@ -94,6 +94,32 @@ pub struct IdempotencyRef {
 pub struct VerificationRequested {
     /// How many sends were requested for this order before this one.
     pub request_no: u32,
+    /// Where the code goes, sealed under the customer's key by dashboard-api from its read
+    /// model: the mailer needs nothing else of the order (it keeps no copy of every order's
+    /// name and address). Absent on requests recorded before this field; the mailer fails
+    /// those for good and the operator sends again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<Recipient>,
+}
+
+impl VerificationRequested {
+    /// Request `request_no` with no recipient yet (dashboard-api seals it in before publishing).
+    pub fn numbered(request_no: u32) -> Self {
+        VerificationRequested {
+            request_no,
+            recipient: None,
+        }
+    }
+}
+
+/// The name and address a code is mailed to, each sealed under the key of `subject`
+/// (`pii:v1:<generation>:...`, see `gadai-privacy`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct Recipient {
+    /// The customer's subject id (keyed hash of the e-mail).
+    pub subject: String,
+    pub nama_customer: String,
+    pub email: String,
 }
 
 /// `verification.sent`: the SMTP server accepted the mail.
@@ -528,7 +554,7 @@ mod tests {
         let v = Uuid::now_v7();
         let kinds = [
             created(),
-            EventKind::VerificationRequested(VerificationRequested { request_no: 2 }),
+            EventKind::VerificationRequested(VerificationRequested::numbered(2)),
             EventKind::VerificationSent(VerificationSent {
                 verification_id: v,
                 expires_at: Utc::now(),
@@ -633,7 +659,7 @@ mod tests {
         let req = Event::new(
             order,
             "op",
-            EventKind::VerificationRequested(VerificationRequested { request_no: 0 }),
+            EventKind::VerificationRequested(VerificationRequested::numbered(0)),
         );
         assert_eq!(
             req.dedupe_key(),

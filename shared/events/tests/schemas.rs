@@ -50,7 +50,7 @@ fn every_event_the_code_encodes_validates_against_its_committed_schema() {
             }),
             subject: Some("ab".repeat(32)),
         }),
-        EventKind::VerificationRequested(VerificationRequested { request_no: 0 }),
+        EventKind::VerificationRequested(VerificationRequested::numbered(0)),
         EventKind::VerificationSent(VerificationSent {
             verification_id: v,
             expires_at: chrono::Utc::now(),

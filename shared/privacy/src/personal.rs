@@ -1,16 +1,17 @@
 //! The personal fields of the events that carry them, sealed by their writer and opened by
-//! their readers: one place that knows which fields of `order.created` and
-//! `customer.handoff_opened` are personal.
+//! their readers: one place that knows which fields of `order.created`,
+//! `customer.handoff_opened` and `verification.requested` are personal.
 //!
 //! | event | sealed | in the clear |
 //! |---|---|---|
 //! | `order.created` | `nama_customer`, `email`, `nama_barang`, `id_percakapan` | category, quantity, value, region, idempotency reference, `subject` |
 //! | `customer.handoff_opened` | `id_percakapan`, `nama_customer`, `email`, `ringkasan` | hand-off id, order reference, `subject` |
+//! | `verification.requested` | its `recipient`'s `nama_customer`, `email` | request number, the recipient's `subject` |
 //!
 //! `nama_barang` is the item in the customer's words (free text: a serial number, "laptop
 //! kantor Budi"); the category (`jenis_barang`) is the statistic.
 
-use gadai_events::{HandoffOpened, OrderCreated};
+use gadai_events::{HandoffOpened, OrderCreated, Recipient};
 
 use crate::{DataKey, KeyState, Keys, OpenError, SubjectId, fields, open, seal};
 
@@ -84,6 +85,15 @@ pub fn seal_handoff(key: &DataKey, subject: &SubjectId, handoff: &mut HandoffOpe
     handoff.email = seal(key, subject, fields::EMAIL, &handoff.email);
     handoff.ringkasan = seal(key, subject, fields::SUMMARY, &handoff.ringkasan);
     handoff.subject = Some(subject.as_str().to_owned());
+}
+
+/// The recipient of a code, `name` at `email`, sealed under `key` of `subject`.
+pub fn seal_recipient(key: &DataKey, subject: &SubjectId, name: &str, email: &str) -> Recipient {
+    Recipient {
+        subject: subject.as_str().to_owned(),
+        nama_customer: seal(key, subject, fields::NAME, name),
+        email: seal(key, subject, fields::EMAIL, email),
+    }
 }
 
 /// `order`'s personal fields with `keys` (which must hold its subject's key, when it has one).

@@ -24,9 +24,10 @@ pub const PREFIX: &str = "pii:v1:";
 /// The names personal fields are sealed under: the events' own field names. A field's name is
 /// part of what its seal is bound to, so these must never change for fields already sealed.
 pub mod fields {
-    /// `order.created`, `customer.handoff_opened`: the customer's name.
+    /// `order.created`, `customer.handoff_opened`, a code's recipient: the customer's name.
     pub const NAME: &str = "nama_customer";
-    /// `order.created`, `customer.handoff_opened`: the customer's e-mail address.
+    /// `order.created`, `customer.handoff_opened`, a code's recipient: the customer's e-mail
+    /// address.
     pub const EMAIL: &str = "email";
     /// `order.created`, `customer.handoff_opened`: the chat conversation's id.
     pub const CONVERSATION: &str = "id_percakapan";

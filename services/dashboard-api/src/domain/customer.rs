@@ -152,7 +152,7 @@ mod tests {
         assert_eq!((s.kode_dikirim_pada, s.berlaku_sampai), (None, None));
         assert_eq!(s.referensi, Reference::of(waiting.id).to_string());
 
-        let requested = EventKind::VerificationRequested(VerificationRequested { request_no: 0 });
+        let requested = EventKind::VerificationRequested(VerificationRequested::numbered(0));
         let sending = fold(vec![(0, created()), (5, requested.clone())]);
         assert_eq!(
             describe(&sending, at(10), hhmm).status,

@@ -96,9 +96,7 @@ fn request_code(view: &OrderView, limits: &Limits) -> Result<Vec<EventKind>, Ref
         });
     }
     Ok(vec![EventKind::VerificationRequested(
-        VerificationRequested {
-            request_no: view.send_count as u32,
-        },
+        VerificationRequested::numbered(view.send_count as u32),
     )])
 }
 
@@ -121,7 +119,7 @@ mod tests {
     }
 
     fn requested(n: u32) -> EventKind {
-        EventKind::VerificationRequested(VerificationRequested { request_no: n })
+        EventKind::VerificationRequested(VerificationRequested::numbered(n))
     }
 
     fn sent(n: u32) -> EventKind {

@@ -317,7 +317,7 @@ mod tests {
                 (1, created()),
                 (
                     2,
-                    EventKind::VerificationRequested(VerificationRequested { request_no: 0 }),
+                    EventKind::VerificationRequested(VerificationRequested::numbered(0)),
                 ),
             ],
         );
@@ -350,7 +350,7 @@ mod tests {
                 (1, created()),
                 (
                     2,
-                    EventKind::VerificationRequested(VerificationRequested { request_no: 0 }),
+                    EventKind::VerificationRequested(VerificationRequested::numbered(0)),
                 ),
                 (
                     3,

@@ -19,10 +19,11 @@ use axum::{
 };
 use chrono::Utc;
 use gadai_events::{
-    Event,
+    Event, EventKind, Recipient,
     check::{CheckReply, CheckRequest, OrderRef, Outcome, Reference, SUBJECT},
 };
 use gadai_http::{ApiError, FieldError};
+use gadai_privacy::{KeyError, KeyState, SubjectId, personal::seal_recipient};
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -58,7 +59,7 @@ pub const LOCKED_CODE: &str =
         (status = 202, description = "The send is on its way", body = inline(super::openapi::SendAccepted)),
         (status = 400, description = "Already On Verification or Verified (the seed's message), or the send limit is reached", body = super::openapi::Error),
         (status = 404, description = "Unknown or no longer active order", body = super::openapi::Error),
-        (status = 503, description = "The stream did not acknowledge in time; retry", body = super::openapi::Error),
+        (status = 503, description = "The stream did not acknowledge in time, or the key store that seals the recipient did not answer; retry", body = super::openapi::Error),
     )
 )]
 pub async fn send(
@@ -84,7 +85,7 @@ pub async fn send(
         (status = 429, description = "Within the cool-down after the last mail", body = super::openapi::Error, headers(
             ("Retry-After" = i64, description = "Seconds until a resend is allowed"),
         )),
-        (status = 503, description = "The stream did not acknowledge in time; retry", body = super::openapi::Error),
+        (status = 503, description = "The stream did not acknowledge in time, or the key store that seals the recipient did not answer; retry", body = super::openapi::Error),
     )
 )]
 pub async fn resend(
@@ -116,10 +117,57 @@ pub(super) async fn execute(
         max_sends: state.settings.max_sends,
     };
     let events = decide(&view, command, Utc::now(), &limits).map_err(refused)?;
-    for kind in events {
+    for mut kind in events {
+        if let EventKind::VerificationRequested(request) = &mut kind {
+            request.recipient = Some(recipient(state, &view).await?);
+        }
         state.publish(&Event::new(id, actor, kind)).await?;
     }
     Ok(view)
+}
+
+/// The order's name and address sealed for the mailer under the key that sealed the order
+/// (an order recorded before sealing gets its customer's key, made now if they have none):
+/// the request carries all the mailer needs. A key erased or replaced since the view was read
+/// (an erasure on its way) refuses as erased; the key store down, or a replica of it behind,
+/// answers 503 and nothing is published.
+async fn recipient(state: &AppState, view: &OrderView) -> Result<Recipient, ApiError> {
+    let facts = view.facts.as_ref().ok_or_else(orders::not_found)?;
+    let personal = facts
+        .personal
+        .as_ref()
+        .ok_or_else(|| refused(Refusal::Erased))?;
+    let subject = match facts.customer.subject.as_deref().map(SubjectId::parse) {
+        Some(Ok(subject)) => subject,
+        _ => state.settings.pii.subjects.subject_of(&personal.email),
+    };
+    let unavailable = |e: KeyError| ApiError::Unavailable(format!("customer key for a code: {e}"));
+    let sealed_under = facts.customer.generation;
+    let key = if sealed_under == 0 {
+        state.keys.key_for(&subject).await.map_err(unavailable)?
+    } else {
+        match state
+            .keys
+            .fetch([&subject])
+            .await
+            .map_err(unavailable)?
+            .get(&subject)
+        {
+            KeyState::Live(key) if key.generation() == sealed_under => key.clone(),
+            KeyState::Live(key) if key.generation() < sealed_under => {
+                return Err(ApiError::Unavailable(
+                    "the key store answered with a key older than the order's; retry".into(),
+                ));
+            }
+            _ => return Err(refused(Refusal::Erased)),
+        }
+    };
+    Ok(seal_recipient(
+        &key,
+        &subject,
+        &personal.nama_customer,
+        &personal.email,
+    ))
 }
 
 /// A refusal as the seed's clients know it.

@@ -169,6 +169,8 @@ async fn writes_need_the_sessions_csrf_token() {
 #[tokio::test]
 async fn operators_cannot_delete_admins_can_and_the_actor_is_recorded() {
     let app = spawn_app().await;
+    // A code request seals its recipient with the customer's key.
+    let _keys = key_server(&app.env).await;
     let created = app
         .client
         .post(format!("{}/dashboard/operators", app.address))

@@ -42,7 +42,7 @@ async fn code_sent(app: &TestApp, id: Uuid, ago: chrono::Duration) -> u64 {
     app.publish(&Event::new(
         id,
         "admin",
-        EventKind::VerificationRequested(VerificationRequested { request_no: 0 }),
+        EventKind::VerificationRequested(VerificationRequested::numbered(0)),
     ))
     .await;
     let mut sent = Event::new(
@@ -156,6 +156,8 @@ async fn the_status_is_told_only_for_the_right_reference_and_email() {
 #[tokio::test]
 async fn a_new_code_for_the_customer_follows_the_operators_rules() {
     let app = spawn_app().await;
+    // A code request seals its recipient with the customer's key.
+    let _keys = key_server(&app.env).await;
     let waiting = app
         .create_order("Siti Rahma", "Jawa Barat", 2_000_000)
         .await;

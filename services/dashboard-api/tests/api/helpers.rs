@@ -200,6 +200,21 @@ impl TestApp {
         self.bus.publish(event).await.unwrap().sequence
     }
 
+    /// The newest event on the stream of type `type_name`, if any.
+    pub async fn last_of(&self, type_name: &str) -> Option<Event> {
+        let stream = self
+            .bus
+            .jetstream()
+            .get_stream(&self.bus.settings().stream)
+            .await
+            .unwrap();
+        let raw = stream
+            .get_last_raw_message_by_subject(&self.bus.subject(type_name))
+            .await
+            .ok()?;
+        Some(Event::decode_from(type_name, &raw.payload).unwrap())
+    }
+
     /// Publishes an order.created and returns the order id.
     pub async fn create_order(&self, name: &str, wilayah: &str, value: i64) -> Uuid {
         let id = Uuid::now_v7();

@@ -865,3 +865,121 @@ async fn rows_projected_before_sealing_get_their_customer_at_start_and_can_be_er
     no_trace_in(&app.pool, "dashboard", &["Joko"]).await;
     app.stop().await;
 }
+
+/// The request for a code carries its recipient sealed under the key that sealed the order
+/// (the mailer keeps no copy of every order): an order from before sealing gets its customer's
+/// key made, an order whose key is gone is refused as erased, and without the key store nothing
+/// is published.
+#[tokio::test]
+async fn a_code_request_carries_the_recipient_sealed_under_the_order_s_key() {
+    let app = spawn_app().await;
+    let keys = key_server(&app.env).await;
+    let sealed = order_of(
+        &app,
+        sealed_order(&keys, "Sari Dewi", "sari@contoh.id", 2_000_000).await,
+    )
+    .await;
+    let legacy = order_of(
+        &app,
+        plaintext_order("Tono Hartono", "Tono@Contoh.id", 1_000_000),
+    )
+    .await;
+    let gone = order_of(
+        &app,
+        sealed_order(&keys, "Umi Kalsum", "umi@contoh.id", 1_000_000).await,
+    )
+    .await;
+    app.caught_up().await;
+    let send = |id: Uuid| {
+        let app = &app;
+        async move {
+            let response = app
+                .client
+                .post(format!("{}/dashboard/verification/{id}", app.address))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let opened = |event: Event| async {
+        let EventKind::VerificationRequested(request) = event.kind else {
+            panic!("{event:?}")
+        };
+        let to = request.recipient.expect("the request names its recipient");
+        let subject = gadai_privacy::SubjectId::parse(&to.subject).unwrap();
+        let key = keys
+            .store
+            .find(&subject)
+            .await
+            .unwrap()
+            .expect("a live key");
+        let open = |field, text: &str| gadai_privacy::open(&key, &subject, field, text).unwrap();
+        (
+            event.order_id,
+            to.subject.clone(),
+            key.generation(),
+            open(gadai_privacy::fields::NAME, &to.nama_customer),
+            open(gadai_privacy::fields::EMAIL, &to.email),
+        )
+    };
+
+    let (status, body) = send(sealed).await;
+    assert_eq!(status, 202, "{body}");
+    let request = app.last_of("verification.requested").await.unwrap();
+    assert_eq!(
+        opened(request).await,
+        (
+            sealed,
+            subject_of("sari@contoh.id").as_str().to_owned(),
+            1,
+            "Sari Dewi".to_owned(),
+            "sari@contoh.id".to_owned()
+        )
+    );
+
+    // Recorded before sealing: its customer (the e-mail normalised) gets a key now.
+    let (status, body) = send(legacy).await;
+    assert_eq!(status, 202, "{body}");
+    let request = app.last_of("verification.requested").await.unwrap();
+    assert_eq!(
+        opened(request).await,
+        (
+            legacy,
+            subject_of("tono@contoh.id").as_str().to_owned(),
+            1,
+            "Tono Hartono".to_owned(),
+            "Tono@Contoh.id".to_owned()
+        )
+    );
+
+    // The key erased (order-intake applied an erasure this projection has not seen yet).
+    keys.store
+        .erase(&subject_of("umi@contoh.id"), "DPO-2026-010")
+        .await
+        .unwrap();
+    let before = app.last_of("verification.requested").await.unwrap();
+    let (status, body) = send(gone).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("dihapus"),
+        "{body}"
+    );
+
+    // The key store down: 503, and nothing on the stream.
+    drop(keys);
+    let other = order_of(
+        &app,
+        plaintext_order("Wati Susanti", "wati@contoh.id", 1_000_000),
+    )
+    .await;
+    app.caught_up().await;
+    let (status, body) = send(other).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(
+        app.last_of("verification.requested").await.unwrap().id,
+        before.id
+    );
+    app.stop().await;
+}

@@ -50,7 +50,7 @@ async fn an_event_delivered_twice_changes_the_read_model_once() {
         delivered(
             2,
             order,
-            EventKind::VerificationRequested(VerificationRequested { request_no: 0 }),
+            EventKind::VerificationRequested(VerificationRequested::numbered(0)),
         ),
     ];
     p.apply(&batch).await.unwrap();
@@ -93,7 +93,7 @@ async fn events_applied_out_of_order_leave_the_newer_state() {
         delivered(
             4,
             b,
-            EventKind::VerificationRequested(VerificationRequested { request_no: 0 }),
+            EventKind::VerificationRequested(VerificationRequested::numbered(0)),
         ),
     ])
     .await
@@ -123,7 +123,7 @@ async fn events_applied_out_of_order_leave_the_newer_state() {
         (
             4,
             b,
-            EventKind::VerificationRequested(VerificationRequested { request_no: 0 }),
+            EventKind::VerificationRequested(VerificationRequested::numbered(0)),
         ),
         (
             5,
@@ -183,7 +183,7 @@ async fn two_replicas_applying_at_once_agree_with_one() {
         events.push(delivered(
             seq,
             *id,
-            EventKind::VerificationRequested(VerificationRequested { request_no: 0 }),
+            EventKind::VerificationRequested(VerificationRequested::numbered(0)),
         ));
         if i % 3 == 0 {
             seq += 1;
@@ -311,7 +311,7 @@ async fn rebuilding_from_the_stream_gives_the_same_tables() {
         app.publish(&Event::new(
             *id,
             "op",
-            EventKind::VerificationRequested(VerificationRequested { request_no: 0 }),
+            EventKind::VerificationRequested(VerificationRequested::numbered(0)),
         ))
         .await;
     }
@@ -609,7 +609,7 @@ async fn a_catch_up_sized_batch_gives_the_same_rows_as_small_batches() {
             events.push(delivered(
                 seq,
                 id,
-                EventKind::VerificationRequested(VerificationRequested { request_no: 0 }),
+                EventKind::VerificationRequested(VerificationRequested::numbered(0)),
             ));
         }
         if i % 7 == 0 {
@@ -671,7 +671,7 @@ async fn a_replay_in_many_batches_gives_the_same_tables_as_live() {
         app.publish(&Event::new(
             *id,
             "op",
-            EventKind::VerificationRequested(VerificationRequested { request_no: 0 }),
+            EventKind::VerificationRequested(VerificationRequested::numbered(0)),
         ))
         .await;
     }

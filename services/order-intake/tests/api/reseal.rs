@@ -76,7 +76,7 @@ async fn old_plaintext_events_are_resealed_into_a_new_stream_in_the_same_order()
         Event::new(
             o1,
             "op-1",
-            EventKind::VerificationRequested(VerificationRequested { request_no: 0 }),
+            EventKind::VerificationRequested(VerificationRequested::numbered(0)),
         ),
         Event::new(
             o1,

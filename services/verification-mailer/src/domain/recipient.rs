@@ -1,9 +1,8 @@
-//! Where a code goes: the recipient's name and address as the projection keeps them, opened
-//! only when a mail is composed.
+//! Where a code goes: the recipient's name and address as the request carries them, sealed
+//! under the customer's key, opened only when a mail is composed.
 //!
-//! An order sealed under its customer's key keeps its name and e-mail sealed in `recipients`;
-//! the mail worker fetches the key for each mail (`rpc.keys.get`) and opens them here. An order
-//! recorded before sealing keeps them as written. Pure: the keys are fetched by the caller.
+//! The mail worker fetches the key for each mail (`rpc.keys.get`) and opens them here. Pure:
+//! the keys are fetched by the caller.
 
 use gadai_privacy::{KeyState, Keys, OpenError, SubjectId, fields, open};
 
@@ -12,6 +11,9 @@ pub const ERASED: &str = "data pelanggan telah dihapus";
 /// The reason when the sealed name or address does not open with the customer's key (altered,
 /// or sealed for another customer): it never will.
 pub const UNREADABLE: &str = "data pelanggan tidak dapat dibuka";
+/// The reason when the request carries no recipient (recorded by an earlier release): the
+/// operator sends again, and the new request carries it.
+pub const MISSING: &str = "permintaan tanpa alamat penerima; kirim ulang kode";
 
 /// What a mail can be sent to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,10 +22,13 @@ pub enum Address {
         email: String,
         name: String,
     },
-    /// The customer's data is erased (the row blanked, or the key gone): nothing to send, ever.
+    /// The customer's data is erased (the erasure applied, or the key gone): nothing to send,
+    /// ever.
     Erased,
     /// Sealed fields that do not open with the customer's key.
     Unreadable,
+    /// The request names no recipient.
+    Missing,
 }
 
 /// Why [`open`] has no answer yet.
@@ -38,7 +43,7 @@ pub fn open_sealed(
     keys: &Keys,
     subject: &SubjectId,
     email: &str,
-    name: Option<&str>,
+    name: &str,
 ) -> Result<Address, Retry> {
     let Some(sealed) = gadai_privacy::sealed_generation(email) else {
         return Ok(Address::Unreadable);
@@ -54,14 +59,12 @@ pub fn open_sealed(
     };
     let opened =
         |field, text: &str| -> Result<String, OpenError> { open(key, subject, field, text) };
-    let name = match name {
-        Some(name) => opened(fields::NAME, name),
-        None => Ok(String::new()),
-    };
-    Ok(match (opened(fields::EMAIL, email), name) {
-        (Ok(email), Ok(name)) => Address::Mail { email, name },
-        _ => Address::Unreadable,
-    })
+    Ok(
+        match (opened(fields::EMAIL, email), opened(fields::NAME, name)) {
+            (Ok(email), Ok(name)) => Address::Mail { email, name },
+            _ => Address::Unreadable,
+        },
+    )
 }
 
 #[cfg(test)]
@@ -95,7 +98,7 @@ mod tests {
         let (email, name) = sealed(&key, &subject);
         let live = keys(&subject, KeyState::Live(key));
         assert_eq!(
-            open_sealed(&live, &subject, &email, Some(&name)),
+            open_sealed(&live, &subject, &email, &name),
             Ok(Address::Mail {
                 email: "siti@example.co.id".into(),
                 name: "Siti Rahma".into()
@@ -107,7 +110,7 @@ mod tests {
     fn an_erased_key_or_a_later_one_means_erased_and_an_older_one_a_refetch() {
         let (subject, key) = (siti(), DataKey::generate(2));
         let (email, name) = sealed(&key, &subject);
-        let open = |state| open_sealed(&keys(&subject, state), &subject, &email, Some(&name));
+        let open = |state| open_sealed(&keys(&subject, state), &subject, &email, &name);
         assert_eq!(
             open(KeyState::Erased { generation: 2 }),
             Ok(Address::Erased)
@@ -135,13 +138,13 @@ mod tests {
         // Another key of the same generation.
         let other = keys(&subject, KeyState::Live(DataKey::generate(1)));
         assert_eq!(
-            open_sealed(&other, &subject, &email, Some(&name)),
+            open_sealed(&other, &subject, &email, &name),
             Ok(Address::Unreadable)
         );
         // The name sealed in the address's place.
         let live = keys(&subject, KeyState::Live(key));
         assert_eq!(
-            open_sealed(&live, &subject, &name, Some(&name)),
+            open_sealed(&live, &subject, &name, &name),
             Ok(Address::Unreadable)
         );
     }

@@ -57,24 +57,6 @@ async fn dies(mut child: Child) {
     assert!(!status.success(), "aborted, not exited: {status:?}");
 }
 
-/// Waits until the send consumer has nothing pending or unacknowledged: no redelivery left.
-async fn settled(world: &World) {
-    eventually(Duration::from_secs(60), || async {
-        let mut consumer: async_nats::jetstream::consumer::PullConsumer = world
-            .bus
-            .jetstream()
-            .get_stream(&world.env.bus.stream)
-            .await
-            .ok()?
-            .get_consumer(verification_mailer::sender::NAME)
-            .await
-            .ok()?;
-        let info = consumer.info().await.ok()?;
-        (info.num_ack_pending == 0 && info.num_pending == 0).then_some(())
-    })
-    .await;
-}
-
 /// The columns that say what was recorded of `order`'s verification.
 async fn recorded(world: &World, order: Uuid) -> (String, bool, Option<String>, bool) {
     sqlx::query_as(
@@ -130,7 +112,7 @@ async fn a_mailer_killed_before_sending_mails_once_soon_after_the_restart() {
     assert!(took < Duration::from_secs(30), "redelivered after {took:?}");
     assert_eq!(mails[0].to, "rina@example.com");
     world.wait_for_state(order, "sent").await;
-    settled(&world).await;
+    world.settled(verification_mailer::sender::NAME).await;
     assert_eq!(world.smtp.messages().len(), 1, "nothing is mailed twice");
     assert_eq!(world.events("verification.sent").await.len(), 1);
 
@@ -153,7 +135,7 @@ async fn killed_after_the_sent_record_the_restart_announces_it_once() {
         (!world.events("verification.sent").await.is_empty()).then_some(())
     })
     .await;
-    settled(&world).await;
+    world.settled(verification_mailer::sender::NAME).await;
     assert_eq!(world.events("verification.sent").await.len(), 1);
     assert_eq!(
         recorded(&world, order).await,
@@ -184,7 +166,7 @@ async fn killed_after_the_sent_event_the_redelivery_changes_nothing_on_the_strea
         recorded(&world, order).await.3.then_some(())
     })
     .await;
-    settled(&world).await;
+    world.settled(verification_mailer::sender::NAME).await;
     assert_eq!(
         world.events("verification.sent").await.len(),
         1,
@@ -210,7 +192,7 @@ async fn killed_after_the_failed_record_the_restart_announces_the_stored_reason(
         (!world.events("verification.failed").await.is_empty()).then_some(())
     })
     .await;
-    settled(&world).await;
+    world.settled(verification_mailer::sender::NAME).await;
     let failed = world.events("verification.failed").await;
     assert_eq!(failed.len(), 1);
     assert!(matches!(&failed[0].kind, EventKind::VerificationFailed(f) if f.reason == reason));
@@ -237,7 +219,7 @@ async fn killed_between_smtp_acceptance_and_the_record_the_restart_mails_a_fresh
 
     let mailer = Mailer::start(world.settings()).await;
     world.wait_for_state(order, "sent").await;
-    settled(&world).await;
+    world.settled(verification_mailer::sender::NAME).await;
     let mails = world.mails_to(email);
     assert_eq!(mails.len(), 2);
     assert_eq!(world.events("verification.sent").await.len(), 1);

@@ -1,14 +1,18 @@
 //! A mailer (or several) against real Postgres, NATS JetStream and aiosmtpd, and the requests a
 //! test makes of it.
 
-use std::time::Duration;
+use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use gadai_bus::Bus;
 use gadai_events::{
     check::{CheckReply, CheckRequest, OrderRef, SUBJECT},
     *,
 };
-use gadai_privacy::{KeyStore, MasterKeys, SubjectId, SubjectKey, personal::seal_order, rpc};
+use gadai_privacy::{
+    KeyStore, MasterKeys, SubjectId, SubjectKey,
+    personal::{seal_order, seal_recipient},
+    rpc,
+};
 use gadai_runtime::CoreSettings;
 use gadai_store::DbSettings;
 use gadai_test_support::{
@@ -140,6 +144,8 @@ pub struct World {
     /// The customers' keys, as order-intake holds them.
     pub keys: KeyStore,
     key_server: CancellationToken,
+    /// Each order's recipient, sealed as dashboard-api seals it into a send request.
+    recipients: Mutex<HashMap<Uuid, Recipient>>,
 }
 
 impl World {
@@ -159,6 +165,7 @@ impl World {
             db,
             keys,
             key_server,
+            recipients: Mutex::default(),
         }
     }
 
@@ -172,7 +179,7 @@ impl World {
     }
 
     /// Publishes `order.created` for `id`, mailed to `email`, sealed under the customer's key
-    /// as order-intake seals it.
+    /// as order-intake seals it, and keeps its recipient for [`World::request_code`].
     pub async fn create_order(&self, id: Uuid, email: &str) {
         self.create_order_of(id, email, "Rina").await;
     }
@@ -183,6 +190,10 @@ impl World {
         let key = self.keys.key_for(&subject).await.unwrap();
         let mut order = order_created(email, name);
         seal_order(&key, &subject, &mut order);
+        self.recipients
+            .lock()
+            .unwrap()
+            .insert(id, seal_recipient(&key, &subject, name, email));
         self.bus
             .publish(&Event::new(
                 id,
@@ -193,22 +204,28 @@ impl World {
             .unwrap();
     }
 
-    /// Publishes `order.created` as an earlier release recorded it: plaintext, no subject.
-    pub async fn create_legacy_order(&self, id: Uuid, email: &str, name: &str) {
-        let created = EventKind::OrderCreated(order_created(email, name));
-        self.bus
-            .publish(&Event::new(id, BRIDGE_ACTOR, created))
-            .await
-            .unwrap();
+    /// Publishes the operator's request for code number `request_no` of `order`, with the
+    /// recipient dashboard-api would seal into it (none for an order this world did not
+    /// create: a request of an earlier release).
+    pub async fn request_code(&self, order: Uuid, request_no: u32) {
+        let recipient = self.recipients.lock().unwrap().get(&order).cloned();
+        self.publish_request(
+            order,
+            VerificationRequested {
+                request_no,
+                recipient,
+            },
+        )
+        .await;
     }
 
-    /// Publishes the operator's request for code number `request_no` of `order`.
-    pub async fn request_code(&self, order: Uuid, request_no: u32) {
+    /// Publishes `request` for `order`, as an operator's.
+    pub async fn publish_request(&self, order: Uuid, request: VerificationRequested) {
         self.bus
             .publish(&Event::new(
                 order,
                 "op-1",
-                EventKind::VerificationRequested(VerificationRequested { request_no }),
+                EventKind::VerificationRequested(request),
             ))
             .await
             .unwrap();
@@ -242,21 +259,33 @@ impl World {
         code_in(&mail)
     }
 
-    /// Waits until the mailer's projection knows `order`'s recipient (before that, a send
-    /// request is put back for a later delivery).
-    pub async fn wait_for_recipient(&self, order: Uuid) {
-        eventually(Duration::from_secs(30), || async {
-            let known: Option<bool> = sqlx::query_scalar(
-                "SELECT email IS NOT NULL FROM mailer.recipients WHERE order_id = $1",
-            )
-            .bind(order)
-            .fetch_optional(&self.db)
+    /// What the server says of consumer `name` now (`None` before it exists).
+    pub async fn consumer_info(&self, name: &str) -> Option<async_nats::jetstream::consumer::Info> {
+        let mut consumer: async_nats::jetstream::consumer::PullConsumer = self
+            .bus
+            .jetstream()
+            .get_stream(&self.env.bus.stream)
             .await
-            .ok()
-            .flatten();
-            (known == Some(true)).then_some(())
+            .ok()?
+            .get_consumer(name)
+            .await
+            .ok()?;
+        consumer.info().await.ok().cloned()
+    }
+
+    /// Waits until consumer `name` has nothing pending or unacknowledged.
+    pub async fn settled(&self, name: &str) {
+        eventually(Duration::from_secs(60), || async {
+            let info = self.consumer_info(name).await?;
+            (info.num_pending == 0 && info.num_ack_pending == 0).then_some(())
         })
         .await;
+    }
+
+    /// Waits until the mailer's projection has applied everything of its subjects on the
+    /// stream.
+    pub async fn projected(&self) {
+        self.settled(verification_mailer::projection::NAME).await;
     }
 
     /// Waits until `order`'s newest verification is in `state`.

@@ -1,11 +1,11 @@
-//! Personal data (issue 15): the mailer keeps recipients sealed and opens them only to mail a
-//! code, forgets an erased customer, still mails orders recorded before sealing, and publishes,
-//! stores and logs SMTP replies without the addresses they echo.
+//! Personal data (issue 15): the mailer opens the recipient a request carries only to mail a
+//! code and keeps nothing of it, never mails an erased customer (whether order-intake or its
+//! own projection saw the erasure first), fails a request without a recipient with a reason of
+//! its own, and publishes, stores and logs SMTP replies without the addresses they echo.
 
 use std::time::Duration;
 
 use gadai_events::*;
-use gadai_runtime::consume::{Delivered, Sink, Stored};
 use gadai_test_support::{captured_logs, eventually};
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
@@ -13,23 +13,9 @@ use tokio::{
 };
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
-use verification_mailer::{config::MailSettings, projection::Recipients};
+use verification_mailer::config::MailSettings;
 
-use crate::helpers::{Mailer, World, order_created, serve_keys, subject_of};
-
-/// The recipient row as the mailer keeps it: email, name, subject, generation, erased.
-type Row = (Option<String>, Option<String>, Option<String>, i32, bool);
-
-async fn row(world: &World, order: Uuid) -> Row {
-    sqlx::query_as(
-        "SELECT email, nama_customer, subject, generation, erased FROM mailer.recipients
-         WHERE order_id = $1",
-    )
-    .bind(order)
-    .fetch_one(&world.db)
-    .await
-    .unwrap()
-}
+use crate::helpers::{Mailer, World, serve_keys, subject_of};
 
 /// Every row of every table of the mailer's schema, as text.
 async fn everything(world: &World) -> String {
@@ -65,32 +51,6 @@ async fn erase(world: &World, email: &str, generation: u32) {
         .unwrap();
 }
 
-/// Waits until the mailer's projection has applied everything on the stream.
-async fn projected(world: &World) {
-    let last = world.bus.last_sequence().await.unwrap();
-    eventually(Duration::from_secs(30), || async {
-        let at: i64 =
-            sqlx::query_scalar("SELECT seq FROM mailer.checkpoints WHERE projection = $1")
-                .bind(verification_mailer::projection::NAME)
-                .fetch_optional(&world.db)
-                .await
-                .ok()??;
-        (at as u64 >= last).then_some(())
-    })
-    .await;
-}
-
-/// The mailer's recipients projection over `app`'s database, to apply batches by hand.
-fn recipients(app: &verification_mailer::Application) -> Stored<Recipients> {
-    Stored {
-        pool: app.pool().clone(),
-        schema: "mailer".into(),
-        projection: Recipients::new(std::sync::Arc::new(
-            gadai_privacy::SubjectKey::new(gadai_test_support::PII_SUBJECT_KEY.as_bytes()).unwrap(),
-        )),
-    }
-}
-
 fn failure_reason(event: &Event) -> &str {
     match &event.kind {
         EventKind::VerificationFailed(f) => &f.reason,
@@ -99,22 +59,12 @@ fn failure_reason(event: &Event) -> &str {
 }
 
 #[tokio::test]
-async fn a_sealed_order_is_kept_sealed_and_mailed_to_its_address_with_its_name() {
+async fn the_request_s_recipient_is_mailed_by_name_and_nothing_of_it_is_kept() {
     let world = World::new().await;
     let mailer = Mailer::start(world.settings()).await;
     let order = Uuid::now_v7();
     let email = format!("siti.{}@example.co.id", order.simple());
     world.create_order_of(order, &email, "Siti Nurhaliza").await;
-    world.wait_for_recipient(order).await;
-
-    let (stored_email, stored_name, subject, generation, erased) = row(&world, order).await;
-    let (stored_email, stored_name) = (stored_email.unwrap(), stored_name.unwrap());
-    assert!(stored_email.starts_with("pii:v1:1:"), "{stored_email}");
-    assert!(stored_name.starts_with("pii:v1:1:"), "{stored_name}");
-    assert_eq!(subject.as_deref(), Some(subject_of(&email).as_str()));
-    assert_eq!((generation, erased), (1, false));
-    let dump = everything(&world).await;
-    assert!(!dump.contains(&email) && !dump.contains("Siti"), "{dump}");
 
     world.request_code(order, 0).await;
     let code = world.code_mailed_to(&email).await;
@@ -125,9 +75,10 @@ async fn a_sealed_order_is_kept_sealed_and_mailed_to_its_address_with_its_name()
         .check(&code, Some(gadai_events::check::OrderRef::Id(order)))
         .await;
     assert_eq!(reply.outcome, gadai_events::check::Outcome::Matched);
-    // Opened for the mail only: nothing of it was written down or logged.
+    // Opened for the mail only: nothing of it was written down or logged, sealed or not.
     let dump = everything(&world).await;
     assert!(!dump.contains(&email) && !dump.contains("Siti"), "{dump}");
+    assert!(!dump.contains("pii:v1:"), "{dump}");
     let logs = captured_logs();
     assert!(!logs.contains(&email), "the address is in the logs");
 
@@ -136,26 +87,20 @@ async fn a_sealed_order_is_kept_sealed_and_mailed_to_its_address_with_its_name()
 }
 
 #[tokio::test]
-async fn an_erased_customer_is_blanked_and_never_mailed() {
+async fn an_erased_customer_is_never_mailed_and_another_still_is() {
     let world = World::new().await;
     let mailer = Mailer::start(world.settings()).await;
     let tag = Uuid::now_v7().simple().to_string();
     let erased_email = format!("ani.{tag}@example.co.id");
     let kept_email = format!("budi.{tag}@example.co.id");
-    let (sealed, legacy, kept) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let (first, second, kept) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
     world
-        .create_order_of(sealed, &erased_email, "Ani Wijaya")
+        .create_order_of(first, &erased_email, "Ani Wijaya")
         .await;
-    // The same customer's order from before sealing (plaintext), and another customer.
     world
-        .create_legacy_order(legacy, &erased_email, "Ani Wijaya")
+        .create_order_of(second, &erased_email, "Ani Wijaya")
         .await;
     world.create_order_of(kept, &kept_email, "Budi").await;
-    projected(&world).await;
-    assert_eq!(
-        row(&world, legacy).await.0.as_deref(),
-        Some(erased_email.as_str())
-    );
 
     // The erasure as dashboard-api publishes it and order-intake applies it.
     world
@@ -164,29 +109,13 @@ async fn an_erased_customer_is_blanked_and_never_mailed() {
         .await
         .unwrap();
     erase(&world, &erased_email, 1).await;
-    projected(&world).await;
-    let blank = (
-        None,
-        None,
-        Some(subject_of(&erased_email).as_str().to_owned()),
-    );
-    for (order, generation) in [(sealed, 1), (legacy, 0)] {
-        let (email, name, subject, g, erased) = row(&world, order).await;
-        assert_eq!((email, name, subject), blank.clone());
-        assert_eq!((g, erased), (generation, true));
-    }
-    assert!(!row(&world, kept).await.4, "another customer is kept");
-    let dump = everything(&world).await;
-    assert!(
-        !dump.contains(&erased_email) && !dump.contains("Ani"),
-        "{dump}"
-    );
+    world.projected().await;
 
     // A code asked for afterwards fails for good, for both orders, and nothing is mailed.
-    world.request_code(sealed, 0).await;
-    world.request_code(legacy, 0).await;
-    world.wait_for_state(sealed, "failed").await;
-    world.wait_for_state(legacy, "failed").await;
+    world.request_code(first, 0).await;
+    world.request_code(second, 0).await;
+    world.wait_for_state(first, "failed").await;
+    world.wait_for_state(second, "failed").await;
     let failed = eventually(Duration::from_secs(30), || async {
         let failed = world.events("verification.failed").await;
         (failed.len() == 2).then_some(failed)
@@ -212,7 +141,6 @@ async fn a_customer_whose_key_is_gone_is_not_mailed_before_the_erasure_arrives()
     let order = Uuid::now_v7();
     let email = format!("citra.{}@example.co.id", order.simple());
     world.create_order_of(order, &email, "Citra").await;
-    world.wait_for_recipient(order).await;
     // order-intake applied the erasure; the mailer's projection has not seen it (nor will).
     world
         .keys
@@ -233,28 +161,57 @@ async fn a_customer_whose_key_is_gone_is_not_mailed_before_the_erasure_arrives()
 }
 
 #[tokio::test]
-async fn an_order_recorded_before_sealing_is_still_mailed() {
+async fn a_request_without_its_recipient_fails_for_good_with_its_own_reason() {
     let world = World::new().await;
     let mailer = Mailer::start(world.settings()).await;
+    // A request recorded by an earlier release, which sealed no recipient into it.
     let order = Uuid::now_v7();
-    let email = format!("Dewi.{}@Example.co.id", order.simple());
     world
-        .create_legacy_order(order, &email, "Dewi Lestari")
+        .publish_request(order, VerificationRequested::numbered(0))
         .await;
-    world.wait_for_recipient(order).await;
-    let (stored, name, subject, generation, erased) = row(&world, order).await;
-    assert_eq!(stored.as_deref(), Some(email.as_str()));
-    assert_eq!(name.as_deref(), Some("Dewi Lestari"));
-    // Its customer is the one its sealed orders would name (the e-mail normalised).
+    world.wait_for_state(order, "failed").await;
+    let failed = eventually(Duration::from_secs(30), || async {
+        world.events("verification.failed").await.into_iter().next()
+    })
+    .await;
     assert_eq!(
-        subject.as_deref(),
-        Some(subject_of(&email.to_lowercase()).as_str())
+        failure_reason(&failed),
+        verification_mailer::domain::recipient::MISSING
     );
-    assert_eq!((generation, erased), (0, false));
+    assert!(world.smtp.messages().is_empty());
 
-    world.request_code(order, 0).await;
-    world.code_mailed_to(&email).await;
-    world.wait_for_state(order, "sent").await;
+    // A recipient that is not sealed (or not for its subject) is never mailed either.
+    let forged = Uuid::now_v7();
+    let email = format!("gita.{}@example.co.id", forged.simple());
+    world
+        .publish_request(
+            forged,
+            VerificationRequested {
+                request_no: 0,
+                recipient: Some(Recipient {
+                    subject: subject_of(&email).as_str().to_owned(),
+                    nama_customer: "Gita".into(),
+                    email: email.clone(),
+                }),
+            },
+        )
+        .await;
+    world.wait_for_state(forged, "failed").await;
+    let reasons = eventually(Duration::from_secs(30), || async {
+        let failed = world.events("verification.failed").await;
+        (failed.len() == 2).then(|| {
+            failed
+                .iter()
+                .map(|e| failure_reason(e).to_owned())
+                .collect::<Vec<_>>()
+        })
+    })
+    .await;
+    assert_eq!(
+        reasons[1],
+        verification_mailer::domain::recipient::UNREADABLE
+    );
+    assert!(world.smtp.messages().is_empty());
 
     mailer.stop().await;
     world.cleanup().await;
@@ -267,7 +224,6 @@ async fn the_key_store_down_is_retried_and_never_a_failure() {
     let order = Uuid::now_v7();
     let email = format!("eko.{}@example.co.id", order.simple());
     world.create_order_of(order, &email, "Eko").await;
-    world.wait_for_recipient(order).await;
     world.stop_key_server();
     // No responder for rpc.keys.get any more (the queue group's last member left).
     eventually(Duration::from_secs(10), || async {
@@ -283,16 +239,9 @@ async fn the_key_store_down_is_retried_and_never_a_failure() {
     world.request_code(order, 0).await;
     // The request comes back (a NAK with a delay) while the key store is down.
     eventually(Duration::from_secs(30), || async {
-        let mut consumer: async_nats::jetstream::consumer::PullConsumer = world
-            .bus
-            .jetstream()
-            .get_stream(&world.env.bus.stream)
-            .await
-            .ok()?
-            .get_consumer(verification_mailer::sender::NAME)
-            .await
-            .ok()?;
-        let info = consumer.info().await.ok()?;
+        let info = world
+            .consumer_info(verification_mailer::sender::NAME)
+            .await?;
         (info.num_redelivered > 0 || info.delivered.consumer_sequence > 1).then_some(())
     })
     .await;
@@ -398,157 +347,38 @@ async fn an_smtp_reply_loses_the_address_it_echoes() {
     world.cleanup().await;
 }
 
-/// Replicas apply batches out of order: an erasure before the order it blanks, and a customer
-/// who came back with a newer key.
+/// The mailer's projection saw the erasure before order-intake deleted the key (each applies
+/// it on its own consumer): a request sealed under the erased generation is not mailed, and a
+/// customer who came back (a newer key) is.
 #[tokio::test]
-async fn an_erasure_applied_before_its_order_still_blanks_it() {
+async fn an_erasure_the_projection_saw_first_is_honoured_and_a_newer_key_is_not_erased() {
     let world = World::new().await;
-    let app = verification_mailer::Application::build(world.settings())
-        .await
-        .unwrap();
-    let projection = recipients(&app);
-    let delivered = |seq: u64, order: Uuid, kind: EventKind| {
-        Delivered::first(seq, Event::new(order, "test", kind))
-    };
-    let email = format!("gita.{}@example.co.id", Uuid::now_v7().simple());
-    let subject = subject_of(&email);
-    let sealed = |generation: u32| {
-        let mut o = order_created(&email, "Gita");
-        gadai_privacy::personal::seal_order(
-            &gadai_privacy::DataKey::generate(generation),
-            &subject,
-            &mut o,
-        );
-        EventKind::OrderCreated(o)
-    };
-    let (old, legacy, new) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
-    let erasure = EventKind::CustomerErased(CustomerErased {
-        subject: subject.as_str().to_owned(),
-        generation: 1,
-        dasar: ErasureBasis::Retensi,
-        alasan: "retensi".into(),
-    });
-    // Stream order: old (1), legacy (2), erasure of generation 1 (3), new under generation 2
-    // (4); applied as 4, 3, 2, 1, then all again.
-    let events = [
-        delivered(4, new, sealed(2)),
-        delivered(3, Uuid::nil(), erasure),
-        delivered(
-            2,
-            legacy,
-            EventKind::OrderCreated(order_created(&email, "Gita")),
-        ),
-        delivered(1, old, sealed(1)),
-    ];
-    for d in events.iter().chain(&events) {
-        projection.apply(std::slice::from_ref(d)).await.unwrap();
-    }
-    for order in [old, legacy] {
-        let (email, name, _, _, erased) = row(&world, order).await;
-        assert_eq!((email, name, erased), (None, None, true));
-    }
-    let (email_new, _, _, generation, erased) = row(&world, new).await;
-    assert!(email_new.unwrap().starts_with("pii:v1:2:"));
-    assert_eq!((generation, erased), (2, false), "the customer came back");
-    world.cleanup().await;
-}
-
-/// Orders in a row go in as one statement: within one batch, a repeated order, an erasure
-/// between orders and a late order of an erased generation give the rows of the stream order.
-#[tokio::test]
-async fn a_batch_of_orders_gives_the_rows_of_the_stream_order() {
-    let world = World::new().await;
-    let app = verification_mailer::Application::build(world.settings())
-        .await
-        .unwrap();
-    let projection = recipients(&app);
-    let email = format!("hana.{}@example.co.id", Uuid::now_v7().simple());
-    let other = format!("joko.{}@example.co.id", Uuid::now_v7().simple());
-    let sealed = |email: &str, generation: u32| {
-        let mut o = order_created(email, "Hana");
-        gadai_privacy::personal::seal_order(
-            &gadai_privacy::DataKey::generate(generation),
-            &subject_of(email),
-            &mut o,
-        );
-        EventKind::OrderCreated(o)
-    };
-    let [a, b, legacy, late, back, kept] = [(); 6].map(|_| Uuid::now_v7());
-    let erasure = EventKind::CustomerErased(CustomerErased {
-        subject: subject_of(&email).as_str().to_owned(),
-        generation: 1,
-        dasar: ErasureBasis::Permintaan,
-        alasan: "DPO-9".into(),
-    });
-    let batch: Vec<Delivered> = [
-        (a, sealed(&email, 1)),
-        (b, sealed(&email, 1)),
-        (
-            legacy,
-            EventKind::OrderCreated(order_created(&email, "Hana")),
-        ),
-        (kept, sealed(&other, 1)),
-        (a, sealed(&email, 1)), // a repeat
-        (Uuid::nil(), erasure),
-        (late, sealed(&email, 1)), // of an erased generation: recorded blank
-        (back, sealed(&email, 2)),
-    ]
-    .into_iter()
-    .enumerate()
-    .map(|(i, (order, kind))| Delivered::first(i as u64 + 1, Event::new(order, "test", kind)))
-    .collect();
-    projection.apply(&batch).await.unwrap();
-
-    for order in [a, b, legacy, late] {
-        let (address, name, subject, _, erased) = row(&world, order).await;
-        assert_eq!((address, name, erased), (None, None, true), "{order}");
-        assert_eq!(subject.as_deref(), Some(subject_of(&email).as_str()));
-    }
-    let (address, _, _, generation, erased) = row(&world, back).await;
-    assert!(address.unwrap().starts_with("pii:v1:2:"));
-    assert_eq!((generation, erased), (2, false), "the customer came back");
-    let (address, name, _, generation, erased) = row(&world, kept).await;
-    assert!(address.unwrap().starts_with("pii:v1:1:"));
-    assert!(name.unwrap().starts_with("pii:v1:1:"));
-    assert_eq!(
-        (generation, erased),
-        (1, false),
-        "another customer is untouched"
-    );
-    world.cleanup().await;
-}
-
-/// Recipients projected by an earlier release (plaintext, no subject) get their customer's
-/// subject id when the mailer starts, so an erasure reaches them.
-#[tokio::test]
-async fn recipients_from_before_sealing_get_their_subject_at_start() {
-    let world = World::new().await;
-    drop(
-        verification_mailer::Application::build(world.settings())
-            .await
-            .unwrap(),
-    );
-    let order = Uuid::now_v7();
-    let email = format!("Hana.{}@example.co.id", order.simple());
-    sqlx::query(
-        "INSERT INTO mailer.recipients (order_id, email, nama_customer) VALUES ($1, $2, 'Hana')",
-    )
-    .bind(order)
-    .bind(&email)
-    .execute(&world.db)
-    .await
-    .unwrap();
-    assert_eq!(row(&world, order).await.2, None);
-
     let mailer = Mailer::start(world.settings()).await;
-    assert_eq!(
-        row(&world, order).await.2.as_deref(),
-        Some(subject_of(&email.to_lowercase()).as_str())
-    );
-    erase(&world, &email, 0).await;
-    projected(&world).await;
-    let (email, name, _, _, erased) = row(&world, order).await;
-    assert_eq!((email, name, erased), (None, None, true));
+    let email = format!("hana.{}@example.co.id", Uuid::now_v7().simple());
+    let (old, new) = (Uuid::now_v7(), Uuid::now_v7());
+    world.create_order_of(old, &email, "Hana").await;
+    // Only the event: the key store still holds generation 1.
+    erase(&world, &email, 1).await;
+    world.projected().await;
+    world.request_code(old, 0).await;
+    world.wait_for_state(old, "failed").await;
+    let failed = eventually(Duration::from_secs(30), || async {
+        world.events("verification.failed").await.into_iter().next()
+    })
+    .await;
+    assert_eq!(failure_reason(&failed), "data pelanggan telah dihapus");
+    assert!(world.mails_to(&email).is_empty());
+
+    // order-intake catches up, and the customer orders again under generation 2.
+    world
+        .keys
+        .erase_through(&subject_of(&email), 1, "DPO-2026-003")
+        .await
+        .unwrap();
+    world.create_order_of(new, &email, "Hana").await;
+    world.request_code(new, 0).await;
+    world.code_mailed_to(&email).await;
+    world.wait_for_state(new, "sent").await;
 
     mailer.stop().await;
     world.cleanup().await;
