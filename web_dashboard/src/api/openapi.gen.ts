@@ -2151,7 +2151,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The stream did not acknowledge in time; retry */
+            /** @description The stream did not acknowledge in time, or the key store that seals the recipient did not answer; nothing was published; retry */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -115,7 +115,7 @@ pub struct ResendAccepted {
         (status = 429, description = "Within the cool-down after the last mail, or limited as the status", body = super::openapi::Error, headers(
             ("Retry-After" = i64, description = "Seconds to wait"),
         )),
-        (status = 503, description = "The stream did not acknowledge in time; retry", body = super::openapi::Error),
+        (status = 503, description = "The stream did not acknowledge in time, or the key store that seals the recipient did not answer; nothing was published; retry", body = super::openapi::Error),
     )
 )]
 pub async fn resend(
