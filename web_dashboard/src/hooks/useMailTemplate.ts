@@ -2,7 +2,8 @@
  * The mail template editor's state: the template the next mail uses (and the default), the
  * admin's draft, saving it (`verification.template_changed`), and the change history. A save
  * answers once the change is on the stream; the dashboard's projection shows it milliseconds
- * later, so the current template and the history are read again until they have it.
+ * later, so the current template and the history are read again until both have it (the two
+ * reads run side by side: one may see the change and the other not yet).
  */
 import { useCallback, useEffect, useState } from 'react';
 
@@ -29,6 +30,12 @@ export function sameTemplate(a: MailTemplate | null | undefined, b: MailTemplate
   return MAIL_LANGUAGES.every((l) => MAIL_PARTS.every((p) => a[l][p] === b[l][p]));
 }
 
+/** The current template and the history, as read together. */
+interface Loaded {
+  now: CurrentMailTemplate;
+  changes: MailTemplateChange[];
+}
+
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function useMailTemplate() {
@@ -44,14 +51,14 @@ export function useMailTemplate() {
 
   /** Reads the current template and the history; the draft starts as the current template. */
   const load = useCallback(
-    (signal?: AbortSignal): Promise<CurrentMailTemplate | null> =>
+    (signal?: AbortSignal): Promise<Loaded | null> =>
       Promise.all([api.getMailTemplate(signal), api.mailTemplateHistory(signal)])
         .then(([now, changes]) => {
           setCurrent(now);
           setHistory(changes);
           setDraft((d) => d ?? now.template);
           setLoadError(false);
-          return now;
+          return { now, changes };
         })
         .catch((e: unknown) => {
           if (!(isApiError(e) && e.kind === 'aborted')) setLoadError(true);
@@ -83,8 +90,8 @@ export function useMailTemplate() {
       await api.saveMailTemplate(draft);
       toast.show({ tone: 'success', message: t('mailTemplate.saved') });
       for (let i = 0; i < REFRESH_TRIES; i++) {
-        const now = await load();
-        if (sameTemplate(now?.template, draft)) break;
+        const loaded = await load();
+        if (loaded && sameTemplate(loaded.now.template, draft) && sameTemplate(loaded.changes[0]?.template, draft)) break;
         await pause(REFRESH_EVERY_MS);
       }
     } catch (e) {

@@ -38,6 +38,8 @@ interface Server {
   preview?: (body: MailTemplate) => Response | undefined;
   /** Overrides the save's answer. */
   save?: (body: MailTemplate) => Response | undefined;
+  /** How many reads of the history after a save still miss it (the projection a moment behind). */
+  historyBehind?: number;
 }
 
 function current(server: Server): CurrentMailTemplate {
@@ -54,11 +56,18 @@ function current(server: Server): CurrentMailTemplate {
 
 /** The fake dashboard-api: renders a preview as `<p>{greeting}</p>`, keeps what is saved. */
 function setup(server: Server) {
+  let behind = 0;
   const fetch = fakeFetch((url, init) => {
     const method = init.method ?? 'GET';
     const body = () => JSON.parse(init.body as string) as MailTemplate;
     if (url.pathname === '/dashboard/mail-template' && method === 'GET') return jsonResponse(current(server));
-    if (url.pathname === '/dashboard/mail-template/history') return jsonResponse(server.history);
+    if (url.pathname === '/dashboard/mail-template/history') {
+      if (behind > 0) {
+        behind--;
+        return jsonResponse(server.history.slice(1));
+      }
+      return jsonResponse(server.history);
+    }
     if (url.pathname === '/dashboard/mail-template/preview' && method === 'POST') {
       const template = body();
       return (
@@ -75,6 +84,7 @@ function setup(server: Server) {
         { seq: 9, changed_at: '2026-05-01T08:30:00Z', changed_by: 'ani', changed_fields: ['id.greeting'], template },
         ...server.history,
       ];
+      behind = server.historyBehind ?? 0;
       return jsonResponse({ message: 'Template email disimpan', template }, { status: 202 });
     }
     return undefined;
@@ -149,6 +159,19 @@ describe('MailTemplatePanel', () => {
     expect(await within(history).findByText('ani mengubah Salam pembuka (ID)')).toBeInTheDocument();
     expect(screen.getByTestId('mail-template-status')).toHaveTextContent('Terakhir diubah oleh ani');
     expect(screen.getByRole('button', { name: 'Batalkan perubahan' })).toBeDisabled();
+  });
+
+  it('reads the history again until it has the change, even when the template already has it', async () => {
+    const user = userEvent.setup();
+    const { calls } = setup({ saved: null, history: [], historyBehind: 2 });
+    expect(await screen.findByText('Belum pernah diubah.')).toBeInTheDocument();
+    fireEvent.change(await greetingId(), { target: { value: 'Salam hangat {nama}' } });
+    await user.click(screen.getByRole('button', { name: 'Simpan template' }));
+
+    const history = await screen.findByTestId('mail-history');
+    expect(await within(history).findByText('ani mengubah Salam pembuka (ID)', {}, { timeout: 3000 })).toBeInTheDocument();
+    // The first read, and three after the save: two behind, then the one with the change.
+    expect(calls('/dashboard/mail-template/history', 'GET')).toHaveLength(4);
   });
 
   it('names the fields a refused save points at, in the operator language', async () => {
