@@ -73,11 +73,8 @@ pub fn mailer_settings(env: &TestEnv, knobs: &Knobs) -> verification_mailer::con
         send_attempts: knobs.send_attempts,
         send_ack_wait: Duration::from_secs(10),
         check: Default::default(),
-        pii: verification_mailer::config::Pii::new(
-            gadai_test_support::PII_MASTER_KEYS,
-            gadai_test_support::PII_SUBJECT_KEY,
-        )
-        .unwrap(),
+        pii: verification_mailer::config::KeyAccess::new(gadai_test_support::PII_MASTER_KEYS)
+            .unwrap(),
     }
 }
 

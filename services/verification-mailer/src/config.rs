@@ -5,7 +5,7 @@ use std::{path::PathBuf, time::Duration};
 use anyhow::{Context, bail};
 
 use gadai_kit::config;
-pub use gadai_privacy::Pii;
+pub use gadai_privacy::KeyAccess;
 use gadai_runtime::{CoreSettings, ServiceSettings};
 use secrecy::{SecretBox, SecretString};
 
@@ -53,8 +53,8 @@ pub struct Settings {
     /// The shared budgets of code checks.
     pub check: CheckSettings,
     /// The keys that open the recipients' sealed names and addresses (`PII_MASTER_KEYS`,
-    /// `PII_SUBJECT_KEY`, `PII_KEYS_TIMEOUT`).
-    pub pii: Pii,
+    /// `PII_KEYS_TIMEOUT`). No subject key: a request names its recipient's subject.
+    pub pii: KeyAccess,
 }
 
 /// Limits of `rpc.verification.check`, counted in the mailer's schema, so they hold across all
@@ -172,7 +172,7 @@ impl ServiceSettings for Settings {
             send_ack_wait: config::duration("MAIL_ACK_WAIT", Duration::from_secs(10))
                 .context("MAIL_ACK_WAIT")?,
             check: CheckSettings::from_env()?,
-            pii: Pii::from_env()?,
+            pii: KeyAccess::from_env()?,
         })
     }
 }

@@ -130,7 +130,7 @@ pub mod rpc;
 mod seal;
 mod store;
 
-pub use config::{DEV_MASTER_KEYS, DEV_SUBJECT_KEY, Pii};
+pub use config::{DEV_MASTER_KEYS, DEV_SUBJECT_KEY, KeyAccess, Pii};
 pub use keys::{
     DataKey, InvalidSubjectId, KeyConfigError, MasterKeys, SubjectId, SubjectKey, UnwrapError,
     WrappedKey, unwrap, wrap,

@@ -62,7 +62,7 @@ impl Privacy {
         Ok(Privacy::new(
             key_client(pii, bus)?,
             pii.subjects.clone(),
-            pii.keys_timeout,
+            pii.access.keys_timeout,
         ))
     }
 

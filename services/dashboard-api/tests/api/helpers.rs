@@ -74,7 +74,7 @@ pub fn pii() -> Pii {
         gadai_test_support::PII_SUBJECT_KEY,
     )
     .unwrap();
-    pii.keys_timeout = Duration::from_secs(2);
+    pii.access.keys_timeout = Duration::from_secs(2);
     pii
 }
 

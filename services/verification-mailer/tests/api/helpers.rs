@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 use verification_mailer::{
     Application,
-    config::{CheckSettings, MailSettings, Pii, Settings, TlsMode},
+    config::{CheckSettings, KeyAccess, MailSettings, Settings, TlsMode},
 };
 
 pub const KEY: &str = "mailer-test-hmac-key-at-least-32-bytes";
@@ -58,7 +58,7 @@ pub fn settings(env: &TestEnv, smtp_port: u16) -> Settings {
         send_attempts: 3,
         send_ack_wait: Duration::from_secs(10),
         check: CheckSettings::default(),
-        pii: Pii::new(PII_MASTER_KEYS, PII_SUBJECT_KEY).unwrap(),
+        pii: KeyAccess::new(PII_MASTER_KEYS).unwrap(),
     }
 }
 
