@@ -52,7 +52,7 @@ pub struct Settings {
     pub send_ack_wait: Duration,
     /// The shared budgets of code checks.
     pub check: CheckSettings,
-    /// The keys that open the recipients' sealed names and addresses (`PII_MASTER_KEYS`,
+    /// The keys that open the requests' sealed names and addresses (`PII_MASTER_KEYS`,
     /// `PII_KEYS_TIMEOUT`). No subject key: a request names its recipient's subject.
     pub pii: KeyAccess,
 }

@@ -72,7 +72,7 @@ pub fn verification_id(order: Uuid, request_no: u32) -> Uuid {
 pub struct Sender {
     pub pool: PgPool,
     pub bus: Bus,
-    /// Opens the recipients' sealed names and addresses.
+    /// Opens the requests' sealed names and addresses.
     pub keys: KeyClient,
     pub transport: Transport,
     pub hasher: CodeHasher,

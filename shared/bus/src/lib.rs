@@ -591,9 +591,9 @@ pub struct ConsumerSpec {
     pub bulk_from: Option<u64>,
 }
 
-/// The linger of a projection nobody waits on (the intake's index, the mailer's recipients, the
-/// sweeper's verifications): at 1,000 orders/s a batch holds about 20 events instead of one or
-/// two, a twentieth of the commits, and the index, a recipient or an expiry is 20 ms later.
+/// The linger of a projection nobody waits on (the intake's index, the mailer's closed orders,
+/// the sweeper's verifications): at 1,000 orders/s a batch holds about 20 events instead of one
+/// or two, a twentieth of the commits, and the index, a closed order or an expiry is 20 ms later.
 pub const BACKGROUND_LINGER: Duration = Duration::from_millis(20);
 
 impl ConsumerSpec {
