@@ -47,7 +47,7 @@ use crate::{
         Code, CodeHasher,
         lifecycle::{self, SendAction, Step},
         mail,
-        recipient::{self, Address, Retry},
+        recipient::{self, Address},
     },
     failpoint, projection, read_model,
     transport::{SendError, Transport},
@@ -223,7 +223,7 @@ impl Sender {
             })?;
             match recipient::open_sealed(&keys, &subject, &to.email, &to.nama_customer) {
                 Ok(address) => return Ok(address),
-                Err(Retry::StaleKey) => continue,
+                Err(gadai_privacy::StaleKey) => continue,
             }
         }
         Err(ApplyError::Transient(anyhow::anyhow!(

@@ -135,7 +135,7 @@ pub use keys::{
     DataKey, InvalidSubjectId, KeyConfigError, MasterKeys, SubjectId, SubjectKey, UnwrapError,
     WrappedKey, unwrap, wrap,
 };
-pub use rpc::{KeyClient, KeyError, KeyState, Keys};
+pub use rpc::{KeyClient, KeyError, KeyState, Keys, StaleKey};
 pub use seal::{OpenError, PREFIX, fields, is_sealed, open, seal, sealed_generation};
 pub use store::{
     Erasure, Held, KeyStore, MAX_REASON_CHARS, MIGRATION, StoreError, TABLE, check_migrator,

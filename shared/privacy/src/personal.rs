@@ -13,7 +13,7 @@
 
 use gadai_events::{HandoffOpened, OrderCreated, Recipient};
 
-use crate::{DataKey, KeyState, Keys, OpenError, SubjectId, fields, open, seal};
+use crate::{DataKey, Keys, OpenError, StaleKey, SubjectId, fields, open, seal};
 
 /// An order's personal fields, readable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,13 +165,9 @@ impl<'a> Opener<'a> {
             field: fields::EMAIL,
             source: OpenError::Malformed,
         })?;
-        match keys.get(subject) {
-            KeyState::Live(key) if key.generation() == sealed => Ok(Some(Opener { key, subject })),
-            KeyState::Live(key) if key.generation() > sealed => Ok(None),
-            KeyState::Live(_) => Err(ReadError::StaleKey),
-            KeyState::Erased { generation } if *generation >= sealed => Ok(None),
-            KeyState::Erased { .. } => Err(ReadError::StaleKey),
-            KeyState::Unknown => Ok(None),
+        match keys.sealed_under(subject, sealed) {
+            Ok(key) => Ok(key.map(|key| Opener { key, subject })),
+            Err(StaleKey) => Err(ReadError::StaleKey),
         }
     }
 
@@ -184,7 +180,7 @@ impl<'a> Opener<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::tests::subject;
+    use crate::{KeyState, keys::tests::subject};
 
     fn order() -> OrderCreated {
         OrderCreated {

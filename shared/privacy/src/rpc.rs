@@ -185,11 +185,34 @@ impl Keys {
         }
     }
 
+    /// The key that opens what was sealed for `subject` under key generation `sealed`:
+    /// `Ok(None)` when that is erased (the key gone, or replaced by a later generation after an
+    /// erasure, or never held), [`StaleKey`] when the answer predates the seal.
+    pub fn sealed_under(
+        &self,
+        subject: &SubjectId,
+        sealed: u32,
+    ) -> Result<Option<&DataKey>, StaleKey> {
+        match self.get(subject) {
+            KeyState::Live(key) if key.generation() == sealed => Ok(Some(key)),
+            KeyState::Live(key) if key.generation() > sealed => Ok(None),
+            KeyState::Erased { generation } if *generation >= sealed => Ok(None),
+            KeyState::Live(_) | KeyState::Erased { .. } => Err(StaleKey),
+            KeyState::Unknown => Ok(None),
+        }
+    }
+
     /// Keys made here, for tests and the owner (which reads its store directly).
     pub fn insert(&mut self, subject: SubjectId, state: KeyState) {
         self.by_subject.insert(subject, state);
     }
 }
+
+/// The key store answered with a key older than the one that sealed the data (a replica of it
+/// behind): fetch the subject's key again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the key fetched is older than the one that sealed the data: fetch it again")]
+pub struct StaleKey;
 
 /// Why keys could not be fetched.
 #[derive(Debug, thiserror::Error)]

@@ -23,7 +23,7 @@ use gadai_events::{
     check::{CheckReply, CheckRequest, OrderRef, Outcome, Reference, SUBJECT},
 };
 use gadai_http::{ApiError, FieldError};
-use gadai_privacy::{KeyError, KeyState, SubjectId, personal::seal_recipient};
+use gadai_privacy::{KeyError, SubjectId, personal::seal_recipient};
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -146,20 +146,11 @@ async fn recipient(state: &AppState, view: &OrderView) -> Result<Recipient, ApiE
     let key = if sealed_under == 0 {
         state.keys.key_for(&subject).await.map_err(unavailable)?
     } else {
-        match state
-            .keys
-            .fetch([&subject])
-            .await
-            .map_err(unavailable)?
-            .get(&subject)
-        {
-            KeyState::Live(key) if key.generation() == sealed_under => key.clone(),
-            KeyState::Live(key) if key.generation() < sealed_under => {
-                return Err(ApiError::Unavailable(
-                    "the key store answered with a key older than the order's; retry".into(),
-                ));
-            }
-            _ => return Err(refused(Refusal::Erased)),
+        let keys = state.keys.fetch([&subject]).await.map_err(unavailable)?;
+        match keys.sealed_under(&subject, sealed_under) {
+            Ok(Some(key)) => key.clone(),
+            Ok(None) => return Err(refused(Refusal::Erased)),
+            Err(stale) => return Err(ApiError::Unavailable(format!("{stale}; retry"))),
         }
     };
     Ok(seal_recipient(

@@ -4,7 +4,7 @@
 //! The mail worker fetches the key for each mail (`rpc.keys.get`) and opens them here. Pure:
 //! the keys are fetched by the caller.
 
-use gadai_privacy::{KeyState, Keys, OpenError, SubjectId, fields, open};
+use gadai_privacy::{Keys, OpenError, StaleKey, SubjectId, fields, open};
 
 /// The reason of `verification.failed` when the customer's data was erased.
 pub const ERASED: &str = "data pelanggan telah dihapus";
@@ -31,31 +31,18 @@ pub enum Address {
     Missing,
 }
 
-/// Why [`open`] has no answer yet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Retry {
-    /// The key fetched is older than the one that sealed the fields: fetch it again.
-    StaleKey,
-}
-
 /// The address and name sealed for `subject`, with `keys` (which must hold its key).
 pub fn open_sealed(
     keys: &Keys,
     subject: &SubjectId,
     email: &str,
     name: &str,
-) -> Result<Address, Retry> {
+) -> Result<Address, StaleKey> {
     let Some(sealed) = gadai_privacy::sealed_generation(email) else {
         return Ok(Address::Unreadable);
     };
-    let key = match keys.get(subject) {
-        KeyState::Live(key) if key.generation() == sealed => key,
-        KeyState::Live(key) if key.generation() > sealed => return Ok(Address::Erased),
-        KeyState::Live(_) => return Err(Retry::StaleKey),
-        KeyState::Erased { generation } if *generation >= sealed => return Ok(Address::Erased),
-        KeyState::Erased { .. } => return Err(Retry::StaleKey),
-        // The store never had the key (or lost it): what it sealed is gone.
-        KeyState::Unknown => return Ok(Address::Erased),
+    let Some(key) = keys.sealed_under(subject, sealed)? else {
+        return Ok(Address::Erased);
     };
     let opened =
         |field, text: &str| -> Result<String, OpenError> { open(key, subject, field, text) };
@@ -69,7 +56,7 @@ pub fn open_sealed(
 
 #[cfg(test)]
 mod tests {
-    use gadai_privacy::{DataKey, SubjectKey, seal};
+    use gadai_privacy::{DataKey, KeyState, SubjectKey, seal};
 
     use super::*;
 
@@ -121,14 +108,8 @@ mod tests {
             open(KeyState::Live(DataKey::generate(3))),
             Ok(Address::Erased)
         );
-        assert_eq!(
-            open(KeyState::Live(DataKey::generate(1))),
-            Err(Retry::StaleKey)
-        );
-        assert_eq!(
-            open(KeyState::Erased { generation: 1 }),
-            Err(Retry::StaleKey)
-        );
+        assert_eq!(open(KeyState::Live(DataKey::generate(1))), Err(StaleKey));
+        assert_eq!(open(KeyState::Erased { generation: 1 }), Err(StaleKey));
     }
 
     #[test]

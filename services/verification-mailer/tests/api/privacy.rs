@@ -51,11 +51,21 @@ async fn erase(world: &World, email: &str, generation: u32) {
         .unwrap();
 }
 
-fn failure_reason(event: &Event) -> &str {
-    match &event.kind {
-        EventKind::VerificationFailed(f) => &f.reason,
-        other => panic!("expected verification.failed, got {other:?}"),
-    }
+/// The reasons of the first `count` `verification.failed` events, once there are that many.
+async fn failure_reasons(world: &World, count: usize) -> Vec<String> {
+    let failed = eventually(Duration::from_secs(30), || async {
+        let failed = world.events("verification.failed").await;
+        (failed.len() >= count).then_some(failed)
+    })
+    .await;
+    failed
+        .into_iter()
+        .take(count)
+        .map(|event| match event.kind {
+            EventKind::VerificationFailed(f) => f.reason,
+            other => panic!("expected verification.failed, got {other:?}"),
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -116,14 +126,10 @@ async fn an_erased_customer_is_never_mailed_and_another_still_is() {
     world.request_code(second, 0).await;
     world.wait_for_state(first, "failed").await;
     world.wait_for_state(second, "failed").await;
-    let failed = eventually(Duration::from_secs(30), || async {
-        let failed = world.events("verification.failed").await;
-        (failed.len() == 2).then_some(failed)
-    })
-    .await;
-    for event in &failed {
-        assert_eq!(failure_reason(event), "data pelanggan telah dihapus");
-    }
+    assert_eq!(
+        failure_reasons(&world, 2).await,
+        ["data pelanggan telah dihapus"; 2]
+    );
     assert!(world.mails_to(&erased_email).is_empty());
     assert!(world.events("verification.sent").await.is_empty());
     // The other customer is still mailed.
@@ -149,11 +155,10 @@ async fn a_customer_whose_key_is_gone_is_not_mailed_before_the_erasure_arrives()
         .unwrap();
     world.request_code(order, 0).await;
     world.wait_for_state(order, "failed").await;
-    let failed = eventually(Duration::from_secs(30), || async {
-        world.events("verification.failed").await.into_iter().next()
-    })
-    .await;
-    assert_eq!(failure_reason(&failed), "data pelanggan telah dihapus");
+    assert_eq!(
+        failure_reasons(&world, 1).await,
+        ["data pelanggan telah dihapus"]
+    );
     assert!(world.smtp.messages().is_empty());
 
     mailer.stop().await;
@@ -170,13 +175,9 @@ async fn a_request_without_its_recipient_fails_for_good_with_its_own_reason() {
         .publish_request(order, VerificationRequested::numbered(0))
         .await;
     world.wait_for_state(order, "failed").await;
-    let failed = eventually(Duration::from_secs(30), || async {
-        world.events("verification.failed").await.into_iter().next()
-    })
-    .await;
     assert_eq!(
-        failure_reason(&failed),
-        verification_mailer::domain::recipient::MISSING
+        failure_reasons(&world, 1).await,
+        [verification_mailer::domain::recipient::MISSING]
     );
     assert!(world.smtp.messages().is_empty());
 
@@ -197,16 +198,7 @@ async fn a_request_without_its_recipient_fails_for_good_with_its_own_reason() {
         )
         .await;
     world.wait_for_state(forged, "failed").await;
-    let reasons = eventually(Duration::from_secs(30), || async {
-        let failed = world.events("verification.failed").await;
-        (failed.len() == 2).then(|| {
-            failed
-                .iter()
-                .map(|e| failure_reason(e).to_owned())
-                .collect::<Vec<_>>()
-        })
-    })
-    .await;
+    let reasons = failure_reasons(&world, 2).await;
     assert_eq!(
         reasons[1],
         verification_mailer::domain::recipient::UNREADABLE
@@ -315,11 +307,7 @@ async fn an_smtp_reply_loses_the_address_it_echoes() {
     world.request_code(order, 0).await;
     world.wait_for_state(order, "failed").await;
 
-    let failed = eventually(Duration::from_secs(30), || async {
-        world.events("verification.failed").await.into_iter().next()
-    })
-    .await;
-    let reason = failure_reason(&failed);
+    let reason = failure_reasons(&world, 1).await.remove(0);
     assert!(
         reason.contains("5.1.1 <alamat>: Recipient address rejected"),
         "{reason}"
@@ -362,11 +350,10 @@ async fn an_erasure_the_projection_saw_first_is_honoured_and_a_newer_key_is_not_
     world.projected().await;
     world.request_code(old, 0).await;
     world.wait_for_state(old, "failed").await;
-    let failed = eventually(Duration::from_secs(30), || async {
-        world.events("verification.failed").await.into_iter().next()
-    })
-    .await;
-    assert_eq!(failure_reason(&failed), "data pelanggan telah dihapus");
+    assert_eq!(
+        failure_reasons(&world, 1).await,
+        ["data pelanggan telah dihapus"]
+    );
     assert!(world.mails_to(&email).is_empty());
 
     // order-intake catches up, and the customer orders again under generation 2.
