@@ -8,8 +8,8 @@
 //!   (`pg_dump` of the whole database), in no API answer or export, in no log line of any
 //!   service, and not in plaintext anywhere in the JetStream store; statistics are unchanged; a
 //!   rebuild of the dashboard keeps them erased; another customer's data is untouched.
-//! - Retention, with two sweeper replicas: exactly the customer whose orders are all closed
-//!   past the period is erased, once.
+//! - Retention, with two dashboard-api replicas running its rounds: exactly the customer whose
+//!   orders are all closed past the period is erased, once.
 //!
 //! Needs the service binaries in this target directory (`cargo test --workspace` builds them).
 
@@ -540,7 +540,7 @@ async fn an_erased_customer_is_gone_from_every_table_answer_log_and_the_stream_s
 }
 
 #[tokio::test]
-async fn retention_erases_exactly_the_customers_past_their_period_once_across_two_sweepers() {
+async fn retention_erases_exactly_the_customers_past_their_period_once_across_two_replicas() {
     let env = TestEnv::new().await.unwrap();
     let nats = AuthNats::start().await.unwrap();
     let smtp = SmtpServer::start().await;
@@ -553,11 +553,17 @@ async fn retention_erases_exactly_the_customers_past_their_period_once_across_tw
             .set("RETENTION_SWEEP_INTERVAL", "1s")
     };
     let services = vec![
-        ("order-intake", with_retention("order-intake")),
-        ("verification-mailer", with_retention("verification-mailer")),
+        ("order-intake", env_of("order-intake", &env, &nats, &smtp)),
+        (
+            "verification-mailer",
+            env_of("verification-mailer", &env, &nats, &smtp),
+        ),
         ("dashboard-api", with_retention("dashboard-api")),
-        ("expiry-sweeper", with_retention("expiry-sweeper")),
-        ("expiry-sweeper", with_retention("expiry-sweeper")),
+        ("dashboard-api", with_retention("dashboard-api")),
+        (
+            "expiry-sweeper",
+            env_of("expiry-sweeper", &env, &nats, &smtp),
+        ),
     ];
     let stack = Stack::start(&services, &nats).await;
     let (intake, dashboard) = (stack.url("order-intake"), stack.url("dashboard-api"));
@@ -598,7 +604,7 @@ async fn retention_erases_exactly_the_customers_past_their_period_once_across_tw
         deleted.status()
     );
 
-    // The deleted order's customer is erased by the sweepers...
+    // The deleted order's customer is erased by retention...
     eventually(Duration::from_secs(60), || {
         let admin = admin.clone();
         let url = format!("{dashboard}/dashboard/admin/erasures");
@@ -608,7 +614,7 @@ async fn retention_erases_exactly_the_customers_past_their_period_once_across_tw
         }
     })
     .await;
-    // ...a few more rounds of both sweepers change nothing.
+    // ...a few more rounds of both replicas change nothing.
     tokio::time::sleep(Duration::from_secs(4)).await;
     let log: Value = admin
         .get(format!("{dashboard}/dashboard/admin/erasures"))
@@ -618,7 +624,7 @@ async fn retention_erases_exactly_the_customers_past_their_period_once_across_tw
         .json()
         .await
         .unwrap();
-    // The log holds one row per customer.erased event: one row, one event from two sweepers.
+    // The log holds one row per customer.erased event: one row, one event from two replicas.
     let log = log.as_array().unwrap();
     assert_eq!(log.len(), 1, "one erasure: {log:#?}");
     assert_eq!(log[0]["dasar"], "retensi");

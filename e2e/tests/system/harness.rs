@@ -132,6 +132,8 @@ pub async fn start(knobs: Knobs) -> System {
             gadai_test_support::PII_SUBJECT_KEY,
         )
         .unwrap(),
+        retention_period: None,
+        retention_interval: Duration::from_secs(3600),
     })
     .await
     .unwrap();
@@ -142,8 +144,6 @@ pub async fn start(knobs: Knobs) -> System {
         core: core(&env, "sweeper"),
         sweep_interval: knobs.sweep_interval,
         sweep_batch: 100,
-        retention_period: None,
-        retention_interval: Duration::from_secs(3600),
     })
     .await
     .unwrap();

@@ -69,7 +69,15 @@ pub struct Settings {
     /// The keys of customers' personal data (`PII_MASTER_KEYS`, `PII_SUBJECT_KEY`,
     /// `PII_KEYS_TIMEOUT`).
     pub pii: Pii,
+    /// How long after a customer's last order or hand-off closed their personal data is erased
+    /// (`RETENTION_PERIOD`, default 365 days); `None` when `off` (or 0).
+    pub retention_period: Option<Duration>,
+    /// How often customers past retention are looked for (`RETENTION_SWEEP_INTERVAL`, 1 h).
+    pub retention_interval: Duration,
 }
+
+/// The documented default of `RETENTION_PERIOD`: 365 days.
+pub const DEFAULT_RETENTION_PERIOD: Duration = Duration::from_secs(365 * 86_400);
 
 /// The backlog from which the dashboard projection catches up in bulk by default (and only
 /// into a table that at least doubles; see `gadai_runtime::bulk`): a few seconds of work, where
@@ -133,8 +141,33 @@ impl ServiceSettings for Settings {
             projection_bulk_from: config::parse("PROJECTION_BULK_FROM", BULK_FROM)?,
             bootstrap_admin: bootstrap_admin()?,
             pii: Pii::from_env()?,
+            retention_period: retention_period(config::optional("RETENTION_PERIOD").as_deref())?,
+            retention_interval: retention_interval()?,
         })
     }
+}
+
+/// `RETENTION_PERIOD`: a duration (`365d`, `8760h`), or `off` (or 0) to keep data until it is
+/// erased on request; unset, the default.
+pub fn retention_period(value: Option<&str>) -> anyhow::Result<Option<Duration>> {
+    let Some(value) = value.map(str::trim) else {
+        return Ok(Some(DEFAULT_RETENTION_PERIOD));
+    };
+    if value.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let period = config::parse_duration(value)
+        .with_context(|| format!("RETENTION_PERIOD={value:?} is not a duration (365d) or off"))?;
+    Ok((!period.is_zero()).then_some(period))
+}
+
+fn retention_interval() -> anyhow::Result<Duration> {
+    let interval = config::duration("RETENTION_SWEEP_INTERVAL", Duration::from_secs(3600))?;
+    anyhow::ensure!(
+        !interval.is_zero(),
+        "RETENTION_SWEEP_INTERVAL must be longer than 0"
+    );
+    Ok(interval)
 }
 
 /// The API key n8n sends: required, and not a placeholder outside development.
@@ -151,4 +184,31 @@ fn bootstrap_admin() -> anyhow::Result<Option<(String, SecretString)>> {
         config::check_secret("ADMIN_PASSWORD", password, 12)?;
     }
     Ok(admin.map(|(user, password)| (user, password.into())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_is_a_period_in_days_by_default_and_can_be_turned_off() {
+        assert_eq!(
+            retention_period(None).unwrap(),
+            Some(Duration::from_secs(365 * 86_400))
+        );
+        assert_eq!(
+            retention_period(Some("30d")).unwrap(),
+            Some(Duration::from_secs(30 * 86_400))
+        );
+        assert_eq!(
+            retention_period(Some(" 48h ")).unwrap(),
+            Some(Duration::from_secs(48 * 3600))
+        );
+        for off in ["off", "OFF", "0", "0d"] {
+            assert_eq!(retention_period(Some(off)).unwrap(), None, "{off}");
+        }
+        for bad in ["setahun", "1y", "-5d", "365 days"] {
+            assert!(retention_period(Some(bad)).is_err(), "{bad}");
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! dashboard-api as a service: the projection, the live feed relay and the HTTP API.
+//! dashboard-api as a service: the projection, the live feed relay, retention and the HTTP API.
 
 use std::sync::Arc;
 
@@ -14,6 +14,7 @@ use crate::{
     http::{self, AppState, events},
     limits,
     projection::{self, Dashboard},
+    retention::{RETENTION_BATCH, Retention},
 };
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -36,6 +37,7 @@ impl Service for DashboardApi {
     }
 
     async fn build(settings: Settings, base: &Base) -> anyhow::Result<Self> {
+        gadai_runtime::export_counters(&["retention_erasures_total"]);
         if let Some((username, password)) = &settings.bootstrap_admin {
             bootstrap_admin(&base.pool, username, password.expose_secret()).await?;
         }
@@ -82,6 +84,16 @@ impl Service for DashboardApi {
             limits::LONGEST_WINDOW,
             shutdown.clone(),
         ));
+        let retention = tokio::spawn(
+            Retention {
+                pool: base.pool.clone(),
+                bus: base.bus.clone(),
+                period: settings.retention_period,
+                interval: settings.retention_interval,
+                batch: RETENTION_BATCH,
+            }
+            .run(shutdown.clone()),
+        );
         let routes = http::router(AppState {
             pool: base.pool.clone(),
             bus: base.bus.clone(),
@@ -94,7 +106,7 @@ impl Service for DashboardApi {
         });
         Running {
             routes,
-            workers: vec![consumer, watch, prune],
+            workers: vec![consumer, watch, prune, retention],
             helpers: vec![relay.abort_handle()],
         }
     }

@@ -1,4 +1,4 @@
-//! expiry-sweeper as a service: its projection, the periodic sweep and the retention rounds.
+//! expiry-sweeper as a service: its projection and the periodic sweep.
 
 use gadai_bus::ConsumerSpec;
 use gadai_runtime::{Base, Running, Service};
@@ -7,7 +7,6 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     config::Settings,
     projection::{self, Verifications},
-    retention::{RETENTION_BATCH, Retention},
     sweep::Sweeper,
 };
 
@@ -29,7 +28,7 @@ impl Service for ExpirySweeper {
     }
 
     async fn build(settings: Settings, _base: &Base) -> anyhow::Result<Self> {
-        gadai_runtime::export_counters(&["orders_expired_total", "retention_erasures_total"]);
+        gadai_runtime::export_counters(&["orders_expired_total"]);
         Ok(ExpirySweeper { settings })
     }
 
@@ -50,15 +49,7 @@ impl Service for ExpirySweeper {
             batch: settings.sweep_batch,
         };
         let sweep = tokio::spawn(sweeper.run(shutdown.clone()));
-        let retention = Retention {
-            pool: base.pool.clone(),
-            bus: base.bus.clone(),
-            period: settings.retention_period,
-            interval: settings.retention_interval,
-            batch: RETENTION_BATCH,
-        };
-        let retention = tokio::spawn(retention.run(shutdown.clone()));
         let routes = axum::Router::new().fallback(gadai_http::error::not_found);
-        Running::new(routes, vec![consumer, sweep, retention])
+        Running::new(routes, vec![consumer, sweep])
     }
 }

@@ -22,30 +22,24 @@ pub struct Sweeper {
 }
 
 impl Sweeper {
+    /// Sweeps every `interval` (the first one interval after start: see [`gadai_runtime::every`])
+    /// until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
-        // The first round one interval after start: by then the projection has applied what
-        // happened while the sweeper was down (a round at once would read a stale table), and
-        // several replicas starting together do not all sweep at the same moment.
-        let mut ticker =
-            tokio::time::interval_at(tokio::time::Instant::now() + self.interval, self.interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = ticker.tick() => {}
-            }
-            match self.sweep_once(Utc::now()).await {
+        let this = &self;
+        gadai_runtime::every(self.interval, shutdown, || async move {
+            match this.sweep_once(Utc::now()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(expired = n, "sweep published expiries"),
                 Err(err) => tracing::warn!(error = ?err, "sweep failed; retrying next round"),
             }
-        }
+        })
+        .await
     }
 
     /// One round: returns how many expiries were published (0 when another replica sweeps).
     pub async fn sweep_once(&self, now: DateTime<Utc>) -> anyhow::Result<usize> {
         let mut tx = self.pool.begin().await?;
-        if !read_model::try_lead(&mut tx, read_model::SWEEP_LOCK).await? {
+        if !gadai_store::try_lead(&mut tx, read_model::SWEEP_LOCK).await? {
             return Ok(0);
         }
         let due = read_model::due(&mut tx, now, self.batch).await?;

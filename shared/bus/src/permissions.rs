@@ -98,7 +98,7 @@ pub const ROLES: [Role; 4] = [
     Role {
         service: "expiry-sweeper",
         password_var: "GADAI_SWEEPER_NATS_PASSWORD",
-        publishes: &["order.expired", "customer.erased"],
+        publishes: &["order.expired"],
         subscribes: &[],
         consumers: &[("expiry-sweeper", &SWEEPER_SUBJECTS)],
         answers_requests: false,
@@ -115,17 +115,13 @@ pub const MAILER_PROJECTION_SUBJECTS: [&str; 5] = [
     "customer.erased",
 ];
 
-/// What the sweeper's projection (open verifications, and when each customer's orders and
-/// hand-offs closed, for retention) reads.
-pub const SWEEPER_SUBJECTS: [&str; 8] = [
-    "order.created",
+/// What the sweeper's projection (open verifications and when each expires) reads: no
+/// `order.created`, as an order has nothing to expire until a code is sent.
+pub const SWEEPER_SUBJECTS: [&str; 4] = [
     "verification.sent",
     "order.verified",
     "order.expired",
     "order.deleted",
-    "customer.handoff_opened",
-    "customer.handoff_closed",
-    "customer.erased",
 ];
 
 /// How many re-creations of a replay's ordered consumer the permissions allow (async-nats

@@ -200,3 +200,23 @@ pub fn export_counters(names: &[&'static str]) {
         metrics::counter!(*name).increment(0);
     }
 }
+
+/// Runs `round` every `interval` until `shutdown`, the first one interval after start (by then
+/// a projection has applied what happened while the service was down, and replicas starting
+/// together do not all run their first round at once). A round that runs late delays the next
+/// rather than bunching them.
+pub async fn every<F, Fut>(interval: Duration, shutdown: CancellationToken, mut round: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        round().await;
+    }
+}

@@ -152,6 +152,15 @@ pub async fn begin_apply_with(
     pool.begin_with(begin).await
 }
 
+/// Takes the advisory lock named `round` for the rest of `conn`'s transaction, if no other
+/// replica holds it: one replica runs that round at a time, the others skip it.
+pub async fn try_lead(conn: &mut sqlx::PgConnection, round: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtext($1))")
+        .bind(round)
+        .fetch_one(conn)
+        .await
+}
+
 /// Keeps every projection of `schema` out until the transaction ends (for a schema swap).
 pub async fn lock_exclusive(tx: &mut Transaction<'_, Postgres>, schema: &str) -> sqlx::Result<()> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")

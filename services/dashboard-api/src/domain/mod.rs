@@ -5,6 +5,7 @@ pub mod customer;
 pub mod decide;
 pub mod operator;
 pub mod order;
+pub mod retention;
 
 pub use decide::{Command, Limits, Refusal, decide};
 pub use order::{Customer, Erasure, OrderFacts, OrderPersonal, OrderView, Status};

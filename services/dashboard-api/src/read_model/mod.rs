@@ -14,6 +14,7 @@ pub mod handoff;
 pub mod list;
 pub mod mail_template;
 mod order;
+pub mod retention;
 pub use list::{ListParams, ListQuery};
 pub use order::{Cell, ExportColumn, HistoryEntry, Order};
 

@@ -64,6 +64,9 @@ pub fn settings(env: &TestEnv) -> Settings {
         projection_bulk_from: dashboard_api::config::BULK_FROM,
         bootstrap_admin: Some((ADMIN.into(), PASSWORD.into())),
         pii: pii(),
+        // Off: a test that checks retention runs its rounds by hand.
+        retention_period: None,
+        retention_interval: Duration::from_secs(3600),
     }
 }
 

@@ -10,5 +10,6 @@ mod mail_template;
 mod openapi;
 mod privacy;
 mod projection;
+mod retention;
 mod trust;
 mod web_app;

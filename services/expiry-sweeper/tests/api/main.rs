@@ -1,7 +1,5 @@
 //! expiry-sweeper against real Postgres and NATS JetStream.
 
-mod retention;
-
 use std::time::Duration;
 
 use chrono::Utc;
@@ -37,17 +35,11 @@ fn settings(env: &TestEnv, interval: Duration) -> Settings {
         },
         sweep_interval: interval,
         sweep_batch: 100,
-        retention_period: Some(expiry_sweeper::config::DEFAULT_RETENTION_PERIOD),
-        retention_interval: interval,
     }
 }
 
 async fn spawn(env: TestEnv, interval: Duration) -> TestApp {
-    spawn_with(settings(&env, interval), env).await
-}
-
-async fn spawn_with(settings: Settings, env: TestEnv) -> TestApp {
-    let app = Application::build(settings).await.unwrap();
+    let app = Application::build(settings(&env, interval)).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     let pool = app.pool().clone();
     let shutdown = CancellationToken::new();
@@ -243,6 +235,81 @@ async fn a_resent_code_replaces_the_old_expiry() {
             .await
             .unwrap();
     assert_eq!(row, (new, true));
+    app.stop().await;
+}
+
+/// The sweeper reads what expires an order and nothing of every order or customer: no
+/// `order.created`, no hand-off, no erasure (retention is dashboard-api's), and it keeps no table
+/// per customer.
+#[tokio::test]
+async fn only_verifications_reach_the_sweeper() {
+    let app = spawn(TestEnv::new().await.unwrap(), Duration::from_secs(3600)).await;
+    let order = Uuid::now_v7();
+    let created = EventKind::OrderCreated(OrderCreated {
+        nama_customer: "Siti Rahma".into(),
+        email: "siti@example.co.id".into(),
+        nama_barang: "Cincin emas".into(),
+        jenis_barang: "emas".into(),
+        jumlah_barang: 1,
+        estimasi_nilai_barang: 4_000_000,
+        wilayah: "Depok".into(),
+        id_percakapan: None,
+        idempotency: None,
+        subject: None,
+    });
+    app.bus
+        .publish(&Event::new(order, "n8n", created))
+        .await
+        .unwrap();
+    let handoff = EventKind::HandoffOpened(HandoffOpened {
+        handoff_id: Uuid::now_v7(),
+        id_percakapan: "chat-1".into(),
+        nama_customer: "Siti Rahma".into(),
+        email: "siti@example.co.id".into(),
+        referensi: None,
+        ringkasan: "Ingin bicara dengan petugas".into(),
+        subject: None,
+    });
+    app.bus
+        .publish(&Event::new(Uuid::nil(), "n8n", handoff))
+        .await
+        .unwrap();
+    let code = app.sent(order, chrono::Duration::hours(24)).await;
+    app.caught_up().await;
+    let open: Vec<(Uuid, Uuid)> =
+        sqlx::query_as("SELECT order_id, verification_id FROM verifications")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(open, [(order, code)]);
+    // A NATS server that filters several subjects (2.10 and later, as deployed) delivers the
+    // projection the code only; an older one (this machine's Debian package) delivers the whole
+    // stream and the projection skips the rest.
+    let info = app
+        .bus
+        .jetstream()
+        .get_stream(&app.env.bus.stream)
+        .await
+        .unwrap()
+        .consumer_info(expiry_sweeper::projection::NAME)
+        .await
+        .unwrap();
+    let delivered = info.delivered.consumer_sequence;
+    assert_eq!(
+        delivered,
+        if app.bus.takes_several_filters() {
+            1
+        } else {
+            3
+        }
+    );
+    let kept: Vec<Option<String>> = sqlx::query_scalar(
+        "SELECT to_regclass(t)::text FROM unnest(ARRAY['retention_items', 'retention_erasures']) t",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(kept, [None, None], "retention's tables are dropped");
     app.stop().await;
 }
 

@@ -1,9 +1,15 @@
 //! Retention (UU PDP 27/2022, issue 15): a customer's personal data is erased by itself once it
 //! has been kept long enough.
 //!
+//! dashboard-api decides it because its read model already holds every customer's orders and
+//! hand-offs, with their subject ids, key generations and closes, and their erasures; the admin's
+//! erasure on request is published here too. (The sweeper decided it until 2026-12-03, from a
+//! copy of every order it read for nothing else.)
+//!
 //! Every `RETENTION_SWEEP_INTERVAL` a round publishes `customer.erased` (actor `system`, basis
 //! `retensi`) for every customer whose orders and hand-offs have **all** been closed (verified,
-//! expired, deleted; hand-off contacted) for `RETENTION_PERIOD`, the newest close counting. The
+//! expired, deleted; hand-off contacted) for `RETENTION_PERIOD`, the newest close (an order's
+//! newest event) counting. The
 //! erasure names the newest key generation their items were sealed under, so order-intake
 //! deletes that key (and older ones) and every projection blanks what it holds of them.
 //!
@@ -15,11 +21,11 @@
 //! contact the customer), and the old orders hold nothing more about them than it does.
 //!
 //! **Once across replicas.** A round runs under a transaction-scoped advisory lock taken with
-//! `try` (as the expiry sweep does): one replica runs it, the others skip it. Before deciding it
-//! waits until the projection has applied everything on the stream when the round started, so
-//! an erasure published by an earlier round (of any replica) has removed its customer's items
-//! and an order placed before the round has opened its item; a round whose projection does not
-//! catch up in time is skipped. The erasure's `Nats-Msg-Id` (`customer.erased:<subject>:
+//! `try` (as the sweeper's expiry sweep does): one replica runs it, the others skip it. Before
+//! deciding it waits until the projection has applied everything on the stream when the round started, so
+//! an erasure published by an earlier round (of any replica) is in `erased_subjects` and an
+//! order placed before the round is in `orders`; a round whose projection does not catch up in
+//! time is skipped. The erasure's `Nats-Msg-Id` (`customer.erased:<subject>:
 //! <generation>`) dedupes whatever still repeats within the duplicate window, such as a round
 //! whose events were stored but whose replica died before it returned.
 //!
@@ -38,7 +44,7 @@ use gadai_bus::Bus;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::{domain, projection, read_model};
+use crate::{domain::retention as domain, projection, read_model::retention as read_model};
 
 /// The most customers one round erases.
 pub const RETENTION_BATCH: i64 = 500;
@@ -63,24 +69,17 @@ impl Retention {
             tracing::info!("retention is off (RETENTION_PERIOD=off): nothing is erased by itself");
             return;
         }
-        // The first round one interval after start, as the expiry sweep does: several replicas
-        // starting together do not all look at the same moment.
-        let mut ticker =
-            tokio::time::interval_at(tokio::time::Instant::now() + self.interval, self.interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = ticker.tick() => {}
-            }
-            match self.round(Utc::now()).await {
+        let this = &self;
+        gadai_runtime::every(self.interval, shutdown, || async move {
+            match this.round(Utc::now()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(erased = n, "retention erased customers"),
                 Err(err) => {
                     tracing::warn!(error = ?err, "retention round failed; retrying next round")
                 }
             }
-        }
+        })
+        .await
     }
 
     /// One round at `now`: returns how many customers it erased (0 when retention is off, when
@@ -91,12 +90,12 @@ impl Retention {
         };
         let cutoff = now - chrono::Duration::from_std(period).context("RETENTION_PERIOD")?;
         let mut tx = self.pool.begin().await?;
-        if !read_model::try_lead(&mut tx, read_model::RETENTION_LOCK).await? {
+        if !gadai_store::try_lead(&mut tx, read_model::RETENTION_LOCK).await? {
             return Ok(0);
         }
         if !self.projection_caught_up().await? {
             tracing::warn!(
-                "the sweeper's projection is behind the stream: retention skips this round"
+                "the dashboard's projection is behind the stream: retention skips this round"
             );
             return Ok(0);
         }
@@ -122,9 +121,8 @@ impl Retention {
     }
 
     /// Waits, at most [`CATCH_UP_WAIT`], until the projection's consumer has applied everything
-    /// up to the stream's last sequence now: its ack floor reached it, or nothing of its subjects
-    /// waits or is in hand (a filtered consumer's floor stays behind while other subjects move
-    /// on).
+    /// up to the stream's last sequence now: its ack floor reached it, or nothing waits or is in
+    /// hand.
     async fn projection_caught_up(&self) -> anyhow::Result<bool> {
         let until = self.bus.last_sequence().await?;
         let stream = self
