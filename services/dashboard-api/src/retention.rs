@@ -9,9 +9,9 @@
 //! Every `RETENTION_SWEEP_INTERVAL` a round publishes `customer.erased` (actor `system`, basis
 //! `retensi`) for every customer whose orders and hand-offs have **all** been closed (verified,
 //! expired, deleted; hand-off contacted) for `RETENTION_PERIOD`, the newest close (an order's
-//! newest event) counting. The
-//! erasure names the newest key generation their items were sealed under, so order-intake
-//! deletes that key (and older ones) and every projection blanks what it holds of them.
+//! newest event) counting. The erasure names the newest key generation their items were sealed
+//! under, so order-intake deletes that key (and older ones) and every projection blanks what it
+//! holds of them.
 //!
 //! **Per customer, not per order.** The key that seals an order's name and e-mail is the
 //! customer's, one for all their orders and hand-offs: erasing it for an old order would erase
@@ -22,12 +22,13 @@
 //!
 //! **Once across replicas.** A round runs under a transaction-scoped advisory lock taken with
 //! `try` (as the sweeper's expiry sweep does): one replica runs it, the others skip it. Before
-//! deciding it waits until the projection has applied everything on the stream when the round started, so
-//! an erasure published by an earlier round (of any replica) is in `erased_subjects` and an
-//! order placed before the round is in `orders`; a round whose projection does not catch up in
-//! time is skipped. The erasure's `Nats-Msg-Id` (`customer.erased:<subject>:
-//! <generation>`) dedupes whatever still repeats within the duplicate window, such as a round
-//! whose events were stored but whose replica died before it returned.
+//! deciding it waits until the projection has applied everything on the stream when the round
+//! started, so an erasure published by an earlier round (of any replica) is in
+//! `erased_subjects` and an order placed before the round is in `orders`; a round whose
+//! projection does not catch up in time is skipped. The erasure's `Nats-Msg-Id`
+//! (`customer.erased:<subject>:<generation>`) dedupes whatever still repeats within the
+//! duplicate window, such as a round whose events were stored but whose replica died before it
+//! returned.
 //!
 //! What this cannot see: an order placed by the customer after the round read the stream's end
 //! and before order-intake applies the erasure is sealed under the key being erased. The window
