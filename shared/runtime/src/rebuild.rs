@@ -115,6 +115,13 @@ async fn swap_in<P: Projection>(
     for table in keep {
         gadai_store::check_identifier(table)?;
         let live = &db.schema;
+        // The service writes these tables as it serves (no projection lock keeps it out):
+        // writers in flight commit before the copy, and later ones wait for the swap and then
+        // write to the table that took the name.
+        sqlx::query(&format!("LOCK TABLE {live}.{table} IN EXCLUSIVE MODE"))
+            .execute(&mut *tx)
+            .await
+            .with_context(|| format!("locking {live}.{table}"))?;
         sqlx::query(&format!(
             "INSERT INTO {fresh}.{table} SELECT * FROM {live}.{table}"
         ))

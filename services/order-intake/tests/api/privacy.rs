@@ -480,3 +480,49 @@ async fn a_key_store_that_fails_answers_503_and_publishes_nothing() {
     assert_eq!(app.stream_messages().await.len(), 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_key_made_while_a_rebuild_swaps_its_schema_is_kept() {
+    let app = spawn_app().await;
+    post_and_read(&app, &order()).await;
+    // A customer's key being made (not committed yet) when the rebuild copies the keys over.
+    let late = "f".repeat(64);
+    let mut writer = app.pool.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO customer_keys (subject, master_id, wrapped)
+         SELECT $1, master_id, wrapped FROM customer_keys LIMIT 1",
+    )
+    .bind(&late)
+    .execute(&mut *writer)
+    .await
+    .unwrap();
+    let rebuild = Application::rebuild(settings(&app.env, app.env.bus.clone()), true);
+    // The rebuild waits for the writer (before its copy, not after it), then the writer
+    // commits.
+    let commit_once_waited = async {
+        eventually(Duration::from_secs(30), || async {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+            (waiting > 0).then_some(())
+        })
+        .await;
+        writer.commit().await.unwrap();
+    };
+    let (rebuilt, ()) = tokio::join!(rebuild, commit_once_waited);
+    rebuilt.unwrap();
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM customer_keys WHERE subject = $1")
+        .bind(&late)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        kept, 1,
+        "the key made during the swap is in the rebuilt schema"
+    );
+    app.stop().await;
+}
