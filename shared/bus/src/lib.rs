@@ -438,6 +438,17 @@ impl Bus {
         }
     }
 
+    /// The event the stream stored at `sequence` (one request to the stream's leader, no stream
+    /// info first): what a duplicate PubAck's sequence points at.
+    pub async fn stored(&self, sequence: u64) -> anyhow::Result<Event> {
+        let stream = self.js.get_stream_no_info(&self.settings.stream).await?;
+        let message = stream
+            .get_raw_message(sequence)
+            .await
+            .with_context(|| format!("reading sequence {sequence} of {}", self.settings.stream))?;
+        Ok(Event::decode(&message.payload)?)
+    }
+
     /// The durable pull consumer `name`, created when missing. Several replicas share it.
     pub async fn durable_consumer(&self, spec: &ConsumerSpec) -> anyhow::Result<PullConsumer> {
         let stream = self.ensure_stream().await?;

@@ -49,6 +49,9 @@ pub struct Role {
     pub consumers: &'static [(&'static str, &'static [&'static str])],
     /// It answers requests it received (the code check).
     pub answers_requests: bool,
+    /// It reads a stored event by its sequence (`$JS.API.STREAM.MSG.GET.<stream>`): the bridge,
+    /// to compare a duplicate with the request that met it.
+    pub reads_stored: bool,
 }
 
 /// The permission table: publishes, subscribes and durable consumers of every service.
@@ -60,6 +63,7 @@ pub const ROLES: [Role; 4] = [
         subscribes: &[("rpc.keys.get", Some("order-intake"))],
         consumers: &[("order-intake", &["order.created", "customer.erased"])],
         answers_requests: true,
+        reads_stored: true,
     },
     Role {
         service: "dashboard-api",
@@ -78,6 +82,7 @@ pub const ROLES: [Role; 4] = [
         subscribes: &[("dashboard.changes", None)],
         consumers: &[("dashboard-api", &[])],
         answers_requests: false,
+        reads_stored: false,
     },
     Role {
         service: "verification-mailer",
@@ -94,6 +99,7 @@ pub const ROLES: [Role; 4] = [
             ("verification-mailer-send", &["verification.requested"]),
         ],
         answers_requests: true,
+        reads_stored: false,
     },
     Role {
         service: "expiry-sweeper",
@@ -102,6 +108,7 @@ pub const ROLES: [Role; 4] = [
         subscribes: &[],
         consumers: &[("expiry-sweeper", &SWEEPER_SUBJECTS)],
         answers_requests: false,
+        reads_stored: false,
     },
 ];
 
@@ -167,6 +174,9 @@ impl Permissions {
         let api = "$JS.API";
         publish.push(format!("{api}.STREAM.INFO.{stream}"));
         publish.push(format!("{api}.STREAM.CREATE.{stream}"));
+        if role.reads_stored {
+            publish.push(format!("{api}.STREAM.MSG.GET.{stream}"));
+        }
         for (name, filters) in role.consumers {
             publish.push(format!("{api}.CONSUMER.INFO.{stream}.{name}"));
             // One filter travels in the subject; none or several (filter_subjects) do not.
@@ -313,6 +323,9 @@ mod tests {
             assert_eq!(takes, p.user == "verification-mailer", "{}", p.user);
             let takes_keys = p.subscribe.iter().any(|s| s.starts_with("rpc.keys.get"));
             assert_eq!(takes_keys, p.user == "order-intake", "{}", p.user);
+            // Only the bridge reads stored events one by one (a duplicate's body).
+            let reads = p.publish.iter().any(|s| s.contains(".STREAM.MSG.GET."));
+            assert_eq!(reads, p.user == "order-intake", "{}", p.user);
             assert_eq!(
                 p.allow_responses,
                 p.user == "verification-mailer" || p.user == "order-intake"

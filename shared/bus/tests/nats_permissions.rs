@@ -397,7 +397,7 @@ async fn no_service_touches_another_services_consumers_inboxes_or_the_stream() {
         format!("$JS.API.STREAM.DELETE.{stream}"),
         format!("$JS.API.STREAM.PURGE.{stream}"),
         format!("$JS.API.STREAM.UPDATE.{stream}"),
-        format!("$JS.API.STREAM.MSG.GET.{stream}"),
+        format!("$JS.API.STREAM.MSG.DELETE.{stream}"),
         format!("$JS.API.CONSUMER.LIST.{stream}"),
     ] {
         intake.publish(subject.clone(), "{}".into()).await.unwrap();
@@ -410,6 +410,23 @@ async fn no_service_touches_another_services_consumers_inboxes_or_the_stream() {
         );
     }
     assert!(js.delete_stream(&stream).await.is_err());
+
+    // The bridge reads a stored event by its sequence (a duplicate's body); no other service
+    // reads the stream but through its own consumers.
+    let bridge = bus_as(&nats, "order-intake").await;
+    let order = event(crate::created());
+    let stored = bridge.publish(&order).await.unwrap();
+    assert_eq!(bridge.stored(stored.sequence).await.unwrap().id, order.id);
+    let subject = format!("$JS.API.STREAM.MSG.GET.{stream}");
+    let reader = client_as(&nats, "dashboard-api").await;
+    reader.publish(subject.clone(), "{}".into()).await.unwrap();
+    reader.flush().await.unwrap();
+    assert!(
+        nats.wait_violation("Publish", "dashboard-api", &subject, VIOLATION_WAIT)
+            .await,
+        "dashboard-api may publish {subject}:\n{}",
+        nats.log()
+    );
 
     // Another service's inbox, or everyone's, cannot be read.
     for subject in [

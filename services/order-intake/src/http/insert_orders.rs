@@ -10,6 +10,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::Utc;
+use gadai_bus::Stored;
 use gadai_events::{BRIDGE_ACTOR, Event, EventKind, IdempotencyRef, OrderCreated};
 use gadai_http::{ApiError, FieldError};
 use gadai_privacy::{SubjectId, personal::seal_order};
@@ -95,7 +96,8 @@ pub struct Accepted {
 
 /// Validates a body of orders and publishes them, safely for retries: the bridge's one path,
 /// shared by `/api/insert-orders` and the old workflow's `/order`. Parse, load the earlier
-/// attempt, decide ([`idempotency::decide`]), seal the personal fields, publish, answer.
+/// attempt, decide ([`idempotency::decide`]), seal the personal fields, publish, compare a
+/// duplicate with its stored event, answer.
 ///
 /// The fingerprint and the decision see the body as the client sent it; only what goes on the
 /// stream is sealed.
@@ -143,11 +145,7 @@ pub async fn accept(
     let started = stage_done("index", started);
 
     let key = match idempotency::decide(&request, earlier.as_ref()) {
-        Decision::Conflict => {
-            return Err(ApiError::Unprocessable(
-                "Idempotency-Key ini sudah dipakai untuk permintaan yang berbeda".into(),
-            ));
-        }
+        Decision::Conflict => return Err(key_used_for_another_body()),
         Decision::Replay { ids } => {
             tracing::Span::current().record("replayed", true);
             return Ok(Accepted {
@@ -166,13 +164,48 @@ pub async fn accept(
         seal_order(key, subject, order);
     }
     let started = stage_done("seal", started);
-    let (ids, all_duplicates) = publish(state, orders, &key).await?;
+    let (ids, acks) = publish(state, orders, &key).await?;
     stage_done("publish", started);
+    if stored_from_another_body(state, &acks, &request.fingerprint).await {
+        return Err(key_used_for_another_body());
+    }
     metrics::counter!("orders_accepted_total").increment(ids.len() as u64);
     Ok(Accepted {
         ids,
-        replayed: all_duplicates,
+        replayed: acks.iter().all(|a| a.duplicate),
     })
+}
+
+fn key_used_for_another_body() -> ApiError {
+    ApiError::Unprocessable(
+        "Idempotency-Key ini sudah dipakai untuk permintaan yang berbeda".into(),
+    )
+}
+
+/// Whether an order JetStream called a duplicate was stored by a request with another body
+/// under the same key: one that came at the same time (on any replica), before the index held
+/// either. Only duplicates are read back, so a new order costs nothing here. A stored event
+/// that cannot be read is logged and taken for this request's own.
+async fn stored_from_another_body(state: &AppState, acks: &[Stored], fingerprint: &str) -> bool {
+    for ack in acks.iter().filter(|a| a.duplicate) {
+        match state.bus.stored(ack.sequence).await {
+            Ok(Event {
+                kind:
+                    EventKind::OrderCreated(OrderCreated {
+                        idempotency: Some(stored),
+                        ..
+                    }),
+                ..
+            }) if stored.fingerprint != fingerprint => return true,
+            Ok(_) => {}
+            Err(error) => tracing::warn!(
+                error = %format!("{error:#}"),
+                seq = ack.sequence,
+                "a duplicate's stored event could not be read; taken for this request's own"
+            ),
+        }
+    }
+    false
 }
 
 /// Records how long a stage of an accepted request took (`bridge_stage_seconds{stage}`: the
@@ -228,7 +261,7 @@ async fn publish(
     state: &AppState,
     orders: Vec<OrderCreated>,
     key: &str,
-) -> Result<(Vec<Uuid>, bool), ApiError> {
+) -> Result<(Vec<Uuid>, Vec<Stored>), ApiError> {
     let events: Vec<Event> = orders
         .into_iter()
         .enumerate()
@@ -244,7 +277,7 @@ async fn publish(
         .await
         .map_err(|e| ApiError::Unavailable(format!("{e:#}")))?;
     let ids = events.iter().map(|e| e.order_id).collect();
-    Ok((ids, acks.iter().all(|a| a.duplicate)))
+    Ok((ids, acks))
 }
 
 fn created(ids: &[Uuid], replayed: bool) -> Response {
