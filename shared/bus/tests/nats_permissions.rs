@@ -34,6 +34,27 @@ async fn bus_as(nats: &AuthNats, service: &str) -> Bus {
 }
 
 /// A JetStream context that gives up after one second (a refused request gets no answer).
+/// Publishes `subject` as `service` (its `client`) and asserts the server refused it and logged
+/// the violation.
+async fn assert_publish_refused(
+    nats: &AuthNats,
+    client: &async_nats::Client,
+    service: &str,
+    subject: &str,
+) {
+    client
+        .publish(subject.to_owned(), "{}".into())
+        .await
+        .unwrap();
+    client.flush().await.unwrap();
+    assert!(
+        nats.wait_violation("Publish", service, subject, VIOLATION_WAIT)
+            .await,
+        "{service} may publish {subject}:\n{}",
+        nats.log()
+    );
+}
+
 fn impatient(client: &async_nats::Client) -> jetstream::Context {
     let mut js = jetstream::new(client.clone());
     js.set_timeout(Duration::from_secs(1));
@@ -313,12 +334,7 @@ async fn only_the_mailer_takes_and_answers_code_checks() {
     );
     // Only dashboard-api asks.
     let intake = client_as(&nats, "order-intake").await;
-    intake.publish(subject.clone(), "{}".into()).await.unwrap();
-    intake.flush().await.unwrap();
-    assert!(
-        nats.wait_violation("Publish", "order-intake", &subject, VIOLATION_WAIT)
-            .await
-    );
+    assert_publish_refused(&nats, &intake, "order-intake", &subject).await;
     // The mailer answers requests it received, and publishes to no other inbox: no forged
     // replies to a dashboard inbox it merely guessed.
     let guessed = format!(
@@ -400,14 +416,7 @@ async fn no_service_touches_another_services_consumers_inboxes_or_the_stream() {
         format!("$JS.API.STREAM.MSG.DELETE.{stream}"),
         format!("$JS.API.CONSUMER.LIST.{stream}"),
     ] {
-        intake.publish(subject.clone(), "{}".into()).await.unwrap();
-        intake.flush().await.unwrap();
-        assert!(
-            nats.wait_violation("Publish", "order-intake", &subject, VIOLATION_WAIT)
-                .await,
-            "order-intake may publish {subject}:\n{}",
-            nats.log()
-        );
+        assert_publish_refused(&nats, &intake, "order-intake", &subject).await;
     }
     assert!(js.delete_stream(&stream).await.is_err());
 
@@ -419,14 +428,7 @@ async fn no_service_touches_another_services_consumers_inboxes_or_the_stream() {
     assert_eq!(bridge.stored(stored.sequence).await.unwrap().id, order.id);
     let subject = format!("$JS.API.STREAM.MSG.GET.{stream}");
     let reader = client_as(&nats, "dashboard-api").await;
-    reader.publish(subject.clone(), "{}".into()).await.unwrap();
-    reader.flush().await.unwrap();
-    assert!(
-        nats.wait_violation("Publish", "dashboard-api", &subject, VIOLATION_WAIT)
-            .await,
-        "dashboard-api may publish {subject}:\n{}",
-        nats.log()
-    );
+    assert_publish_refused(&nats, &reader, "dashboard-api", &subject).await;
 
     // Another service's inbox, or everyone's, cannot be read.
     for subject in [

@@ -164,6 +164,19 @@ impl TestApp {
             .collect()
     }
 
+    /// Waits until the intake's idempotency index holds `rows` rows (its consumer indexes what
+    /// the bridge published).
+    pub async fn wait_indexed(&self, rows: i64) {
+        gadai_test_support::eventually(std::time::Duration::from_secs(10), || async {
+            let n: i64 = sqlx::query_scalar("SELECT count(*) FROM idempotency_keys")
+                .fetch_one(&self.pool)
+                .await
+                .unwrap();
+            (n == rows).then_some(())
+        })
+        .await;
+    }
+
     pub async fn stop(self) {
         self.shutdown.cancel();
         self.env.cleanup().await;

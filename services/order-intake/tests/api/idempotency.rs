@@ -55,14 +55,7 @@ async fn the_same_key_after_the_dedupe_window_still_makes_one_order() {
 async fn a_key_reused_for_another_body_is_refused() {
     let app = spawn_app().await;
     assert_eq!(app.post_orders(&order(), Some("k-1")).await.status(), 201);
-    eventually(Duration::from_secs(10), || async {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM idempotency_keys")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-        (n == 1).then_some(())
-    })
-    .await;
+    app.wait_indexed(1).await;
     let mut other = order();
     other["nama_barang"] = json!("Samsung S24");
     let response = app.post_orders(&other, Some("k-1")).await;
@@ -104,14 +97,7 @@ async fn a_malformed_key_is_a_422_on_the_header() {
 /// Removes what the intake's index holds: as it is before its consumer reached a request that
 /// JetStream has stored already (the window is milliseconds long; here it stays open).
 async fn index_not_yet_caught_up(app: &TestApp, rows: i64) {
-    eventually(Duration::from_secs(10), || async {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM idempotency_keys")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-        (n == rows).then_some(())
-    })
-    .await;
+    app.wait_indexed(rows).await;
     sqlx::query("DELETE FROM idempotency_keys")
         .execute(&app.pool)
         .await

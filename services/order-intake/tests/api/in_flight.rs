@@ -2,9 +2,6 @@
 //! idempotency index for all their candidate keys, one of the key store for all their
 //! customers. Each must still get its own answer, also two requests under the same key.
 
-use std::time::Duration;
-
-use gadai_test_support::eventually;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -26,13 +23,6 @@ fn order_of(n: usize) -> Value {
     o
 }
 
-async fn indexed(app: &TestApp) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM idempotency_keys")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn requests_in_flight_together_each_get_their_own_answer() {
     let app = spawn_app().await;
@@ -45,10 +35,7 @@ async fn requests_in_flight_together_each_get_their_own_answer() {
         assert_eq!(response.status(), 201);
         earlier.push(ids_of(&response.json().await.unwrap()));
     }
-    eventually(Duration::from_secs(10), || async {
-        (indexed(&app).await == 5).then_some(())
-    })
-    .await;
+    app.wait_indexed(5).await;
 
     // At once: their retries, the same keys with other bodies, and 20 new customers.
     let retries = (0..5).map(|n| (order_of(n), format!("old-{n}")));
