@@ -119,6 +119,25 @@ fn database_name(env: &TestEnv) -> String {
     format!("gadai_t_{}", env.tag)
 }
 
+/// Has Postgres write every dirty buffer out (`CHECKPOINT`) and says how long it took, so that
+/// what one phase wrote is not flushed during the next phase's measurement.
+pub async fn checkpoint(database_url: &str) -> String {
+    let started = Instant::now();
+    let done = async {
+        let mut conn = PgConnection::connect(database_url).await?;
+        conn.execute("CHECKPOINT").await?;
+        conn.close().await
+    }
+    .await;
+    match done {
+        Ok(()) => format!(
+            "checkpoint: the writes so far are on disk after {:.1} s",
+            started.elapsed().as_secs_f64()
+        ),
+        Err(err) => format!("note: CHECKPOINT failed ({err}); the next phase may flush them"),
+    }
+}
+
 /// Deletes one stream and drops one database; both may be gone already.
 pub async fn drop_resources(nats_url: &str, database: &str, stream: &str) -> anyhow::Result<()> {
     anyhow::ensure!(
