@@ -76,19 +76,29 @@ pub(crate) async fn underway(pool: &PgPool, schema: &str) -> anyhow::Result<bool
     Ok(!gadai_store::set_aside(pool, schema).await?.is_empty())
 }
 
-/// Builds the indexes set aside again (none when another replica did already).
+/// Sorts what the backlog left in the GIN indexes' pending lists into them, then builds the
+/// indexes set aside again (nothing when another replica did already).
 pub(crate) async fn end(pool: &PgPool, schema: &str, projection: &str) -> anyhow::Result<()> {
     let lock = SchemaLock::acquire(pool, schema).await?;
     let started = std::time::Instant::now();
-    let built = gadai_store::restore_set_aside_indexes(pool, schema).await;
+    let done = async {
+        if !underway(pool, schema).await? {
+            return anyhow::Ok((0, 0));
+        }
+        let merged = gadai_store::merge_pending_lists(pool, schema).await?;
+        let built = gadai_store::restore_set_aside_indexes(pool, schema).await?;
+        Ok((merged, built))
+    }
+    .await;
     lock.release().await;
-    let built = built?;
+    let (merged, built) = done?;
     if built > 0 {
         tracing::info!(
             projection,
             indexes = built,
+            pending_pages_merged = merged,
             seconds = started.elapsed().as_secs_f64(),
-            "bulk catch-up done: indexes built again"
+            "bulk catch-up done: pending lists merged, indexes built again"
         );
     }
     Ok(())

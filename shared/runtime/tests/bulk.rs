@@ -22,6 +22,8 @@ const SCHEMA: &str = "bulky";
 const INDEX: &str = "rows_order_id";
 /// A secondary index the projection's own statements use: never set aside.
 const KEPT: &str = "rows_kept";
+/// A GIN index with a pending list a backlog does not fill: the catch-up sorts it in.
+const GIN: &str = "rows_seqs";
 
 /// One row per event; each batch records whether [`INDEX`] existed while it was applied, and
 /// checks that [`KEPT`] did.
@@ -92,7 +94,9 @@ async fn setup() -> (TestEnv, Bus, PgPool) {
     sqlx::raw_sql(&format!(
         "CREATE TABLE {SCHEMA}.rows (seq bigint PRIMARY KEY, order_id uuid NOT NULL);
          CREATE INDEX {INDEX} ON {SCHEMA}.rows (order_id);
-         CREATE INDEX {KEPT} ON {SCHEMA}.rows (seq, order_id)"
+         CREATE INDEX {KEPT} ON {SCHEMA}.rows (seq, order_id);
+         CREATE INDEX {GIN} ON {SCHEMA}.rows USING gin ((ARRAY[seq]))
+             WITH (fastupdate = on, gin_pending_list_limit = 4096)"
     ))
     .execute(&pool)
     .await
@@ -150,6 +154,15 @@ async fn index_definition(pool: &PgPool) -> Option<String> {
         .unwrap()
 }
 
+/// Pages [`GIN`]'s pending list held; sorting them into the index empties it.
+async fn pending_pages(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT gin_clean_pending_list($1::regclass)")
+        .bind(format!("{SCHEMA}.{GIN}"))
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 /// Waits until every one of `count` events is a row and no index is left aside.
 async fn caught_up(pool: &PgPool, count: i64) {
     eventually(Duration::from_secs(60), || async {
@@ -184,6 +197,11 @@ async fn two_replicas_far_behind_catch_up_with_the_indexes_aside_and_build_them_
         "the index is built again as it was"
     );
     assert!(analyzed(&pool).await, "and the table analyzed");
+    assert_eq!(
+        pending_pages(&pool).await,
+        0,
+        "what the backlog left in the GIN index's pending list was sorted in"
+    );
 
     // Live events after the catch-up go into the indexed table.
     publish(&bus, 10).await;

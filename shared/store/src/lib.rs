@@ -401,6 +401,25 @@ pub async fn restore_set_aside_indexes(pool: &PgPool, schema: &str) -> anyhow::R
     Ok(indexes.len())
 }
 
+/// Sorts the pending lists of `schema`'s GIN indexes into the indexes and returns how many
+/// pages they held. A backlog's batches leave up to 32 MB there (dashboard-api's trigram index),
+/// which every search scans until a later insert, or autovacuum, sorts it in: after a
+/// 1,000,000-event catch-up, 3,998 pages, merged in 0.3 s, took a search for one e-mail from
+/// p99 20.2 ms to 8.98 ms (2026-12-04).
+pub async fn merge_pending_lists(pool: &PgPool, schema: &str) -> anyhow::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT coalesce(sum(gin_clean_pending_list(c.oid)), 0)::bigint
+         FROM pg_class c
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         JOIN pg_am a ON a.oid = c.relam
+         WHERE n.nspname = $1 AND c.relkind = 'i' AND a.amname = 'gin'",
+    )
+    .bind(schema)
+    .fetch_one(pool)
+    .await
+    .with_context(|| format!("merging the GIN pending lists of {schema}"))
+}
+
 /// Index builds (and then analyzes or vacuums) run at once by [`restore_indexes`] and
 /// [`vacuum`]. A trigram GIN build uses one core for seconds (4.1 s of the 7.6 s a
 /// 300,000-order rebuild spent building and vacuuming one statement after the other); the
