@@ -1,20 +1,22 @@
-//! Where the bridge's time goes: order-intake's own histograms (`bridge_stage_seconds{stage}`,
-//! `event_publish_seconds{phase}`, `http_request_duration_seconds`) read from its `/metrics`
-//! before and after the measured load, as the mean time per request of each stage.
+//! Where the time goes: a service's own histograms read from its `/metrics` before and after the
+//! measured load. The bridge's (order-intake's `bridge_stage_seconds{stage}`,
+//! `event_publish_seconds{phase}`, `http_request_duration_seconds`) as the mean time per request
+//! of each stage; a projection's (`projection_stage_seconds{projection, stage}`) as the mean
+//! time per batch of each stage.
 
 use std::collections::BTreeMap;
 
 use crate::common::Running;
 
-/// `(sum, count)` of each series of the histograms in one `/metrics` page, keyed by the
-/// series' name and labels as written.
+/// `(sum, count)` of each series of the histograms in one `/metrics` page, and `(value, 0)` of
+/// each counter (`_total`), keyed by the series' name and labels as written.
 #[derive(Default)]
 pub struct Totals(BTreeMap<String, (f64, f64)>);
 
 impl Totals {
-    pub async fn scrape(client: &reqwest::Client, intake: &Running) -> anyhow::Result<Totals> {
+    pub async fn scrape(client: &reqwest::Client, service: &Running) -> anyhow::Result<Totals> {
         let page = client
-            .get(intake.url("/metrics"))
+            .get(service.url("/metrics"))
             .send()
             .await?
             .error_for_status()?
@@ -38,6 +40,9 @@ impl Totals {
                 totals.entry(key(base)).or_insert((0.0, 0.0)).0 = value;
             } else if let Some(base) = name.strip_suffix("_count") {
                 totals.entry(key(base)).or_insert((0.0, 0.0)).1 = value;
+            } else if name.ends_with("_total") {
+                // A counter, as a sum.
+                totals.entry(key(name)).or_insert((0.0, 0.0)).0 = value;
             }
         }
         Totals(totals)
@@ -116,6 +121,46 @@ pub fn print(before: &Totals, after: &Totals) {
     );
 }
 
+/// Prints the mean time per batch of each stage of `projection`'s batches, in the order they
+/// run: waiting to be applied, then `begin` and `record` beside `prepare`, `apply`, `commit`,
+/// `committed`.
+pub fn print_projection(before: &Totals, after: &Totals, projection: &str) {
+    let label = format!("projection=\"{projection}\"");
+    let stage = |s: &str| {
+        after.since(
+            before,
+            &[
+                "projection_stage_seconds{",
+                &label,
+                &format!("stage=\"{s}\""),
+            ],
+        )
+    };
+    let (_, batches) = stage("apply");
+    let (events, _) = after.since(before, &["projection_events_applied_total{", &label]);
+    if batches == 0.0 {
+        println!("  per-stage breakdown: {projection}'s /metrics recorded no batch");
+        return;
+    }
+    println!(
+        "  {projection}'s batches ({}, {:.1} events each), mean ms per batch:",
+        crate::common::thousands(batches),
+        events / batches
+    );
+    let rows = [
+        ("wait (first message in hand -> apply)", "wait"),
+        ("begin (transaction, locks), then", "begin"),
+        ("record (erasures, history), beside", "record"),
+        ("prepare (customers' keys)", "prepare"),
+        ("apply (statements)", "apply"),
+        ("commit (checkpoint, COMMIT)", "commit"),
+        ("committed (announce)", "committed"),
+    ];
+    for (name, s) in rows {
+        println!("    {name:<42} {:>8.3} ms", stage(s).0 / batches * 1000.0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,5 +182,25 @@ mod tests {
         assert_eq!(after.since(&before, &index), (0.5, 20.0));
         let publish = ["bridge_stage_seconds{", "stage=\"publish\""];
         assert_eq!(after.since(&before, &publish), (4.0, 20.0));
+    }
+
+    #[test]
+    fn counters_are_read_and_a_summary_s_quantiles_are_not_summed() {
+        let before = Totals::parse(
+            "projection_events_applied_total{projection=\"d\"} 100\n\
+             projection_stage_seconds{projection=\"d\",stage=\"apply\",quantile=\"0.5\"} 9\n\
+             projection_stage_seconds_sum{projection=\"d\",stage=\"apply\"} 1\n\
+             projection_stage_seconds_count{projection=\"d\",stage=\"apply\"} 10\n",
+        );
+        let after = Totals::parse(
+            "projection_events_applied_total{projection=\"d\"} 160\n\
+             projection_stage_seconds{projection=\"d\",stage=\"apply\",quantile=\"0.5\"} 7\n\
+             projection_stage_seconds_sum{projection=\"d\",stage=\"apply\"} 1.5\n\
+             projection_stage_seconds_count{projection=\"d\",stage=\"apply\"} 14\n",
+        );
+        let applied = ["projection_events_applied_total{", "projection=\"d\""];
+        assert_eq!(after.since(&before, &applied), (60.0, 0.0));
+        let apply = ["projection_stage_seconds{", "stage=\"apply\""];
+        assert_eq!(after.since(&before, &apply), (0.5, 4.0));
     }
 }

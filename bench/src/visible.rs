@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::{
     common::{self, APPS_KEY, BenchEnv, Knobs, Sample, ms, thousands},
+    stages::{self, Totals},
     summary::Summary,
 };
 
@@ -78,11 +79,13 @@ async fn measure(knobs: &Knobs, env: &BenchEnv, summary: &mut Summary) -> anyhow
     wait_for(&seen, &warm, Duration::from_secs(10)).await;
 
     let duration = Duration::from_secs(knobs.seconds);
+    let stages_from = Totals::scrape(&client, &dashboard).await?;
     let cpu_from = crate::cpu::snapshot();
     let sent = send_at_rate(&client, &url, knobs.rate, duration, "steady").await;
     let cpu_to = crate::cpu::snapshot();
     let pg_clients = crate::cpu::postgres_clients(&env.env.database_url).await;
     let missing = wait_for(&seen, &sent, Duration::from_secs(15)).await;
+    let stages_to = Totals::scrape(&client, &dashboard).await?;
     listener.abort();
     intake.stop().await;
     dashboard.stop().await;
@@ -128,6 +131,7 @@ async fn measure(knobs: &Knobs, env: &BenchEnv, summary: &mut Summary) -> anyhow
         ms(v.pct(99.0)),
         ms(v.max())
     );
+    stages::print_projection(&stages_from, &stages_to, dashboard_api::projection::NAME);
     println!("  {}", crate::cpu::report(&cpu_from, &cpu_to));
     println!(
         "    {}",

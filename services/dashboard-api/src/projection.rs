@@ -32,7 +32,7 @@ use uuid::Uuid;
 
 use crate::{
     config::Pii,
-    domain::OrderView,
+    domain::{Erasure, OrderView},
     read_model::{self, COLUMNS, OrderRow, bind_rows, order_json, unnest_rows},
 };
 
@@ -144,6 +144,8 @@ impl Projection for Dashboard {
     ];
     /// The batch's personal fields, read with their customers' keys.
     type Prepared = personal::Fetched;
+    /// The erasures of the batch's customers, and the events the history did not hold yet.
+    type Recorded = Recorded;
     /// What to announce once committed.
     type Applied = Option<Announcement>;
 
@@ -166,13 +168,23 @@ impl Projection for Dashboard {
         personal::fetch(self.privacy().await?, batch).await
     }
 
+    /// What needs no key: the customers' erasures, read under the batch's locks, and the
+    /// events, recorded in the history (in sequence order, as replicas do, so two batches
+    /// holding one redelivered event cannot wait for each other).
+    async fn record(&self, tx: Tx<'_>, batch: &[Delivered]) -> Result<Recorded, ApplyError> {
+        let erased = personal::read_erasures(tx, self.privacy().await?, batch).await?;
+        let fresh = record_events(tx, batch).await?;
+        Ok(Recorded { erased, fresh })
+    }
+
     async fn apply(
         &self,
         tx: Tx<'_>,
         batch: &[Delivered],
         fetched: personal::Fetched,
+        Recorded { erased, fresh }: Recorded,
     ) -> Result<Option<Announcement>, ApplyError> {
-        let opened = personal::open(tx, fetched).await?;
+        let opened = personal::open(fetched, erased)?;
         let mut candidates = fold_new(batch);
         for view in &mut candidates {
             reveal(view, None, &opened);
@@ -188,7 +200,6 @@ impl Projection for Dashboard {
         );
         candidates.sort_by_key(|c| c.id);
         let (mut existing, mut changed) = insert_or_lock(tx, candidates).await?;
-        let fresh = record_events(tx, batch).await?;
 
         let mut by_order: BTreeMap<Uuid, Vec<&Delivered>> = BTreeMap::new();
         let mut others = Vec::new();
@@ -266,6 +277,15 @@ impl Projection for Dashboard {
             announce(bus, announcement).await;
         }
     }
+}
+
+/// What [`Dashboard`]'s `record` hands to its `apply`.
+#[derive(Default)]
+pub struct Recorded {
+    /// The erasures of the batch's customers ([`personal::read_erasures`]).
+    erased: HashMap<String, Erasure>,
+    /// The sequences the history did not hold before the batch.
+    fresh: HashSet<i64>,
 }
 
 /// Gives `view` its customer's personal fields as the projection knows them: opened from the
@@ -383,6 +403,7 @@ async fn record_events(
     let fresh: Vec<i64> = sqlx::query_scalar(
         "INSERT INTO order_events (seq, event_id, order_id, type, actor, occurred_at, data)
          SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::jsonb[])
+         ORDER BY 1
          ON CONFLICT (seq) DO NOTHING
          RETURNING seq",
     )

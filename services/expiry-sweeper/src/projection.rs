@@ -14,13 +14,20 @@ pub struct Verifications;
 impl Projection for Verifications {
     const NAME: &'static str = NAME;
     type Prepared = ();
+    type Recorded = ();
     type Applied = ();
 
     async fn prepare(&self, _: &[Delivered]) -> Result<(), ApplyError> {
         Ok(())
     }
 
-    async fn apply(&self, tx: Tx<'_>, batch: &[Delivered], (): ()) -> Result<(), ApplyError> {
+    async fn apply(
+        &self,
+        tx: Tx<'_>,
+        batch: &[Delivered],
+        (): (),
+        (): (),
+    ) -> Result<(), ApplyError> {
         for d in batch {
             apply_verification(tx, d).await?;
         }

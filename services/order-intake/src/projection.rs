@@ -20,13 +20,20 @@ pub struct IntakeProjection;
 impl Projection for IntakeProjection {
     const NAME: &'static str = NAME;
     type Prepared = ();
+    type Recorded = ();
     type Applied = ();
 
     async fn prepare(&self, _: &[Delivered]) -> Result<(), ApplyError> {
         Ok(())
     }
 
-    async fn apply(&self, tx: Tx<'_>, batch: &[Delivered], (): ()) -> Result<(), ApplyError> {
+    async fn apply(
+        &self,
+        tx: Tx<'_>,
+        batch: &[Delivered],
+        (): (),
+        (): (),
+    ) -> Result<(), ApplyError> {
         index_orders(tx, batch).await?;
         for d in batch {
             if let EventKind::CustomerErased(erased) = &d.event.kind {

@@ -24,13 +24,20 @@ pub struct MailerProjection;
 impl Projection for MailerProjection {
     const NAME: &'static str = NAME;
     type Prepared = ();
+    type Recorded = ();
     type Applied = ();
 
     async fn prepare(&self, _: &[Delivered]) -> Result<(), ApplyError> {
         Ok(())
     }
 
-    async fn apply(&self, tx: Tx<'_>, batch: &[Delivered], (): ()) -> Result<(), ApplyError> {
+    async fn apply(
+        &self,
+        tx: Tx<'_>,
+        batch: &[Delivered],
+        (): (),
+        (): (),
+    ) -> Result<(), ApplyError> {
         for d in batch {
             match &d.event.kind {
                 EventKind::CustomerErased(e) => erase(tx, e, d.seq as i64).await?,

@@ -82,15 +82,17 @@ pub type Tx<'a> = &'a mut Transaction<'static, Postgres>;
 
 /// Events folded into tables of the service's schema. It knows only its SQL: the consumer loop
 /// (and the replay of a rebuild) runs it as [`Stored`], on the service's pool and schema, and
-/// owns the transaction: it begins it (with [`Projection::begin_with`]'s statements) while it
-/// calls [`Projection::prepare`], calls
-/// [`Projection::apply`], advances the checkpoint named [`Projection::NAME`], commits, then
-/// calls [`Projection::committed`].
+/// owns the transaction: it begins it (with [`Projection::begin_with`]'s statements) and calls
+/// [`Projection::record`] while it calls [`Projection::prepare`], calls [`Projection::apply`],
+/// advances the checkpoint named [`Projection::NAME`], commits, then calls
+/// [`Projection::committed`].
 pub trait Projection: Send + Sync + 'static {
     /// The checkpoint's name, under which parked messages are recorded too.
     const NAME: &'static str;
     /// What `prepare` hands to `apply` (`()` for most).
     type Prepared: Send;
+    /// What `record` hands to `apply` (`()` for most).
+    type Recorded: Send + Default;
     /// What `apply` hands to `committed`.
     type Applied: Send;
     /// Indexes of its schema that only its readers use, never its own statements: a bulk
@@ -109,19 +111,33 @@ pub trait Projection: Send + Sync + 'static {
     }
 
     /// The batch's work that needs no transaction (a request to another service, say): it
-    /// runs while the transaction is begun, so the two waits overlap.
+    /// runs while the transaction is begun and [`Projection::record`] writes, so the waits
+    /// overlap.
     fn prepare(
         &self,
         batch: &[Delivered],
     ) -> impl Future<Output = Result<Self::Prepared, ApplyError>> + Send;
 
-    /// Writes the batch's events in `tx`. Applying an event that was applied before must
-    /// change nothing.
+    /// The batch's statements that need nothing from `prepare` (recording the history, reading
+    /// what the batch is checked against): they run in `tx` right after its begin, while
+    /// `prepare` is under way. Nothing by default.
+    fn record(
+        &self,
+        tx: Tx<'_>,
+        batch: &[Delivered],
+    ) -> impl Future<Output = Result<Self::Recorded, ApplyError>> + Send {
+        let _ = (tx, batch);
+        async { Ok(Self::Recorded::default()) }
+    }
+
+    /// Writes the batch's events in `tx`, with what `prepare` and `record` returned. Applying
+    /// an event that was applied before must change nothing.
     fn apply(
         &self,
         tx: Tx<'_>,
         batch: &[Delivered],
         prepared: Self::Prepared,
+        recorded: Self::Recorded,
     ) -> impl Future<Output = Result<Self::Applied, ApplyError>> + Send;
 
     /// Runs after the commit (announcing the changes, say); it cannot fail the batch.
@@ -206,15 +222,34 @@ impl<P: Projection> Sink for Stored<P> {
             return Ok(());
         };
         let then = self.projection.begin_with(batch).await?;
-        let (tx, prepared) = tokio::join!(
-            gadai_store::begin_apply_with(&self.pool, &self.schema, then.as_deref()),
-            self.projection.prepare(batch)
+        let begun = async {
+            let mut tx = staged(
+                P::NAME,
+                "begin",
+                gadai_store::begin_apply_with(&self.pool, &self.schema, then.as_deref()),
+            )
+            .await?;
+            let recorded =
+                staged(P::NAME, "record", self.projection.record(&mut tx, batch)).await?;
+            Ok::<_, ApplyError>((tx, recorded))
+        };
+        let (begun, prepared) = tokio::join!(
+            begun,
+            staged(P::NAME, "prepare", self.projection.prepare(batch))
         );
-        let mut tx = tx?;
-        let applied = self.projection.apply(&mut tx, batch, prepared?).await?;
-        gadai_store::advance_checkpoint(&mut tx, P::NAME, last).await?;
-        tx.commit().await?;
-        self.projection.committed(applied).await;
+        let (mut tx, recorded) = begun?;
+        let applied = staged(
+            P::NAME,
+            "apply",
+            self.projection.apply(&mut tx, batch, prepared?, recorded),
+        )
+        .await?;
+        staged(P::NAME, "commit", async {
+            gadai_store::advance_checkpoint(&mut tx, P::NAME, last).await?;
+            tx.commit().await
+        })
+        .await?;
+        staged(P::NAME, "committed", self.projection.committed(applied)).await;
         tracing::debug!(
             projection = P::NAME,
             events = batch.len(),
@@ -254,6 +289,27 @@ impl<P: Projection> Sink for Stored<P> {
     async fn end_catch_up(&self) -> anyhow::Result<()> {
         crate::bulk::end(&self.pool, &self.schema, P::NAME).await
     }
+}
+
+/// Runs one stage of applying a batch, recording its time in
+/// `projection_stage_seconds{projection, stage}`: `wait` (from the batch's first message to the
+/// start of its apply), the transaction's `begin` then the projection's `record` while its
+/// `prepare` runs, `apply`, `commit` (with the checkpoint) and `committed` (what follows the
+/// commit: the announcements, say).
+async fn staged<T>(projection: &str, stage: &'static str, work: impl Future<Output = T>) -> T {
+    let started = std::time::Instant::now();
+    let out = work.await;
+    record_stage(projection, stage, started.elapsed());
+    out
+}
+
+fn record_stage(projection: &str, stage: &'static str, spent: Duration) {
+    metrics::histogram!(
+        "projection_stage_seconds",
+        "projection" => projection.to_owned(),
+        "stage" => stage
+    )
+    .record(spent.as_secs_f64());
 }
 
 impl<H: Handler> Sink for Handled<H> {
@@ -466,7 +522,7 @@ async fn receive_and_apply<P: Sink>(
             anyhow::bail!("message stream ended");
         }
         if !next.prepared.decoded.is_empty() {
-            applying.push(settle(spec, projection, next.prepared));
+            applying.push(settle(spec, projection, next.prepared, next.first_at));
         }
     }
 }
@@ -638,8 +694,16 @@ async fn prepare<P: Sink>(
 
 /// Applies a batch and acks it; when the batch fails, applies its events one by one so that
 /// good events are not held back by a bad one.
-async fn settle<P: Sink>(spec: &ConsumerSpec, projection: &P, batch: Prepared) {
+async fn settle<P: Sink>(
+    spec: &ConsumerSpec,
+    projection: &P,
+    batch: Prepared,
+    first_at: Option<tokio::time::Instant>,
+) {
     let started = std::time::Instant::now();
+    if let Some(first_at) = first_at {
+        record_stage(&spec.name, "wait", first_at.elapsed());
+    }
     let Prepared { received, decoded } = batch;
     let count = decoded.len();
     let applying = projection

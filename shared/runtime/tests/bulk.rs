@@ -35,6 +35,7 @@ struct Rows {
 impl Projection for Rows {
     const NAME: &'static str = "rows";
     type Prepared = ();
+    type Recorded = ();
     type Applied = ();
     const BULK_INDEXES: &'static [&'static str] = &[INDEX];
 
@@ -42,7 +43,13 @@ impl Projection for Rows {
         Ok(())
     }
 
-    async fn apply(&self, tx: Tx<'_>, batch: &[Delivered], (): ()) -> Result<(), ApplyError> {
+    async fn apply(
+        &self,
+        tx: Tx<'_>,
+        batch: &[Delivered],
+        (): (),
+        (): (),
+    ) -> Result<(), ApplyError> {
         let seqs: Vec<i64> = batch.iter().map(|d| d.seq as i64).collect();
         let ids: Vec<Uuid> = batch.iter().map(|d| d.event.order_id).collect();
         sqlx::query(

@@ -26,13 +26,20 @@ struct Recording {
 impl Projection for Recording {
     const NAME: &'static str = "recording";
     type Prepared = ();
+    type Recorded = ();
     type Applied = ();
 
     async fn prepare(&self, _: &[Delivered]) -> Result<(), ApplyError> {
         Ok(())
     }
 
-    async fn apply(&self, _: Tx<'_>, batch: &[Delivered], (): ()) -> Result<(), ApplyError> {
+    async fn apply(
+        &self,
+        _: Tx<'_>,
+        batch: &[Delivered],
+        (): (),
+        (): (),
+    ) -> Result<(), ApplyError> {
         self.batches
             .lock()
             .unwrap()

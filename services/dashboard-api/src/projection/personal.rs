@@ -10,7 +10,7 @@
 //!    than the seal (the customer's key was re-made in between) is fetched once more. The key
 //!    store not answering fails the batch, which is retried later: never parked, never written
 //!    as erased. Steps 1 and 2 ([`fetch`]) need no transaction: they run while the batch's
-//!    transaction is begun.
+//!    transaction is begun and its erasures are read (step 3, [`read_erasures`]).
 //! 3. In the batch's transaction, every customer the batch names is locked (an advisory lock
 //!    on the subject, in one order: exclusive for the customers the batch erases, shared for
 //!    the others) and their erasures read from `erased_subjects`, with the batch's own
@@ -256,6 +256,17 @@ fn customers<'a>(privacy: &Privacy, batch: &'a [Delivered]) -> Result<Customers<
     })
 }
 
+fn batch_erasure((d, c): (&Delivered, &CustomerErased)) -> BatchErasure {
+    BatchErasure {
+        seq: d.seq as i64,
+        event_id: d.event.id,
+        occurred_at: d.event.occurred_at,
+        actor: d.event.actor.clone(),
+        order_id: (!d.event.order_id.is_nil()).then_some(d.event.order_id),
+        data: c.clone(),
+    }
+}
+
 /// The statement that locks the batch's customers (step 3's locks), run with the batch's
 /// `BEGIN` in one round trip; `None` when the batch names no customer.
 pub fn locks(privacy: &Privacy, batch: &[Delivered]) -> Result<Option<String>, ApplyError> {
@@ -283,17 +294,7 @@ pub async fn fetch(privacy: &Privacy, batch: &[Delivered]) -> Result<Fetched, Ap
         events,
         erasures,
     } = customers(privacy, batch)?;
-    let erasures = erasures
-        .into_iter()
-        .map(|(d, c)| BatchErasure {
-            seq: d.seq as i64,
-            event_id: d.event.id,
-            occurred_at: d.event.occurred_at,
-            actor: d.event.actor.clone(),
-            order_id: (!d.event.order_id.is_nil()).then_some(d.event.order_id),
-            data: c.clone(),
-        })
-        .collect();
+    let erasures = erasures.into_iter().map(batch_erasure).collect();
     let sealed: BTreeSet<SubjectId> = found
         .iter()
         .filter(|f| f.generation > 0)
@@ -323,12 +324,32 @@ pub async fn fetch(privacy: &Privacy, batch: &[Delivered]) -> Result<Fetched, Ap
     })
 }
 
-/// Locks the batch's customers for the rest of `tx`, reads (and records) their erasures and
-/// checks the fields [`fetch`] read against them; see the module's documentation.
-pub async fn open(
+/// The erasures of the batch's customers (step 3 of the module's documentation): those applied
+/// before, read from `erased_subjects` under the locks the batch's `BEGIN` took ([`locks`]),
+/// with the batch's own added and recorded. Needs nothing [`fetch`] reads, so it runs while
+/// [`fetch`] does.
+pub async fn read_erasures(
     tx: &mut Transaction<'_, Postgres>,
-    fetched: Fetched,
-) -> Result<Opened, ApplyError> {
+    privacy: &Privacy,
+    batch: &[Delivered],
+) -> Result<HashMap<String, Erasure>, ApplyError> {
+    let Customers {
+        found, erasures, ..
+    } = customers(privacy, batch)?;
+    if found.is_empty() && erasures.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let subjects: BTreeSet<&str> = found
+        .iter()
+        .map(|f| f.subject.as_str())
+        .chain(erasures.iter().map(|(_, c)| c.subject.as_str()))
+        .collect();
+    let erasures: Vec<BatchErasure> = erasures.into_iter().map(batch_erasure).collect();
+    Ok(erased(tx, &subjects, &erasures).await?)
+}
+
+/// Checks the fields [`fetch`] read against the customers' erasures ([`read_erasures`]).
+pub fn open(fetched: Fetched, erased: HashMap<String, Erasure>) -> Result<Opened, ApplyError> {
     let Fetched {
         found,
         reads,
@@ -336,19 +357,9 @@ pub async fn open(
     } = fetched;
     let mut opened = Opened {
         erasures,
+        erased,
         ..Opened::default()
     };
-    if found.is_empty() && opened.erasures.is_empty() {
-        return Ok(opened);
-    }
-    // Locked with the transaction's BEGIN ([`locks`]).
-    let subjects: BTreeSet<&str> = found
-        .iter()
-        .map(|f| f.subject.as_str())
-        .chain(opened.erasures.iter().map(|e| e.data.subject.as_str()))
-        .collect();
-    opened.erased = erased(tx, &subjects, &opened.erasures).await?;
-
     for (f, read) in found.iter().zip(reads) {
         let customer = Customer {
             subject: Some(f.subject.as_str().to_owned()),
