@@ -6,9 +6,11 @@
 //! order thus costs one insert. The events are recorded in `order_events`, whose primary key
 //! (the stream sequence) drops events applied before; an existing order's new events are folded
 //! onto its row, or, when an older event arrives after a newer one (replicas share the
-//! consumer), the order is folded again from its whole history, in sequence order. Counters move
-//! by the difference between each row before and after. The checkpoint is written in the same
-//! transaction; after the commit the changes are announced for the live feeds.
+//! consumer), the order is folded again from its whole history, in sequence order. The counters
+//! count each candidate as a new order in the statement that inserts the rows, and move by the
+//! difference between each existing row before and after (less what was counted for it) in the
+//! statement that writes them. The checkpoint is written in the same transaction; after the
+//! commit the changes are announced for the live feeds.
 //!
 //! Customers' personal fields (issue 15) are opened first ([`personal`]): the batch's sealed
 //! `order.created` and `customer.handoff_opened` with their customers' keys, fetched in one
@@ -33,7 +35,9 @@ use uuid::Uuid;
 use crate::{
     config::Pii,
     domain::{Erasure, OrderView},
-    read_model::{self, COLUMNS, OrderRow, bind_rows, order_json, unnest_rows},
+    read_model::{
+        self, COLUMN_COUNT, COLUMNS, OrderRow, RowsQuery, bind_rows, order_json, unnest_rows,
+    },
 };
 
 mod erasure;
@@ -199,7 +203,11 @@ impl Projection for Dashboard {
                 .map(|id| OrderView::empty(*id)),
         );
         candidates.sort_by_key(|c| c.id);
-        let (mut existing, mut changed) = insert_or_lock(tx, candidates).await?;
+        let Upsert {
+            mut existing,
+            inserted: mut changed,
+            uncounted: mut deltas,
+        } = insert_or_lock(tx, candidates).await?;
 
         let mut by_order: BTreeMap<Uuid, Vec<&Delivered>> = BTreeMap::new();
         let mut others = Vec::new();
@@ -248,9 +256,11 @@ impl Projection for Dashboard {
                 updated.push((before, after));
             }
         }
-        write_rows(tx, &updated).await?;
+        for (before, after) in &updated {
+            deltas.change(before, after);
+        }
+        write_rows(tx, &updated, deltas).await?;
         changed.extend(updated);
-        write_counters(tx, &changed).await?;
         erasure::record(tx, &opened).await?;
         if self.announce.is_none() {
             return Ok(None);
@@ -344,27 +354,46 @@ impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Upserted {
     }
 }
 
+/// What [`insert_or_lock`] found.
+struct Upsert {
+    /// The rows that were there, as they were.
+    existing: HashMap<Uuid, OrderView>,
+    /// The rows it inserted, as changes from nothing.
+    inserted: Vec<(OrderView, OrderView)>,
+    /// What the counters must still take back: the statement counted every candidate as new,
+    /// and those that had a row were not.
+    uncounted: Deltas,
+}
+
 /// Inserts the candidates of orders that have no row yet, and locks the rows of the others, in
-/// id order. Returns the existing rows as they were, and the inserted ones as changes from
-/// nothing (no event of theirs can have been applied before: a row comes with its first event).
+/// id order; in the same statement, counts every candidate into the counters as a new order
+/// (most are: a live batch's rows then cost one statement, not two). Returns the existing rows
+/// as they were, the inserted ones as changes from nothing (no event of theirs can have been
+/// applied before: a row comes with its first event), and the counting of the others to take
+/// back.
 async fn insert_or_lock(
     tx: &mut Transaction<'_, Postgres>,
     candidates: Vec<OrderView>,
-) -> sqlx::Result<(HashMap<Uuid, OrderView>, Vec<(OrderView, OrderView)>)> {
+) -> sqlx::Result<Upsert> {
     let rows: Vec<OrderRow> = candidates.iter().map(OrderRow::from).collect();
+    let mut counted = Deltas::default();
+    for c in &candidates {
+        counted.add(c);
+    }
     // xmax is 0 on a row version this statement inserted, and set on one it locked.
-    let upserted: Vec<Upserted> = bind_rows(
-        sqlx::query_as(&format!(
-            "INSERT INTO orders ({COLUMNS})
-             SELECT * FROM {} ORDER BY 1
-             ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id
-             RETURNING {COLUMNS}, (xmax = 0) AS inserted",
-            unnest_rows()
-        )),
-        &rows,
-    )
-    .fetch_all(&mut **tx)
-    .await?;
+    let query = format!(
+        "WITH counted AS ({})
+         INSERT INTO orders ({COLUMNS})
+         SELECT * FROM {} ORDER BY 1
+         ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id
+         RETURNING {COLUMNS}, (xmax = 0) AS inserted",
+        Deltas::upsert(COLUMN_COUNT + 1),
+        unnest_rows()
+    );
+    let upserted: Vec<Upserted> = counted
+        .bind(bind_rows(sqlx::query_as(&query), &rows))
+        .fetch_all(&mut **tx)
+        .await?;
     let mut inserted = HashSet::new();
     let mut existing = HashMap::new();
     for u in upserted {
@@ -377,12 +406,20 @@ async fn insert_or_lock(
             }
         }
     }
-    let changed = candidates
-        .into_iter()
-        .filter(|c| inserted.contains(&c.id))
-        .map(|c| (OrderView::empty(c.id), c))
-        .collect();
-    Ok((existing, changed))
+    let mut uncounted = Deltas::default();
+    let mut new = Vec::new();
+    for c in candidates {
+        if inserted.contains(&c.id) {
+            new.push((OrderView::empty(c.id), c));
+        } else {
+            uncounted.remove(&c);
+        }
+    }
+    Ok(Upsert {
+        existing,
+        inserted: new,
+        uncounted,
+    })
 }
 
 /// Records the events in the history; returns the sequences that were new.
@@ -477,35 +514,44 @@ where
         .collect()
 }
 
-/// Writes the new state of rows that existed before the batch.
+/// Writes the new state of rows that existed before the batch, and moves the counters by
+/// `deltas`, in one statement.
 async fn write_rows(
     tx: &mut Transaction<'_, Postgres>,
     changed: &[(OrderView, OrderView)],
+    deltas: Deltas,
 ) -> sqlx::Result<()> {
+    if changed.is_empty() {
+        if !deltas.is_empty() {
+            deltas
+                .bind(sqlx::query_as::<_, ()>(&Deltas::upsert(1)))
+                .fetch_all(&mut **tx)
+                .await?;
+        }
+        return Ok(());
+    }
     let rows: Vec<OrderRow> = changed
         .iter()
         .map(|(_, after)| OrderRow::from(after))
         .collect();
-    if rows.is_empty() {
-        return Ok(());
-    }
     let set: Vec<String> = COLUMNS
         .split(',')
         .map(str::trim)
         .filter(|c| *c != "id")
         .map(|c| format!("{c} = u.{c}"))
         .collect();
-    let _: Vec<(Uuid,)> = bind_rows(
-        sqlx::query_as(&format!(
-            "UPDATE orders o SET {} FROM {} AS u({COLUMNS})
-             WHERE o.id = u.id RETURNING o.id",
-            set.join(", "),
-            unnest_rows()
-        )),
-        &rows,
-    )
-    .fetch_all(&mut **tx)
-    .await?;
+    let query = format!(
+        "WITH counted AS ({})
+         UPDATE orders o SET {} FROM {} AS u({COLUMNS})
+         WHERE o.id = u.id RETURNING o.id",
+        Deltas::upsert(COLUMN_COUNT + 1),
+        set.join(", "),
+        unnest_rows()
+    );
+    let _: Vec<(Uuid,)> = deltas
+        .bind(bind_rows(sqlx::query_as(&query), &rows))
+        .fetch_all(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -531,52 +577,70 @@ fn contributions(view: &OrderView) -> Vec<(CounterKey, Amount)> {
     out
 }
 
-/// The counter changes of a set of row changes, without zero entries, in key order.
-pub fn counter_deltas(
-    changed: &[(OrderView, OrderView)],
-) -> BTreeMap<(&'static str, String), (i64, i64)> {
-    let mut deltas: BTreeMap<(&'static str, String), (i64, i64)> = BTreeMap::new();
-    for (before, after) in changed {
-        for (key, (n, v)) in contributions(before) {
-            let e = deltas.entry(key).or_default();
-            e.0 -= n;
-            e.1 -= v;
-        }
-        for (key, (n, v)) in contributions(after) {
-            let e = deltas.entry(key).or_default();
-            e.0 += n;
-            e.1 += v;
-        }
-    }
-    deltas.retain(|_, d| *d != (0, 0));
-    deltas
-}
+/// How much each counter moves: orders and their total estimated value, in key order.
+#[derive(Debug, Default)]
+struct Deltas(BTreeMap<CounterKey, Amount>);
 
-async fn write_counters(
-    tx: &mut Transaction<'_, Postgres>,
-    changed: &[(OrderView, OrderView)],
-) -> sqlx::Result<()> {
-    let deltas = counter_deltas(changed);
-    if deltas.is_empty() {
-        return Ok(());
+impl Deltas {
+    /// Moves the counters from `before` to `after`.
+    fn change(&mut self, before: &OrderView, after: &OrderView) {
+        self.remove(before);
+        self.add(after);
     }
-    let dims: Vec<&str> = deltas.keys().map(|(d, _)| *d).collect();
-    let keys: Vec<&str> = deltas.keys().map(|(_, k)| k.as_str()).collect();
-    let orders: Vec<i64> = deltas.values().map(|d| d.0).collect();
-    let values: Vec<i64> = deltas.values().map(|d| d.1).collect();
-    sqlx::query(
-        "INSERT INTO counters (dim, key, orders, value)
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[])
-         ON CONFLICT (dim, key) DO UPDATE
-         SET orders = counters.orders + EXCLUDED.orders, value = counters.value + EXCLUDED.value",
-    )
-    .bind(&dims)
-    .bind(&keys)
-    .bind(&orders)
-    .bind(&values)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+
+    /// Counts `view` in.
+    fn add(&mut self, view: &OrderView) {
+        self.tally(view, 1);
+    }
+
+    /// Counts `view` out.
+    fn remove(&mut self, view: &OrderView) {
+        self.tally(view, -1);
+    }
+
+    fn tally(&mut self, view: &OrderView, sign: i64) {
+        for (key, (n, v)) in contributions(view) {
+            let e = self.0.entry(key).or_default();
+            e.0 += sign * n;
+            e.1 += sign * v;
+        }
+    }
+
+    /// The counters that move, without those that come back to where they were.
+    fn moved(&self) -> BTreeMap<&CounterKey, Amount> {
+        self.0
+            .iter()
+            .filter(|(_, d)| **d != (0, 0))
+            .map(|(k, d)| (k, *d))
+            .collect()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.values().all(|d| *d == (0, 0))
+    }
+
+    /// The statement that moves the counters by the four arrays [`Deltas::bind`] binds, from
+    /// parameter `$first` on.
+    fn upsert(first: usize) -> String {
+        let [d, k, o, v] = [first, first + 1, first + 2, first + 3];
+        format!(
+            "INSERT INTO counters (dim, key, orders, value)
+             SELECT * FROM UNNEST(${d}::text[], ${k}::text[], ${o}::bigint[], ${v}::bigint[])
+             ON CONFLICT (dim, key) DO UPDATE
+             SET orders = counters.orders + EXCLUDED.orders,
+                 value = counters.value + EXCLUDED.value"
+        )
+    }
+
+    /// Binds the counters that move, for [`Deltas::upsert`].
+    fn bind<'q, O>(&self, query: RowsQuery<'q, O>) -> RowsQuery<'q, O> {
+        let moved = self.moved();
+        let dims: Vec<&str> = moved.keys().map(|(d, _)| *d).collect();
+        let keys: Vec<String> = moved.keys().map(|(_, k)| k.clone()).collect();
+        let orders: Vec<i64> = moved.values().map(|d| d.0).collect();
+        let values: Vec<i64> = moved.values().map(|d| d.1).collect();
+        query.bind(dims).bind(keys).bind(orders).bind(values)
+    }
 }
 
 /// What the live feeds are told of the changed rows: each with the newest event of the batch.
@@ -651,17 +715,21 @@ mod tests {
     fn a_deletion_moves_the_order_between_counters() {
         let before = view(Status::OnProcess, "Bandung", 100);
         let after = view(Status::Deleted, "Bandung", 100);
-        let deltas = counter_deltas(&[(before, after)]);
-        assert_eq!(deltas[&("status", "On Process".into())], (-1, -100));
-        assert_eq!(deltas[&("status", "Deleted".into())], (1, 100));
-        assert_eq!(deltas[&("wilayah", "Bandung".into())], (-1, -100));
-        assert_eq!(deltas[&("total", "active".into())], (-1, -100));
-        assert!(!deltas.contains_key(&("day", "1970-01-01".into())));
+        let mut deltas = Deltas::default();
+        deltas.change(&before, &after);
+        let moved = deltas.moved();
+        assert_eq!(moved[&("status", "On Process".into())], (-1, -100));
+        assert_eq!(moved[&("status", "Deleted".into())], (1, 100));
+        assert_eq!(moved[&("wilayah", "Bandung".into())], (-1, -100));
+        assert_eq!(moved[&("total", "active".into())], (-1, -100));
+        assert!(!moved.contains_key(&("day", "1970-01-01".into())));
     }
 
     #[test]
     fn a_placeholder_row_counts_nothing() {
         let empty = OrderView::empty(Uuid::now_v7());
-        assert!(counter_deltas(&[(empty.clone(), empty)]).is_empty());
+        let mut deltas = Deltas::default();
+        deltas.change(&empty, &empty);
+        assert!(deltas.is_empty());
     }
 }

@@ -33,6 +33,8 @@ macro_rules! order_row {
 
         /// The columns of `orders` that make an [`OrderView`]: the fields of [`OrderRow`].
         pub const COLUMNS: &str = concat!(stringify!($first) $(, ", ", stringify!($field))*);
+        /// How many [`COLUMNS`] there are (the arrays [`bind_rows`] binds).
+        pub const COLUMN_COUNT: usize = [stringify!($first) $(, stringify!($field))*].len();
 
         /// `UNNEST($1::uuid[], ...)`: the rows [`bind_rows`] binds, as a table of [`COLUMNS`].
         pub fn unnest_rows() -> String {
