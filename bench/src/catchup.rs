@@ -27,6 +27,7 @@ use uuid::Uuid;
 
 use crate::{
     common::{self, BenchEnv, Knobs, Running, Sample, ms, thousands},
+    stages::{self, Totals},
     summary::Summary,
 };
 
@@ -111,6 +112,14 @@ async fn measure(knobs: &Knobs, env: &BenchEnv, summary: &mut Summary) -> anyhow
         );
     }
     println!("    {}", crate::cpu::report(&cpu, &cpu_caught_up));
+    let client = common::http_client()?;
+    // Every batch since the start was the catch-up's.
+    match Totals::scrape(&client, &dashboard).await {
+        Ok(stages) => {
+            stages::print_projection(&Totals::default(), &stages, dashboard_api::projection::NAME)
+        }
+        Err(err) => println!("  note: dashboard-api's /metrics unavailable: {err:#}"),
+    }
     if let Err(err) = table_activity(&dashboard.pool).await {
         println!("  note: table statistics unavailable: {err:#}");
     }
@@ -123,7 +132,6 @@ async fn measure(knobs: &Knobs, env: &BenchEnv, summary: &mut Summary) -> anyhow
 
     // 3. The routes, with that many orders in the read model.
     let orders = format!("{} orders", thousands(reached as f64));
-    let client = common::http_client()?;
     anyhow::ensure!(
         common::wait_ready(&client, &dashboard.url("/readyz"), Duration::from_secs(20)).await,
         "dashboard-api did not become ready"
