@@ -1,3 +1,6 @@
+use std::time::Duration;
+
+use gadai_test_support::eventually;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -215,5 +218,37 @@ async fn unknown_routes_answer_json_404_and_ops_routes_work() {
         .unwrap();
     assert!(metrics.contains("orders_accepted_total"), "{metrics}");
     assert!(metrics.contains("http_requests_total"));
+    // The intake's own projection applies the order, and each stage of its batch is timed.
+    let stages = [
+        "wait",
+        "begin",
+        "record",
+        "prepare",
+        "apply",
+        "commit",
+        "committed",
+    ];
+    eventually(Duration::from_secs(10), || async {
+        let page = app
+            .client
+            .get(format!("{}/metrics", app.address))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        stages
+            .iter()
+            .all(|stage| {
+                page.lines().any(|l| {
+                    l.starts_with("projection_stage_seconds")
+                        && l.contains("projection=\"order-intake\"")
+                        && l.contains(&format!("stage=\"{stage}\""))
+                })
+            })
+            .then_some(())
+    })
+    .await;
     app.stop().await;
 }
