@@ -214,8 +214,9 @@ pub struct Fetched {
     erasures: Vec<BatchErasure>,
 }
 
-/// The batch's customers (step 1 of the module's documentation). [`locks`] and [`fetch`] both
-/// make it (they run before and beside the transaction's start): parsing, no copies.
+/// The batch's customers (step 1 of the module's documentation). [`locks`], [`fetch`] and
+/// [`read_erasures`] each make it (they run before and beside the transaction's start):
+/// parsing, no copies.
 struct Customers<'a> {
     /// Each personal event's customer, in batch order.
     found: Vec<Found>,
@@ -223,6 +224,17 @@ struct Customers<'a> {
     events: Vec<&'a EventKind>,
     /// The batch's `customer.erased`, each with its subject id checked.
     erasures: Vec<(&'a Delivered, &'a CustomerErased)>,
+}
+
+impl Customers<'_> {
+    /// Every customer the batch names, erased ones included.
+    fn subjects(&self) -> BTreeSet<&str> {
+        self.found
+            .iter()
+            .map(|f| f.subject.as_str())
+            .chain(self.erasures.iter().map(|(_, c)| c.subject.as_str()))
+            .collect()
+    }
 }
 
 fn customers<'a>(privacy: &Privacy, batch: &'a [Delivered]) -> Result<Customers<'a>, ApplyError> {
@@ -270,18 +282,16 @@ fn batch_erasure((d, c): (&Delivered, &CustomerErased)) -> BatchErasure {
 /// The statement that locks the batch's customers (step 3's locks), run with the batch's
 /// `BEGIN` in one round trip; `None` when the batch names no customer.
 pub fn locks(privacy: &Privacy, batch: &[Delivered]) -> Result<Option<String>, ApplyError> {
-    let Customers {
-        found, erasures, ..
-    } = customers(privacy, batch)?;
-    let subjects: BTreeSet<&str> = found
-        .iter()
-        .map(|f| f.subject.as_str())
-        .chain(erasures.iter().map(|(_, c)| c.subject.as_str()))
-        .collect();
+    let customers = customers(privacy, batch)?;
+    let subjects = customers.subjects();
     if subjects.is_empty() {
         return Ok(None);
     }
-    let erasing: BTreeSet<&str> = erasures.iter().map(|(_, c)| c.subject.as_str()).collect();
+    let erasing: BTreeSet<&str> = customers
+        .erasures
+        .iter()
+        .map(|(_, c)| c.subject.as_str())
+        .collect();
     let (keys, exclusive) = lock_keys(&subjects, &erasing);
     Ok(Some(lock_statement(&keys, &exclusive)))
 }
@@ -333,18 +343,17 @@ pub async fn read_erasures(
     privacy: &Privacy,
     batch: &[Delivered],
 ) -> Result<HashMap<String, Erasure>, ApplyError> {
-    let Customers {
-        found, erasures, ..
-    } = customers(privacy, batch)?;
-    if found.is_empty() && erasures.is_empty() {
+    let customers = customers(privacy, batch)?;
+    let subjects = customers.subjects();
+    if subjects.is_empty() {
         return Ok(HashMap::new());
     }
-    let subjects: BTreeSet<&str> = found
+    let erasures: Vec<BatchErasure> = customers
+        .erasures
         .iter()
-        .map(|f| f.subject.as_str())
-        .chain(erasures.iter().map(|(_, c)| c.subject.as_str()))
+        .copied()
+        .map(batch_erasure)
         .collect();
-    let erasures: Vec<BatchErasure> = erasures.into_iter().map(batch_erasure).collect();
     Ok(erased(tx, &subjects, &erasures).await?)
 }
 
