@@ -89,6 +89,7 @@ async fn measure(knobs: &Knobs, env: &BenchEnv, summary: &mut Summary) -> anyhow
 
     // 2. Catch-up.
     let cpu = crate::cpu::snapshot();
+    let stages_from = Totals::in_process();
     let started = Instant::now();
     let dashboard = common::start_dashboard(env).await?;
     let reached = wait_for_checkpoint(&dashboard.pool, last, CATCHUP_LIMIT).await?;
@@ -112,14 +113,11 @@ async fn measure(knobs: &Knobs, env: &BenchEnv, summary: &mut Summary) -> anyhow
         );
     }
     println!("    {}", crate::cpu::report(&cpu, &cpu_caught_up));
-    let client = common::http_client()?;
-    // Every batch since the start was the catch-up's.
-    match Totals::scrape(&client, &dashboard).await {
-        Ok(stages) => {
-            stages::print_projection(&Totals::default(), &stages, dashboard_api::projection::NAME)
-        }
-        Err(err) => println!("  note: dashboard-api's /metrics unavailable: {err:#}"),
-    }
+    stages::print_projection(
+        &stages_from,
+        &Totals::in_process(),
+        dashboard_api::projection::NAME,
+    );
     if let Err(err) = table_activity(&dashboard.pool).await {
         println!("  note: table statistics unavailable: {err:#}");
     }
@@ -132,6 +130,7 @@ async fn measure(knobs: &Knobs, env: &BenchEnv, summary: &mut Summary) -> anyhow
 
     // 3. The routes, with that many orders in the read model.
     let orders = format!("{} orders", thousands(reached as f64));
+    let client = common::http_client()?;
     anyhow::ensure!(
         common::wait_ready(&client, &dashboard.url("/readyz"), Duration::from_secs(20)).await,
         "dashboard-api did not become ready"

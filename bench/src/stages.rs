@@ -10,7 +10,6 @@ use crate::common::Running;
 
 /// `(sum, count)` of each series of the histograms in one `/metrics` page, and `(value, 0)` of
 /// each counter (`_total`), keyed by the series' name and labels as written.
-#[derive(Default)]
 pub struct Totals(BTreeMap<String, (f64, f64)>);
 
 impl Totals {
@@ -23,6 +22,12 @@ impl Totals {
             .text()
             .await?;
         Ok(Totals::parse(&page))
+    }
+
+    /// This process's recorder as it stands (the services run in-process and share it: a
+    /// scenario's figures are what changed since it started, not since the process did).
+    pub fn in_process() -> Totals {
+        Totals::parse(&gadai_http::ops::metrics_handle().render())
     }
 
     fn parse(page: &str) -> Totals {
