@@ -176,8 +176,10 @@ impl Projection for Dashboard {
     /// events, recorded in the history (in sequence order, as replicas do, so two batches
     /// holding one redelivered event cannot wait for each other).
     async fn record(&self, tx: Tx<'_>, batch: &[Delivered]) -> Result<Recorded, ApplyError> {
-        let erased = personal::read_erasures(tx, self.privacy().await?, batch).await?;
-        let fresh = record_events(tx, batch).await?;
+        let privacy = self.privacy().await?;
+        let subjects = personal::subjects(privacy, batch)?;
+        let (fresh, applied) = record_events(tx, batch, &subjects).await?;
+        let erased = personal::erasures(tx, privacy, batch, applied).await?;
         Ok(Recorded { erased, fresh })
     }
 
@@ -292,7 +294,7 @@ impl Projection for Dashboard {
 /// What [`Dashboard`]'s `record` hands to its `apply`.
 #[derive(Default)]
 pub struct Recorded {
-    /// The erasures of the batch's customers ([`personal::read_erasures`]).
+    /// The erasures of the batch's customers ([`personal::erasures`]).
     erased: HashMap<String, Erasure>,
     /// The sequences the history did not hold before the batch.
     fresh: HashSet<i64>,
@@ -422,11 +424,13 @@ async fn insert_or_lock(
     })
 }
 
-/// Records the events in the history; returns the sequences that were new.
+/// Records the events in the history and reads the erasures of `subjects` applied before:
+/// returns the sequences that were new, and the erasures (subject, generation, sequence).
 async fn record_events(
     tx: &mut Transaction<'_, Postgres>,
     batch: &[Delivered],
-) -> sqlx::Result<HashSet<i64>> {
+    subjects: &[String],
+) -> sqlx::Result<(HashSet<i64>, Vec<(String, i32, i64)>)> {
     let seqs: Vec<i64> = batch.iter().map(|d| d.seq as i64).collect();
     let ids: Vec<Uuid> = batch.iter().map(|d| d.event.id).collect();
     let orders: Vec<Uuid> = batch.iter().map(|d| d.event.order_id).collect();
@@ -437,12 +441,18 @@ async fn record_events(
         .iter()
         .map(|d| read_model::recorded_data(&d.event))
         .collect();
-    let fresh: Vec<i64> = sqlx::query_scalar(
-        "INSERT INTO order_events (seq, event_id, order_id, type, actor, occurred_at, data)
-         SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::jsonb[])
-         ORDER BY 1
-         ON CONFLICT (seq) DO NOTHING
-         RETURNING seq",
+    // One round trip: the history's new rows (no subject) and the erasures applied before
+    // (read under the batch's locks, taken with its `BEGIN`).
+    let rows: Vec<(Option<String>, i32, i64)> = sqlx::query_as(
+        "WITH fresh AS (
+             INSERT INTO order_events (seq, event_id, order_id, type, actor, occurred_at, data)
+             SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::jsonb[])
+             ORDER BY 1
+             ON CONFLICT (seq) DO NOTHING
+             RETURNING seq)
+         SELECT NULL::text, 0, seq FROM fresh
+         UNION ALL
+         SELECT subject, generation, seq FROM erased_subjects WHERE subject = ANY($8)",
     )
     .bind(&seqs)
     .bind(&ids)
@@ -451,9 +461,20 @@ async fn record_events(
     .bind(&actors)
     .bind(&times)
     .bind(&data)
+    .bind(subjects)
     .fetch_all(&mut **tx)
     .await?;
-    Ok(fresh.into_iter().collect())
+    let mut fresh = HashSet::with_capacity(batch.len());
+    let mut erased = Vec::new();
+    for (subject, generation, seq) in rows {
+        match subject {
+            None => {
+                fresh.insert(seq);
+            }
+            Some(subject) => erased.push((subject, generation, seq)),
+        }
+    }
+    Ok((fresh, erased))
 }
 
 /// Folds orders again from their whole history, in stream order.

@@ -10,7 +10,7 @@
 //!    than the seal (the customer's key was re-made in between) is fetched once more. The key
 //!    store not answering fails the batch, which is retried later: never parked, never written
 //!    as erased. Steps 1 and 2 ([`fetch`]) need no transaction: they run while the batch's
-//!    transaction is begun and its erasures are read (step 3, [`read_erasures`]).
+//!    transaction is begun and its erasures are read (step 3, [`erasures`]).
 //! 3. In the batch's transaction, every customer the batch names is locked (an advisory lock
 //!    on the subject, in one order: exclusive for the customers the batch erases, shared for
 //!    the others) and their erasures read from `erased_subjects`, with the batch's own
@@ -214,9 +214,9 @@ pub struct Fetched {
     erasures: Vec<BatchErasure>,
 }
 
-/// The batch's customers (step 1 of the module's documentation). [`locks`], [`fetch`] and
-/// [`read_erasures`] each make it (they run before and beside the transaction's start):
-/// parsing, no copies.
+/// The batch's customers (step 1 of the module's documentation). [`locks`], [`fetch`],
+/// [`subjects`] and [`erasures`] each make it (they run before and beside the transaction's
+/// start): parsing, no copies.
 struct Customers<'a> {
     /// Each personal event's customer, in batch order.
     found: Vec<Found>,
@@ -334,30 +334,37 @@ pub async fn fetch(privacy: &Privacy, batch: &[Delivered]) -> Result<Fetched, Ap
     })
 }
 
-/// The erasures of the batch's customers (step 3 of the module's documentation): those applied
-/// before, read from `erased_subjects` under the locks the batch's `BEGIN` took ([`locks`]),
-/// with the batch's own added and recorded. Needs nothing [`fetch`] reads, so it runs while
-/// [`fetch`] does.
-pub async fn read_erasures(
+/// Every customer the batch names, erased ones included: those whose erasures step 3 reads
+/// from `erased_subjects`, under the locks the batch's `BEGIN` took ([`locks`]). The read is
+/// part of the statement that records the batch's history (one round trip for both), so it
+/// needs nothing [`fetch`] reads and runs while [`fetch`] does.
+pub fn subjects(privacy: &Privacy, batch: &[Delivered]) -> Result<Vec<String>, ApplyError> {
+    let customers = customers(privacy, batch)?;
+    Ok(customers
+        .subjects()
+        .into_iter()
+        .map(str::to_owned)
+        .collect())
+}
+
+/// The erasures of the batch's customers (step 3 of the module's documentation): `applied`,
+/// what `erased_subjects` held for [`subjects`] (subject, generation, sequence), with the
+/// batch's own `customer.erased` added and recorded.
+pub async fn erasures(
     tx: &mut Transaction<'_, Postgres>,
     privacy: &Privacy,
     batch: &[Delivered],
+    applied: Vec<(String, i32, i64)>,
 ) -> Result<HashMap<String, Erasure>, ApplyError> {
-    let customers = customers(privacy, batch)?;
-    let subjects = customers.subjects();
-    if subjects.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let erasures: Vec<BatchErasure> = customers
+    let erasures: Vec<BatchErasure> = customers(privacy, batch)?
         .erasures
-        .iter()
-        .copied()
+        .into_iter()
         .map(batch_erasure)
         .collect();
-    Ok(erased(tx, &subjects, &erasures).await?)
+    Ok(erased(tx, applied, &erasures).await?)
 }
 
-/// Checks the fields [`fetch`] read against the customers' erasures ([`read_erasures`]).
+/// Checks the fields [`fetch`] read against the customers' erasures ([`erasures`]).
 pub fn open(fetched: Fetched, erased: HashMap<String, Erasure>) -> Result<Opened, ApplyError> {
     let Fetched {
         found,
@@ -494,20 +501,13 @@ fn lock_keys(subjects: &BTreeSet<&str>, erasing: &BTreeSet<&str>) -> (Vec<i32>, 
     keys.into_iter().unzip()
 }
 
-/// The erasures of `subjects` applied before, with `batch`'s added (and recorded).
+/// The erasures `applied` before, with `batch`'s added (and recorded).
 async fn erased(
     tx: &mut Transaction<'_, Postgres>,
-    subjects: &BTreeSet<&str>,
+    applied: Vec<(String, i32, i64)>,
     batch: &[BatchErasure],
 ) -> sqlx::Result<HashMap<String, Erasure>> {
-    let names: Vec<&str> = subjects.iter().copied().collect();
-    let rows: Vec<(String, i32, i64)> = sqlx::query_as(
-        "SELECT subject, generation, seq FROM erased_subjects WHERE subject = ANY($1)",
-    )
-    .bind(&names)
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut erased: HashMap<String, Erasure> = rows
+    let mut erased: HashMap<String, Erasure> = applied
         .into_iter()
         .map(|(subject, generation, seq)| {
             let erasure = Erasure {
