@@ -12,9 +12,9 @@
 //!    as erased. Steps 1 and 2 ([`fetch`]) need no transaction: they run while the batch's
 //!    transaction is begun and its erasures are read (step 3, [`erasures`]).
 //! 3. In the batch's transaction, every customer the batch names is locked (an advisory lock
-//!    on the subject, in one order: exclusive for the customers the batch erases, shared for
-//!    the others) and their erasures read from `erased_subjects`, with the batch's own
-//!    `customer.erased` added. Two replicas applying an erasure and an `order.created` of the
+//!    on the subject's key, one of 256, in one order: exclusive for the customers the batch
+//!    erases, shared for the others) and their erasures read from `erased_subjects`, with the
+//!    batch's own `customer.erased` added. Two replicas applying an erasure and an `order.created` of the
 //!    same customer at once (with a key fetched before the erasure) thus apply them one after
 //!    the other, and the second sees the first: the order is written erased, or blanked by the
 //!    erasure.
@@ -470,9 +470,9 @@ fn into_fields<T>(personal: Personal<T>) -> Option<T> {
 /// erasure thus waits for every batch naming its customer and is waited for by them, while
 /// batches that only record customers' orders and hand-offs (a catch-up's, whose customers
 /// recur from batch to batch) do not wait for each other: they write nothing another such
-/// batch reads. Keys are the first 32 bits of the subject id (a keyed hash: evenly spread; two
-/// customers sharing a key only wait for each other), in the two-key space under the schema's
-/// hash, apart from the schema's own lock (one 64-bit key).
+/// batch reads. Keys are the first [`LOCK_KEY_BITS`] bits of the subject id (a keyed hash:
+/// evenly spread), in the two-key space under the schema's hash, apart from the schema's own
+/// lock (one 64-bit key).
 fn lock_statement(keys: &[i32], exclusive: &[bool]) -> String {
     let keys: Vec<String> = keys.iter().map(i32::to_string).collect();
     let modes: Vec<&str> = exclusive
@@ -488,10 +488,21 @@ fn lock_statement(keys: &[i32], exclusive: &[bool]) -> String {
     )
 }
 
+/// How many bits of a subject id make its lock key: 256 keys, so a batch takes at most 256
+/// locks however many customers it names. With one key per customer (32 bits), a backlog's
+/// batch of 2,000 took 2,000 locks and released them at its commit, and two such batches at
+/// once held 4,000 of the 6,400 slots of a default server's lock table (64 per connection);
+/// now they hold 512. Customers sharing a key only wait for each other when one is erased: an
+/// erasure (rare) waits for the batches naming any customer of its key.
+const LOCK_KEY_BITS: u32 = 8;
+
 /// The advisory lock keys of `subjects` in ascending order, each once, and whether it is taken
 /// exclusively (a subject of `erasing` has it, or shares it with another).
 fn lock_keys(subjects: &BTreeSet<&str>, erasing: &BTreeSet<&str>) -> (Vec<i32>, Vec<bool>) {
-    let key = |s: &str| Some(u32::from_str_radix(s.get(..8)?, 16).ok()? as i32);
+    let key = |s: &str| {
+        let leading = u32::from_str_radix(s.get(..8)?, 16).ok()?;
+        Some((leading >> (32 - LOCK_KEY_BITS)) as i32)
+    };
     let mut keys: std::collections::BTreeMap<i32, bool> = std::collections::BTreeMap::new();
     for subject in subjects {
         if let Some(k) = key(subject) {
@@ -555,24 +566,35 @@ mod tests {
 
     #[test]
     fn erased_customers_are_locked_exclusively_the_others_shared_each_key_once_in_order() {
-        let a = "0000000a".to_owned() + &"0".repeat(56);
-        let b = "ffffffff".to_owned() + &"1".repeat(56);
-        let b_too = "ffffffff".to_owned() + &"2".repeat(56);
+        let a = "0a000000".to_owned() + &"0".repeat(56);
+        let b = "ff000000".to_owned() + &"1".repeat(56);
+        // Another customer of b's key: the key is taken once.
+        let b_too = "ffabcdef".to_owned() + &"2".repeat(56);
         let c = "7fffffff".to_owned() + &"3".repeat(56);
         let subjects: BTreeSet<&str> = [a.as_str(), b.as_str(), b_too.as_str(), c.as_str()]
             .into_iter()
             .collect();
         let erasing: BTreeSet<&str> = [b_too.as_str()].into_iter().collect();
         let (keys, exclusive) = lock_keys(&subjects, &erasing);
-        // ffffffff is -1 as an int4: first in the order.
-        assert_eq!(keys, vec![-1, 10, i32::MAX]);
-        assert_eq!(exclusive, vec![true, false, false]);
+        assert_eq!(keys, vec![10, 127, 255]);
+        assert_eq!(exclusive, vec![false, false, true]);
         assert_eq!(lock_keys(&subjects, &BTreeSet::new()).1, vec![false; 3]);
         let statement = lock_statement(&keys, &exclusive);
         assert!(
-            statement
-                .ends_with("unnest('{-1,10,2147483647}'::int4[], '{t,f,f}'::bool[]) AS t(k, x)"),
+            statement.ends_with("unnest('{10,127,255}'::int4[], '{f,f,t}'::bool[]) AS t(k, x)"),
             "{statement}"
         );
+    }
+
+    #[test]
+    fn a_backlog_batch_of_customers_takes_at_most_256_locks() {
+        let subjects: Vec<String> = (0..2_000u32)
+            .map(|i| format!("{:08x}", i.wrapping_mul(2_654_435_761)) + &"0".repeat(56))
+            .collect();
+        let subjects: BTreeSet<&str> = subjects.iter().map(String::as_str).collect();
+        let (keys, _) = lock_keys(&subjects, &BTreeSet::new());
+        assert!(keys.len() <= 256 && keys.len() > 200, "{} keys", keys.len());
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "ascending, each once");
+        assert!(keys.iter().all(|k| (0..256).contains(k)));
     }
 }
