@@ -14,10 +14,10 @@
 //! 3. In the batch's transaction, every customer the batch names is locked (an advisory lock
 //!    on the subject's key, one of 256, in one order: exclusive for the customers the batch
 //!    erases, shared for the others) and their erasures read from `erased_subjects`, with the
-//!    batch's own `customer.erased` added. Two replicas applying an erasure and an `order.created` of the
-//!    same customer at once (with a key fetched before the erasure) thus apply them one after
-//!    the other, and the second sees the first: the order is written erased, or blanked by the
-//!    erasure.
+//!    batch's own `customer.erased` added. Two replicas applying an erasure and an
+//!    `order.created` of the same customer at once (with a key fetched before the erasure) thus
+//!    apply them one after the other, and the second sees the first: the order is written
+//!    erased, or blanked by the erasure.
 //!
 //! Whether an erasure reaches a row is [`Erasure::covers`]: it does not depend on the order the
 //! events are applied in, so replicas and a rebuild agree.
@@ -467,10 +467,10 @@ fn into_fields<T>(personal: Personal<T>) -> Option<T> {
 
 /// The statement that locks `keys` until the transaction ends, in one order whoever locks them:
 /// exclusively where `exclusive` says so (the batch erases the customer), the others shared. An
-/// erasure thus waits for every batch naming its customer and is waited for by them, while
-/// batches that only record customers' orders and hand-offs (a catch-up's, whose customers
-/// recur from batch to batch) do not wait for each other: they write nothing another such
-/// batch reads. Keys are the first [`LOCK_KEY_BITS`] bits of the subject id (a keyed hash:
+/// erasure thus waits for every batch naming a customer of its key and is waited for by them,
+/// while batches that only record customers' orders and hand-offs (a catch-up's, whose
+/// customers recur from batch to batch) do not wait for each other: they write nothing another
+/// such batch reads. Keys are the first [`LOCK_KEY_BITS`] bits of the subject id (a keyed hash:
 /// evenly spread), in the two-key space under the schema's hash, apart from the schema's own
 /// lock (one 64-bit key).
 fn lock_statement(keys: &[i32], exclusive: &[bool]) -> String {
