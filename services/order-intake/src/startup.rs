@@ -64,7 +64,7 @@ impl Service for OrderIntake {
             }
         });
         let routes = http::router(AppState {
-            bus: base.bus.clone(),
+            bus: Arc::new(base.bus.clone()),
             subjects: self.settings.pii.subjects.clone(),
             rounds: crate::keys::Rounds::start(base.pool.clone(), self.keys),
             settings: self.settings,

@@ -21,10 +21,12 @@ use gadai_privacy::SubjectKey;
 
 use crate::config::Settings;
 
-/// What the handlers share.
+/// What the handlers share. Every request gets a clone (axum's `State`), so each part is a
+/// handle: a `Bus` holds its settings' strings and two NATS clients, about ten allocations to
+/// clone and drop again, once per order.
 #[derive(Clone)]
 pub struct AppState {
-    pub bus: Bus,
+    pub bus: Arc<Bus>,
     /// The idempotency index and the customers' keys (which seal each order's personal
     /// fields), read in rounds.
     pub rounds: crate::keys::Rounds,
