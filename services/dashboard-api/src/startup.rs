@@ -96,9 +96,11 @@ impl Service for DashboardApi {
         );
         let routes = http::router(AppState {
             pool: base.pool.clone(),
-            bus: base.bus.clone(),
-            keys: crate::projection::personal::key_client(&settings.pii, &base.bus)
-                .expect("the master keys were checked when the settings were read"),
+            bus: Arc::new(base.bus.clone()),
+            keys: Arc::new(
+                crate::projection::personal::key_client(&settings.pii, &base.bus)
+                    .expect("the master keys were checked when the settings were read"),
+            ),
             hub,
             settings,
             feeds,

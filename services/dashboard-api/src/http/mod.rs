@@ -43,13 +43,16 @@ use tower_http::{
 
 use crate::config::Settings;
 
+/// What the handlers share. Every request gets a clone (axum's `State`), so each part is a
+/// handle: the bus and the key client are shared, not cloned (their NATS clients and strings
+/// are about ten allocations to clone and drop again).
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
-    pub bus: Bus,
+    pub bus: Arc<Bus>,
     /// Customers' keys from order-intake's key store (`rpc.keys.get`): for sealing hand-offs and
     /// learning the generation an erasure erases.
-    pub keys: gadai_privacy::KeyClient,
+    pub keys: Arc<gadai_privacy::KeyClient>,
     pub hub: events::Hub,
     pub settings: Arc<Settings>,
     /// The live feeds open on this replica, each tied to its session.
