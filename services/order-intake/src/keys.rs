@@ -5,12 +5,14 @@
 //! would cost Postgres a query of the index, and the key store a statement and a commit.
 //! Requests in flight together hand their candidate keys and customers to one task instead,
 //! which asks for all of them in one round ([`find_indexed`] of every candidate key, and
-//! [`KeyStore::keys_for`] of every customer, at once) while the next requests gather for the
-//! following round. Under load a round serves every request that arrived during the previous
-//! one; alone, a request waits for nobody.
+//! [`KeyStore::keys_for_on`] of every customer, at once, each on a connection the task keeps)
+//! while the next requests gather for the following round. Under load a round serves every
+//! request that arrived during the previous one; alone, a request waits for nobody.
+
+use std::time::Instant;
 
 use gadai_privacy::{DataKey, KeyStore, SubjectId};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool, Postgres, pool::PoolConnection};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{domain::idempotency::IndexedOrder, read_model::find_indexed};
@@ -71,6 +73,7 @@ impl Rounds {
 }
 
 async fn run(pool: PgPool, store: KeyStore, mut waiting: mpsc::Receiver<Ask>) {
+    let (mut index, mut keys) = (Kept::default(), Kept::default());
     while let Some(first) = waiting.recv().await {
         let mut count = first.subjects.len();
         let mut round = vec![first];
@@ -83,13 +86,53 @@ async fn run(pool: PgPool, store: KeyStore, mut waiting: mpsc::Receiver<Ask>) {
                 Err(_) => break,
             }
         }
-        answer(&pool, &store, round).await;
+        answer(&pool, &store, (&mut index, &mut keys), round).await;
+    }
+}
+
+/// A connection the rounds keep from one to the next: sqlx checks every connection given back
+/// to the pool with a round trip to Postgres, which for two statements a round was two more
+/// round trips. Given back after it rested [`gadai_store::PING_AFTER_IDLE`] (the pool then checks
+/// it before it is used again, as it does every rested connection) or after a statement on it
+/// failed.
+#[derive(Default)]
+struct Kept {
+    conn: Option<PoolConnection<Postgres>>,
+    used: Option<Instant>,
+}
+
+impl Kept {
+    async fn get(&mut self, pool: &PgPool) -> sqlx::Result<&mut PgConnection> {
+        if self
+            .used
+            .is_some_and(|at| at.elapsed() >= gadai_store::PING_AFTER_IDLE)
+        {
+            self.conn = None;
+        }
+        self.used = Some(Instant::now());
+        let conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => pool.acquire().await?,
+        };
+        Ok(&mut **self.conn.insert(conn))
+    }
+
+    /// After a failed statement: the connection goes back to the pool, which closes it if it
+    /// is broken.
+    fn give_back(&mut self) {
+        self.conn = None;
     }
 }
 
 /// One round: every candidate key of every request in one query, every customer in one
-/// [`KeyStore::keys_for`], both at once; each request answered with its own.
-async fn answer(pool: &PgPool, store: &KeyStore, round: Vec<Ask>) {
+/// [`KeyStore::keys_for_on`], both at once, on the connections the rounds keep; each request
+/// answered with its own.
+async fn answer(
+    pool: &PgPool,
+    store: &KeyStore,
+    (index, keys): (&mut Kept, &mut Kept),
+    round: Vec<Ask>,
+) {
     let candidates: Vec<String> = round
         .iter()
         .flat_map(|a| a.candidates.iter().cloned())
@@ -99,7 +142,27 @@ async fn answer(pool: &PgPool, store: &KeyStore, round: Vec<Ask>) {
         .flat_map(|a| a.subjects.iter().cloned())
         .collect();
     metrics::histogram!("key_round_subjects").record(subjects.len() as f64);
-    let (indexed, keys) = tokio::join!(find_indexed(pool, &candidates), store.keys_for(&subjects));
+    let indexed = async {
+        let found = match index.get(pool).await {
+            Ok(conn) => find_indexed(conn, &candidates).await,
+            Err(err) => Err(err),
+        };
+        if found.is_err() {
+            index.give_back();
+        }
+        found
+    };
+    let keys = async {
+        let made = match keys.get(pool).await {
+            Ok(conn) => store.keys_for_on(conn, &subjects).await,
+            Err(err) => Err(err.into()),
+        };
+        if made.is_err() {
+            keys.give_back();
+        }
+        made
+    };
+    let (indexed, keys) = tokio::join!(indexed, keys);
     let indexed = indexed.map_err(|err| {
         let why = format!("{:#}", anyhow::Error::from(err));
         tracing::warn!(error = %why, requests = round.len(), "a round of the idempotency index failed");

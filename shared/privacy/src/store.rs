@@ -342,6 +342,18 @@ impl KeyStore {
     /// [`KeyStore::key_for`] one by one only for the rare rest (a customer coming back after an
     /// erasure, a race lost to another replica).
     pub async fn keys_for(&self, subjects: &[SubjectId]) -> Result<Vec<DataKey>, StoreError> {
+        let mut conn = self.inner.pool.acquire().await?;
+        self.keys_for_on(&mut conn, subjects).await
+    }
+
+    /// [`KeyStore::keys_for`], its statement on `conn`: for a caller that keeps a connection
+    /// across many calls (order-intake's rounds). A connection given back to the pool costs a
+    /// round trip to Postgres (sqlx checks it with a `Sync` on every release).
+    pub async fn keys_for_on(
+        &self,
+        conn: &mut PgConnection,
+        subjects: &[SubjectId],
+    ) -> Result<Vec<DataKey>, StoreError> {
         let mut distinct = subjects.to_vec();
         distinct.sort();
         distinct.dedup();
@@ -365,7 +377,7 @@ impl KeyStore {
                 .bind(&master_ids)
                 .bind(&wrapped)
                 .bind(&inner.schema)
-                .fetch_all(&inner.pool)
+                .fetch_all(&mut *conn)
                 .await?;
         let mut found: HashMap<SubjectId, DataKey> = HashMap::with_capacity(distinct.len());
         for (name, generation, master_id, bytes, erased, made) in rows {

@@ -252,3 +252,58 @@ async fn unknown_routes_answer_json_404_and_ops_routes_work() {
     .await;
     app.stop().await;
 }
+
+/// The rounds keep their two connections from one round to the next. When Postgres ends them
+/// (a restart, a proxy closing them), the round on them answers 503 and publishes nothing, and
+/// the next takes fresh ones: the retry under the same key is accepted, one order per key.
+#[tokio::test]
+async fn the_rounds_recover_when_postgres_ends_their_connections() {
+    use sqlx::Connection;
+    let app = spawn_app().await;
+    assert_eq!(
+        app.post_orders(&order(), Some("before")).await.status(),
+        201
+    );
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let mut admin = sqlx::PgConnection::connect(&gadai_test_support::admin_url())
+        .await
+        .unwrap();
+    let ended: i64 = sqlx::query_scalar(
+        "WITH intake AS MATERIALIZED (
+             SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'intake')
+         SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM intake",
+    )
+    .bind(&database)
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert!(ended >= 2, "the rounds' two connections at least: {ended}");
+
+    // Retried at once, as n8n retries a 503 (a connection rested 1 s is given back anyway).
+    // Each failed round gives back a dead connection, which the pool closes; it held at most
+    // 5 (`max_connections`), so the sixth attempt finds none left.
+    let mut answers = Vec::new();
+    for _ in 0..6 {
+        let status = app.post_orders(&order(), Some("after")).await.status();
+        answers.push(status.as_u16());
+        if status == 201 {
+            break;
+        }
+    }
+    assert_eq!(answers.last(), Some(&201), "{answers:?}");
+    assert!(
+        answers[..answers.len() - 1].iter().all(|s| *s == 503),
+        "{answers:?}"
+    );
+    let created = app
+        .stream_messages()
+        .await
+        .iter()
+        .filter(|(_, _, e)| e["type"] == "order.created")
+        .count();
+    assert_eq!(created, 2);
+    app.stop().await;
+}
