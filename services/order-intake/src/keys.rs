@@ -73,7 +73,8 @@ impl Rounds {
 }
 
 async fn run(pool: PgPool, store: KeyStore, mut waiting: mpsc::Receiver<Ask>) {
-    let (mut index, mut keys) = (Kept::default(), Kept::default());
+    let keep = pool.options().get_max_connections() >= KEEP_FROM;
+    let (mut index, mut keys) = (Kept::new(keep), Kept::new(keep));
     while let Some(first) = waiting.recv().await {
         let mut count = first.subjects.len();
         let mut round = vec![first];
@@ -90,19 +91,41 @@ async fn run(pool: PgPool, store: KeyStore, mut waiting: mpsc::Receiver<Ask>) {
     }
 }
 
+/// The smallest pool the rounds keep their two connections in: two left for the projection and
+/// the key requests. In a smaller one each statement gives its connection back as soon as it is
+/// done, as any pool user does; kept, they would make the others wait (with one connection,
+/// the round's own second statement).
+const KEEP_FROM: u32 = 4;
+
 /// A connection the rounds keep from one to the next: sqlx checks every connection given back
 /// to the pool with a round trip to Postgres, which for two statements a round was two more
 /// round trips. Given back after it rested [`gadai_store::PING_AFTER_IDLE`] (the pool then checks
 /// it before it is used again, as it does every rested connection) or after a statement on it
 /// failed.
-#[derive(Default)]
 struct Kept {
+    /// Whether the pool is large enough to keep it ([`KEEP_FROM`]).
+    keep: bool,
     conn: Option<PoolConnection<Postgres>>,
     used: Option<Instant>,
 }
 
 impl Kept {
-    async fn get(&mut self, pool: &PgPool) -> sqlx::Result<&mut PgConnection> {
+    fn new(keep: bool) -> Self {
+        Kept {
+            keep,
+            conn: None,
+            used: None,
+        }
+    }
+
+    /// Runs `work` on the kept connection (taken from the pool when there is none, or when it
+    /// rested); a connection whose work failed goes back to the pool, which closes it if it is
+    /// broken.
+    async fn run<T, E: From<sqlx::Error>>(
+        &mut self,
+        pool: &PgPool,
+        work: impl AsyncFnOnce(&mut PgConnection) -> Result<T, E>,
+    ) -> Result<T, E> {
         if self
             .used
             .is_some_and(|at| at.elapsed() >= gadai_store::PING_AFTER_IDLE)
@@ -110,17 +133,15 @@ impl Kept {
             self.conn = None;
         }
         self.used = Some(Instant::now());
-        let conn = match self.conn.take() {
-            Some(conn) => conn,
-            None => pool.acquire().await?,
-        };
-        Ok(&mut **self.conn.insert(conn))
-    }
-
-    /// After a failed statement: the connection goes back to the pool, which closes it if it
-    /// is broken.
-    fn give_back(&mut self) {
-        self.conn = None;
+        if self.conn.is_none() {
+            self.conn = Some(pool.acquire().await?);
+        }
+        let conn = self.conn.as_mut().expect("taken above");
+        let done = work(conn).await;
+        if done.is_err() || !self.keep {
+            self.conn = None;
+        }
+        done
     }
 }
 
@@ -142,26 +163,8 @@ async fn answer(
         .flat_map(|a| a.subjects.iter().cloned())
         .collect();
     metrics::histogram!("key_round_subjects").record(subjects.len() as f64);
-    let indexed = async {
-        let found = match index.get(pool).await {
-            Ok(conn) => find_indexed(conn, &candidates).await,
-            Err(err) => Err(err),
-        };
-        if found.is_err() {
-            index.give_back();
-        }
-        found
-    };
-    let keys = async {
-        let made = match keys.get(pool).await {
-            Ok(conn) => store.keys_for_on(conn, &subjects).await,
-            Err(err) => Err(err.into()),
-        };
-        if made.is_err() {
-            keys.give_back();
-        }
-        made
-    };
+    let indexed = index.run(pool, async |conn| find_indexed(conn, &candidates).await);
+    let keys = keys.run(pool, async |conn| store.keys_for_on(conn, &subjects).await);
     let (indexed, keys) = tokio::join!(indexed, keys);
     let indexed = indexed.map_err(|err| {
         let why = format!("{:#}", anyhow::Error::from(err));

@@ -307,3 +307,19 @@ async fn the_rounds_recover_when_postgres_ends_their_connections() {
     assert_eq!(created, 2);
     app.stop().await;
 }
+
+/// With a pool of one connection the rounds give it back after every round: their two
+/// statements take turns on it instead of the second waiting for a connection the first keeps.
+#[tokio::test]
+async fn a_pool_of_one_connection_still_serves_the_bridge() {
+    let env = gadai_test_support::TestEnv::new().await.unwrap();
+    let app = spawn_with(env, |s| s.core.db.max_connections = 1).await;
+    for key in ["one", "two"] {
+        let response =
+            tokio::time::timeout(Duration::from_secs(4), app.post_orders(&order(), Some(key)))
+                .await
+                .expect("answered before the pool's 5 s acquire timeout");
+        assert_eq!(response.status(), 201, "{key}");
+    }
+    app.stop().await;
+}
