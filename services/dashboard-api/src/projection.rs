@@ -176,10 +176,9 @@ impl Projection for Dashboard {
     /// events, recorded in the history (in sequence order, as replicas do, so two batches
     /// holding one redelivered event cannot wait for each other).
     async fn record(&self, tx: Tx<'_>, batch: &[Delivered]) -> Result<Recorded, ApplyError> {
-        let privacy = self.privacy().await?;
-        let subjects = personal::subjects(privacy, batch)?;
-        let (fresh, applied) = record_events(tx, batch, &subjects).await?;
-        let erased = personal::erasures(tx, privacy, batch, applied).await?;
+        let named = personal::named(self.privacy().await?, batch)?;
+        let (fresh, applied) = record_events(tx, batch, &named.subjects).await?;
+        let erased = personal::erasures(tx, named, applied).await?;
         Ok(Recorded { erased, fresh })
     }
 

@@ -214,9 +214,9 @@ pub struct Fetched {
     erasures: Vec<BatchErasure>,
 }
 
-/// The batch's customers (step 1 of the module's documentation). [`locks`], [`fetch`],
-/// [`subjects`] and [`erasures`] each make it (they run before and beside the transaction's
-/// start): parsing, no copies.
+/// The batch's customers (step 1 of the module's documentation). [`locks`], [`fetch`] and
+/// [`named`] each make it (they run before and beside the transaction's start): parsing, no
+/// copies.
 struct Customers<'a> {
     /// Each personal event's customer, in batch order.
     found: Vec<Found>,
@@ -334,34 +334,40 @@ pub async fn fetch(privacy: &Privacy, batch: &[Delivered]) -> Result<Fetched, Ap
     })
 }
 
-/// Every customer the batch names, erased ones included: those whose erasures step 3 reads
-/// from `erased_subjects`, under the locks the batch's `BEGIN` took ([`locks`]). The read is
-/// part of the statement that records the batch's history (one round trip for both), so it
-/// needs nothing [`fetch`] reads and runs while [`fetch`] does.
-pub fn subjects(privacy: &Privacy, batch: &[Delivered]) -> Result<Vec<String>, ApplyError> {
+/// What step 3 needs of the batch's customers ([`named`]).
+pub struct Named {
+    /// Every customer the batch names, erased ones included: those whose erasures are read from
+    /// `erased_subjects`.
+    pub subjects: Vec<String>,
+    /// The batch's own `customer.erased`.
+    erasures: Vec<BatchErasure>,
+}
+
+/// The batch's customers for step 3, whose erasures are read under the locks the batch's
+/// `BEGIN` took ([`locks`]). The read is part of the statement that records the batch's
+/// history (one round trip for both), so it needs nothing [`fetch`] reads and runs while
+/// [`fetch`] does.
+pub fn named(privacy: &Privacy, batch: &[Delivered]) -> Result<Named, ApplyError> {
     let customers = customers(privacy, batch)?;
-    Ok(customers
-        .subjects()
-        .into_iter()
-        .map(str::to_owned)
-        .collect())
+    Ok(Named {
+        subjects: customers
+            .subjects()
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+        erasures: customers.erasures.into_iter().map(batch_erasure).collect(),
+    })
 }
 
 /// The erasures of the batch's customers (step 3 of the module's documentation): `applied`,
-/// what `erased_subjects` held for [`subjects`] (subject, generation, sequence), with the
-/// batch's own `customer.erased` added and recorded.
+/// what `erased_subjects` held for the [`Named`] subjects (subject, generation, sequence), with
+/// the batch's own `customer.erased` added and recorded.
 pub async fn erasures(
     tx: &mut Transaction<'_, Postgres>,
-    privacy: &Privacy,
-    batch: &[Delivered],
+    named: Named,
     applied: Vec<(String, i32, i64)>,
 ) -> Result<HashMap<String, Erasure>, ApplyError> {
-    let erasures: Vec<BatchErasure> = customers(privacy, batch)?
-        .erasures
-        .into_iter()
-        .map(batch_erasure)
-        .collect();
-    Ok(erased(tx, applied, &erasures).await?)
+    Ok(erased(tx, applied, &named.erasures).await?)
 }
 
 /// Checks the fields [`fetch`] read against the customers' erasures ([`erasures`]).
