@@ -28,7 +28,7 @@ use gadai_bus::{Bus, BusSettings};
 use gadai_events::Event;
 use gadai_runtime::{ApplyError, Delivered, Projection, Tx};
 use serde_json::Value;
-use sqlx::{Postgres, Transaction};
+
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
@@ -372,10 +372,7 @@ struct Upsert {
 /// as they were, the inserted ones as changes from nothing (no event of theirs can have been
 /// applied before: a row comes with its first event), and the counting of the others to take
 /// back.
-async fn insert_or_lock(
-    tx: &mut Transaction<'_, Postgres>,
-    candidates: Vec<OrderView>,
-) -> sqlx::Result<Upsert> {
+async fn insert_or_lock(tx: Tx<'_>, candidates: Vec<OrderView>) -> sqlx::Result<Upsert> {
     let rows: Vec<OrderRow> = candidates.iter().map(OrderRow::from).collect();
     let mut counted = Deltas::default();
     for c in &candidates {
@@ -426,7 +423,7 @@ async fn insert_or_lock(
 /// Records the events in the history and reads the erasures of `subjects` applied before:
 /// returns the sequences that were new, and the erasures (subject, generation, sequence).
 async fn record_events(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: Tx<'_>,
     batch: &[Delivered],
     subjects: &[String],
 ) -> sqlx::Result<(HashSet<i64>, Vec<(String, i32, i64)>)> {
@@ -478,7 +475,7 @@ async fn record_events(
 
 /// Folds orders again from their whole history, in stream order.
 async fn refold(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: Tx<'_>,
     late: Vec<(Uuid, OrderView)>,
 ) -> Result<Vec<(OrderView, OrderView)>, ApplyError> {
     let ids: Vec<Uuid> = late.iter().map(|(id, _)| *id).collect();
@@ -537,7 +534,7 @@ where
 /// Writes the new state of rows that existed before the batch, and moves the counters by
 /// `deltas`, in one statement.
 async fn write_rows(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: Tx<'_>,
     changed: &[(OrderView, OrderView)],
     deltas: Deltas,
 ) -> sqlx::Result<()> {

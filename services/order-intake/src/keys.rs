@@ -9,10 +9,9 @@
 //! while the next requests gather for the following round. Under load a round serves every
 //! request that arrived during the previous one; alone, a request waits for nobody.
 
-use std::time::Instant;
-
 use gadai_privacy::{DataKey, KeyStore, SubjectId};
-use sqlx::{PgConnection, PgPool, Postgres, pool::PoolConnection};
+use gadai_store::Kept;
+use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{domain::idempotency::IndexedOrder, read_model::find_indexed};
@@ -73,8 +72,9 @@ impl Rounds {
 }
 
 async fn run(pool: PgPool, store: KeyStore, mut waiting: mpsc::Receiver<Ask>) {
-    let keep = pool.options().get_max_connections() >= KEEP_FROM;
-    let (mut index, mut keys) = (Kept::new(keep), Kept::new(keep));
+    // Two connections kept from one round to the next: sqlx checks every connection given
+    // back to its pool with a round trip, two more for a round's two statements.
+    let (index, keys) = (Kept::of(&pool, 1), Kept::of(&pool, 1));
     while let Some(first) = waiting.recv().await {
         let mut count = first.subjects.len();
         let mut round = vec![first];
@@ -87,73 +87,14 @@ async fn run(pool: PgPool, store: KeyStore, mut waiting: mpsc::Receiver<Ask>) {
                 Err(_) => break,
             }
         }
-        answer(&pool, &store, (&mut index, &mut keys), round).await;
-    }
-}
-
-/// The smallest pool the rounds keep their two connections in: two left for the projection and
-/// the key requests. In a smaller one each statement gives its connection back as soon as it is
-/// done, as any pool user does; kept, they would make the others wait (with one connection,
-/// the round's own second statement).
-const KEEP_FROM: u32 = 4;
-
-/// A connection the rounds keep from one to the next: sqlx checks every connection given back
-/// to the pool with a round trip to Postgres, which for two statements a round was two more
-/// round trips. Given back after it rested [`gadai_store::PING_AFTER_IDLE`] (the pool then checks
-/// it before it is used again, as it does every rested connection) or after a statement on it
-/// failed.
-struct Kept {
-    /// Whether the pool is large enough to keep it ([`KEEP_FROM`]).
-    keep: bool,
-    conn: Option<PoolConnection<Postgres>>,
-    used: Option<Instant>,
-}
-
-impl Kept {
-    fn new(keep: bool) -> Self {
-        Kept {
-            keep,
-            conn: None,
-            used: None,
-        }
-    }
-
-    /// Runs `work` on the kept connection (taken from the pool when there is none, or when it
-    /// rested); a connection whose work failed goes back to the pool, which closes it if it is
-    /// broken.
-    async fn run<T, E: From<sqlx::Error>>(
-        &mut self,
-        pool: &PgPool,
-        work: impl AsyncFnOnce(&mut PgConnection) -> Result<T, E>,
-    ) -> Result<T, E> {
-        if self
-            .used
-            .is_some_and(|at| at.elapsed() >= gadai_store::PING_AFTER_IDLE)
-        {
-            self.conn = None;
-        }
-        self.used = Some(Instant::now());
-        if self.conn.is_none() {
-            self.conn = Some(pool.acquire().await?);
-        }
-        let conn = self.conn.as_mut().expect("taken above");
-        let done = work(conn).await;
-        if done.is_err() || !self.keep {
-            self.conn = None;
-        }
-        done
+        answer(&pool, &store, (&index, &keys), round).await;
     }
 }
 
 /// One round: every candidate key of every request in one query, every customer in one
 /// [`KeyStore::keys_for_on`], both at once, on the connections the rounds keep; each request
 /// answered with its own.
-async fn answer(
-    pool: &PgPool,
-    store: &KeyStore,
-    (index, keys): (&mut Kept, &mut Kept),
-    round: Vec<Ask>,
-) {
+async fn answer(pool: &PgPool, store: &KeyStore, (index, keys): (&Kept, &Kept), round: Vec<Ask>) {
     let candidates: Vec<String> = round
         .iter()
         .flat_map(|a| a.candidates.iter().cloned())

@@ -7,6 +7,7 @@
 
 use std::{collections::HashMap, fmt, sync::Arc};
 
+use gadai_store::Kept;
 use sqlx::{PgConnection, PgPool, migrate::Migrator};
 
 use crate::{
@@ -235,6 +236,9 @@ impl Sql {
 
 struct Inner {
     pool: PgPool,
+    /// A connection kept for the readers' requests ([`KeyStore::held`]): one at a time keeps
+    /// it from one request to the next, without the pool's round trip on each give-back.
+    readers: Kept,
     schema: String,
     masters: MasterKeys,
     sql: Sql,
@@ -266,6 +270,7 @@ impl KeyStore {
         gadai_store::check_identifier(schema)?;
         Ok(KeyStore {
             inner: Arc::new(Inner {
+                readers: Kept::of(&pool, 1),
                 pool,
                 schema: schema.to_owned(),
                 masters,
@@ -449,11 +454,16 @@ impl KeyStore {
     /// `rpc.keys.get` answers readers.
     pub async fn held(&self, subjects: &[SubjectId]) -> Result<Vec<Held>, StoreError> {
         let names: Vec<&str> = subjects.iter().map(SubjectId::as_str).collect();
-        let rows: Vec<(String, i32, String, Vec<u8>, bool)> =
-            sqlx::query_as(&self.inner.sql.select_many)
-                .bind(&names)
-                .fetch_all(&self.inner.pool)
-                .await?;
+        let inner = &self.inner;
+        let rows: Vec<(String, i32, String, Vec<u8>, bool)> = inner
+            .readers
+            .run(&inner.pool, async |conn| {
+                sqlx::query_as(&inner.sql.select_many)
+                    .bind(&names)
+                    .fetch_all(conn)
+                    .await
+            })
+            .await?;
         let by_subject: HashMap<String, Held> = rows
             .into_iter()
             .map(|(subject, generation, master_id, bytes, erased)| {

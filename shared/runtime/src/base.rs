@@ -93,11 +93,7 @@ impl Base {
 
     /// `projection` on this service's pool and schema, ready for [`Base::consume`].
     pub fn stored<P: Projection>(&self, projection: P) -> Stored<P> {
-        Stored {
-            pool: self.pool.clone(),
-            schema: self.schema.clone(),
-            projection,
-        }
+        Stored::new(self.pool.clone(), self.schema.clone(), projection)
     }
 
     /// Spawns a durable consumer feeding `sink`: a [`Base::stored`] projection, or a

@@ -23,7 +23,8 @@ use async_nats::jetstream::{AckKind, Message, consumer::PullConsumer};
 use futures::StreamExt;
 use gadai_bus::{Bus, ConsumerSpec, NatsHeadersRef};
 use gadai_events::Event;
-use sqlx::{PgPool, Postgres, Transaction};
+use gadai_store::{BatchTx, Kept};
+use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -78,7 +79,7 @@ impl From<sqlx::Error> for ApplyError {
 }
 
 /// The transaction a [`Projection`] writes a batch in.
-pub type Tx<'a> = &'a mut Transaction<'static, Postgres>;
+pub type Tx<'a> = &'a mut BatchTx;
 
 /// Events folded into tables of the service's schema. It knows only its SQL: the consumer loop
 /// (and the replay of a rebuild) runs it as [`Stored`], on the service's pool and schema, and
@@ -168,6 +169,21 @@ pub struct Stored<P> {
     pub pool: PgPool,
     pub schema: String,
     pub projection: P,
+    /// The connection of the last batch, kept for the next ([`Kept`]). Live batches go one at
+    /// a time; the full batches of a backlog that go beside it take theirs from the pool, where
+    /// one more round trip per batch of thousands of events does not count.
+    kept: Kept,
+}
+
+impl<P> Stored<P> {
+    pub fn new(pool: PgPool, schema: String, projection: P) -> Self {
+        Stored {
+            kept: Kept::of(&pool, 1),
+            pool,
+            schema,
+            projection,
+        }
+    }
 }
 
 /// What the consumer loop and the replay feed batches to: a [`Stored`] projection, in a
@@ -217,38 +233,54 @@ pub trait Sink: Send + Sync + 'static {
 }
 
 impl<P: Projection> Sink for Stored<P> {
+    /// Begins the batch's transaction (with the projection's `begin_with`) on a kept
+    /// connection and records it while `prepare` runs, applies it, then commits with the
+    /// checkpoint in the commit's round trip ([`BatchTx`]) and keeps the connection for the
+    /// next batch. A batch that fails is rolled back, and its connection goes back to the pool.
     async fn apply(&self, batch: &[Delivered]) -> Result<(), ApplyError> {
         let Some(last) = batch.iter().map(|d| d.seq).max() else {
             return Ok(());
         };
         let then = self.projection.begin_with(batch).await?;
         let begun = async {
-            let mut tx = staged(
-                P::NAME,
-                "begin",
-                gadai_store::begin_apply_with(&self.pool, &self.schema, then.as_deref()),
-            )
+            let mut tx = staged(P::NAME, "begin", async {
+                let conn = self.kept.take(&self.pool).await?;
+                BatchTx::begin(conn, &self.schema, then.as_deref()).await
+            })
             .await?;
-            let recorded =
-                staged(P::NAME, "record", self.projection.record(&mut tx, batch)).await?;
-            Ok::<_, ApplyError>((tx, recorded))
+            match staged(P::NAME, "record", self.projection.record(&mut tx, batch)).await {
+                Ok(recorded) => Ok((tx, recorded)),
+                Err(err) => {
+                    tx.rollback().await;
+                    Err(err)
+                }
+            }
         };
         let (begun, prepared) = tokio::join!(
             begun,
             staged(P::NAME, "prepare", self.projection.prepare(batch))
         );
         let (mut tx, recorded) = begun?;
-        let applied = staged(
-            P::NAME,
-            "apply",
-            self.projection.apply(&mut tx, batch, prepared?, recorded),
-        )
-        .await?;
-        staged(P::NAME, "commit", async {
-            gadai_store::advance_checkpoint(&mut tx, P::NAME, last).await?;
-            tx.commit().await
-        })
-        .await?;
+        let applied = match prepared {
+            Ok(prepared) => {
+                staged(
+                    P::NAME,
+                    "apply",
+                    self.projection.apply(&mut tx, batch, prepared, recorded),
+                )
+                .await
+            }
+            Err(err) => Err(err),
+        };
+        let applied = match applied {
+            Ok(applied) => applied,
+            Err(err) => {
+                tx.rollback().await;
+                return Err(err);
+            }
+        };
+        let conn = staged(P::NAME, "commit", tx.commit_through(P::NAME, last)).await?;
+        self.kept.keep(conn);
         staged(P::NAME, "committed", self.projection.committed(applied)).await;
         tracing::debug!(
             projection = P::NAME,

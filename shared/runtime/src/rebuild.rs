@@ -62,11 +62,7 @@ pub async fn rebuild<P: Projection>(
     };
     let fresh_pool = gadai_store::connect(&fresh_settings).await?;
     gadai_store::migrate(&fresh_pool, &fresh, migrator).await?;
-    let projection = Stored {
-        pool: fresh_pool.clone(),
-        schema: fresh.clone(),
-        projection,
-    };
+    let projection = Stored::new(fresh_pool.clone(), fresh.clone(), projection);
 
     let until = bus.last_sequence().await?;
     // The replay fills empty tables: without their secondary indexes, built once afterwards.

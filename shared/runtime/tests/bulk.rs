@@ -129,11 +129,7 @@ fn start(
     tokio::spawn(consume::run(
         bus.clone(),
         spec,
-        Stored {
-            pool: pool.clone(),
-            schema: SCHEMA.into(),
-            projection: projection.clone(),
-        },
+        Stored::new(pool.clone(), SCHEMA.into(), projection.clone()),
         shutdown.clone(),
     ))
 }

@@ -101,11 +101,7 @@ async fn what_arrives_while_a_batch_is_applied_is_the_whole_next_batch() {
     let running = tokio::spawn(consume::run(
         bus.clone(),
         spec.clone(),
-        Stored {
-            pool: pool.clone(),
-            schema: "recording".into(),
-            projection: recording,
-        },
+        Stored::new(pool.clone(), "recording".into(), recording),
         shutdown.clone(),
     ));
 
@@ -172,11 +168,7 @@ async fn full_batches_of_a_backlog_are_applied_two_at_once_and_a_partial_one_wai
     let running = tokio::spawn(consume::run(
         bus.clone(),
         spec,
-        Stored {
-            pool: pool.clone(),
-            schema: "recording".into(),
-            projection: recording,
-        },
+        Stored::new(pool.clone(), "recording".into(), recording),
         shutdown.clone(),
     ));
     let started = |n: usize| {

@@ -6,6 +6,11 @@
 use std::{str::FromStr, time::Duration};
 
 use anyhow::Context;
+
+mod batch;
+mod kept;
+pub use batch::BatchTx;
+pub use kept::{KEEP_FROM, Kept};
 use sqlx::{
     Connection, Executor, PgPool, Postgres, Transaction,
     migrate::Migrator,
@@ -146,30 +151,15 @@ async fn create_schema(conn: &mut sqlx::PgConnection, schema: &str) -> anyhow::R
     Ok(())
 }
 
-/// Starts a projection's transaction. It holds a shared lock on `schema` so that a rebuild
-/// (which takes the lock exclusively) can swap the schema between two batches. `BEGIN` and the
+/// Starts a transaction that writes `schema`'s tables (a projection batch's is a [`BatchTx`]).
+/// It holds a shared lock on `schema` so that a rebuild (which takes the lock exclusively) can
+/// swap the schema between two batches. `BEGIN` and the
 /// lock go in one round trip (one simple query); the name goes in as a quoted literal.
 pub async fn begin_apply(
     pool: &PgPool,
     schema: &str,
 ) -> sqlx::Result<Transaction<'static, Postgres>> {
-    begin_apply_with(pool, schema, None).await
-}
-
-/// [`begin_apply`], with `then` (SQL text, literals only) run after the lock in the same round
-/// trip.
-pub async fn begin_apply_with(
-    pool: &PgPool,
-    schema: &str,
-    then: Option<&str>,
-) -> sqlx::Result<Transaction<'static, Postgres>> {
-    let literal = schema.replace('\'', "''");
-    let mut begin = format!("BEGIN; SELECT pg_advisory_xact_lock_shared(hashtext('{literal}'))");
-    if let Some(then) = then {
-        begin.push_str("; ");
-        begin.push_str(then);
-    }
-    pool.begin_with(begin).await
+    pool.begin_with(batch::begin_sql(schema, None)).await
 }
 
 /// Takes the advisory lock named `round` for the rest of `conn`'s transaction, if no other
@@ -199,26 +189,6 @@ pub fn check_identifier(name: &str) -> anyhow::Result<()> {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     anyhow::ensure!(ok, "{name:?} is not a plain lower-case SQL identifier");
-    Ok(())
-}
-
-/// Records that `projection` has applied events up to `seq` (never moves backwards).
-///
-/// [`migrate`] creates the `checkpoints` table this writes.
-pub async fn advance_checkpoint(
-    tx: &mut Transaction<'_, Postgres>,
-    projection: &str,
-    seq: u64,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO checkpoints (projection, seq, updated_at) VALUES ($1, $2, now())
-         ON CONFLICT (projection) DO UPDATE
-         SET seq = GREATEST(checkpoints.seq, EXCLUDED.seq), updated_at = now()",
-    )
-    .bind(projection)
-    .bind(seq as i64)
-    .execute(&mut **tx)
-    .await?;
     Ok(())
 }
 

@@ -5,13 +5,13 @@
 //! [`super::handoffs`]. Once they are written, [`record`] logs each erasure with how many orders
 //! and hand-offs it reaches: who, when, why, never what was erased.
 
-use sqlx::{Postgres, Transaction};
+use gadai_runtime::Tx;
 use uuid::Uuid;
 
 use super::personal::Opened;
 
 /// The orders of the customers the batch erases that still show personal fields.
-pub async fn rows(tx: &mut Transaction<'_, Postgres>, opened: &Opened) -> sqlx::Result<Vec<Uuid>> {
+pub async fn rows(tx: Tx<'_>, opened: &Opened) -> sqlx::Result<Vec<Uuid>> {
     let subjects = opened.erased_subjects();
     if subjects.is_empty() {
         return Ok(Vec::new());
@@ -32,7 +32,7 @@ pub const COVERED: &str = "subject = $1 AND ((key_generation > 0 AND key_generat
 
 /// Logs the batch's erasures with the number of orders and hand-offs each reaches (an erasure
 /// applied again is logged once).
-pub async fn record(tx: &mut Transaction<'_, Postgres>, opened: &Opened) -> sqlx::Result<()> {
+pub async fn record(tx: Tx<'_>, opened: &Opened) -> sqlx::Result<()> {
     for e in &opened.erasures {
         let generation = e.data.generation as i32;
         let (orders, handoffs): (i64, i64) = sqlx::query_as(&format!(

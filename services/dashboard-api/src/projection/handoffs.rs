@@ -4,8 +4,7 @@
 //! `customer.erased` blanks the customer's words in the hand-offs it reaches.
 
 use gadai_events::EventKind;
-use gadai_runtime::{ApplyError, Delivered};
-use sqlx::{Postgres, Transaction};
+use gadai_runtime::{ApplyError, Delivered, Tx};
 
 use super::{Change, erasure::COVERED, personal::Opened};
 use crate::read_model::handoff::{self, HandoffRow};
@@ -14,7 +13,7 @@ use crate::read_model::handoff::{self, HandoffRow};
 /// order's life) and the erasures, and returns the live feed's changes. `opened` holds the
 /// opened hand-offs.
 pub async fn apply(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: Tx<'_>,
     events: &[&Delivered],
     opened: &Opened,
 ) -> Result<Vec<Change>, ApplyError> {

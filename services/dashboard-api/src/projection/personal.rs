@@ -35,8 +35,7 @@ use gadai_privacy::{
     personal::{self, HandoffPersonal, Personal, ReadError},
     rpc::MAX_SUBJECTS,
 };
-use gadai_runtime::{ApplyError, Delivered};
-use sqlx::{Postgres, Transaction};
+use gadai_runtime::{ApplyError, Delivered, Tx};
 
 use crate::domain::{Customer, Erasure, OrderPersonal};
 
@@ -363,7 +362,7 @@ pub fn named(privacy: &Privacy, batch: &[Delivered]) -> Result<Named, ApplyError
 /// what `erased_subjects` held for the [`Named`] subjects (subject, generation, sequence), with
 /// the batch's own `customer.erased` added and recorded.
 pub async fn erasures(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: Tx<'_>,
     named: Named,
     applied: Vec<(String, i32, i64)>,
 ) -> Result<HashMap<String, Erasure>, ApplyError> {
@@ -520,7 +519,7 @@ fn lock_keys(subjects: &BTreeSet<&str>, erasing: &BTreeSet<&str>) -> (Vec<i32>, 
 
 /// The erasures `applied` before, with `batch`'s added (and recorded).
 async fn erased(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: Tx<'_>,
     applied: Vec<(String, i32, i64)>,
     batch: &[BatchErasure],
 ) -> sqlx::Result<HashMap<String, Erasure>> {

@@ -506,11 +506,11 @@ async fn erasure_by_order_erases_its_customer_live_and_the_access_export_follows
 /// The projection on a migrated schema, with no consumer running: the test feeds it.
 async fn bare(env: &TestEnv) -> Stored<Dashboard> {
     let app = Application::build(settings(env)).await.unwrap();
-    Stored {
-        pool: app.pool().clone(),
-        schema: "dashboard".into(),
-        projection: Dashboard::new(None, privacy(env).await),
-    }
+    Stored::new(
+        app.pool().clone(),
+        "dashboard".into(),
+        Dashboard::new(None, privacy(env).await),
+    )
 }
 
 fn delivered(seq: u64, order: Uuid, kind: EventKind) -> Delivered {
@@ -581,11 +581,11 @@ async fn an_order_applied_after_its_customers_erasure_is_written_erased() {
     );
 
     // Two replicas at once, an erasure and an order of the same customer: always erased.
-    let q = Stored {
-        pool: p.pool.clone(),
-        schema: "dashboard".into(),
-        projection: Dashboard::new(None, privacy(&env).await),
-    };
+    let q = Stored::new(
+        p.pool.clone(),
+        "dashboard".into(),
+        Dashboard::new(None, privacy(&env).await),
+    );
     for i in 0..6u64 {
         let email = format!("pelanggan{i}@contoh.id");
         let order = Uuid::now_v7();

@@ -15,11 +15,11 @@ type Projection = Stored<Dashboard>;
 /// The projection on `pool`'s dashboard schema, announcing nothing, asking `env`'s NATS for
 /// customers' keys.
 async fn on(pool: &sqlx::PgPool, env: &TestEnv) -> Projection {
-    Stored {
-        pool: pool.clone(),
-        schema: "dashboard".into(),
-        projection: Dashboard::new(None, privacy(env).await),
-    }
+    Stored::new(
+        pool.clone(),
+        "dashboard".into(),
+        Dashboard::new(None, privacy(env).await),
+    )
 }
 
 /// The projection on a migrated schema, with no consumer running: the test feeds it.
@@ -689,11 +689,11 @@ async fn a_replay_in_many_batches_gives_the_same_tables_as_live() {
     gadai_store::migrate(&pool, "dashboard_copy", &startup::MIGRATOR)
         .await
         .unwrap();
-    let copy = Stored {
-        pool: pool.clone(),
-        schema: "dashboard_copy".into(),
-        projection: Dashboard::new(None, privacy(&app.env).await),
-    };
+    let copy = Stored::new(
+        pool.clone(),
+        "dashboard_copy".into(),
+        Dashboard::new(None, privacy(&app.env).await),
+    );
     let last = app.bus.last_sequence().await.unwrap();
     let mut reported = Vec::new();
     let applied =

@@ -276,11 +276,7 @@ async fn an_erasure_deletes_the_key_and_a_returning_customer_gets_the_next_gener
 #[tokio::test]
 async fn erasures_apply_once_and_other_events_do_not_disturb_the_index() {
     let app = spawn_app().await;
-    let projection = Stored {
-        pool: app.pool.clone(),
-        schema: "intake".into(),
-        projection: IntakeProjection,
-    };
+    let projection = Stored::new(app.pool.clone(), "intake".into(), IntakeProjection);
     let siti = subject_of("siti@example.co.id");
     app.keys().key_for(&siti).await.unwrap();
     let tombstone = || async {

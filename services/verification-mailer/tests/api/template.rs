@@ -109,11 +109,7 @@ async fn a_template_saved_just_before_a_send_is_the_one_mailed_and_a_rebuild_kee
 async fn the_newest_template_wins_whatever_order_replicas_apply_them_in() {
     let world = World::new().await;
     let app = Application::build(world.settings()).await.unwrap();
-    let projection = Stored {
-        pool: app.pool().clone(),
-        schema: "mailer".into(),
-        projection: MailerProjection,
-    };
+    let projection = Stored::new(app.pool().clone(), "mailer".into(), MailerProjection);
     let delivered = |seq: u64, t: MailTemplate| {
         Delivered::first(seq, Event::new(Uuid::nil(), "admin", changed(t)))
     };
