@@ -87,14 +87,14 @@ async fn run(pool: PgPool, store: KeyStore, mut waiting: mpsc::Receiver<Ask>) {
                 Err(_) => break,
             }
         }
-        answer(&pool, &store, (&index, &keys), round).await;
+        answer(&store, (&index, &keys), round).await;
     }
 }
 
 /// One round: every candidate key of every request in one query, every customer in one
 /// [`KeyStore::keys_for_on`], both at once, on the connections the rounds keep; each request
 /// answered with its own.
-async fn answer(pool: &PgPool, store: &KeyStore, (index, keys): (&Kept, &Kept), round: Vec<Ask>) {
+async fn answer(store: &KeyStore, (index, keys): (&Kept, &Kept), round: Vec<Ask>) {
     let candidates: Vec<String> = round
         .iter()
         .flat_map(|a| a.candidates.iter().cloned())
@@ -104,8 +104,8 @@ async fn answer(pool: &PgPool, store: &KeyStore, (index, keys): (&Kept, &Kept), 
         .flat_map(|a| a.subjects.iter().cloned())
         .collect();
     metrics::histogram!("key_round_subjects").record(subjects.len() as f64);
-    let indexed = index.run(pool, async |conn| find_indexed(conn, &candidates).await);
-    let keys = keys.run(pool, async |conn| store.keys_for_on(conn, &subjects).await);
+    let indexed = index.run(async |conn| find_indexed(conn, &candidates).await);
+    let keys = keys.run(async |conn| store.keys_for_on(conn, &subjects).await);
     let (indexed, keys) = tokio::join!(indexed, keys);
     let indexed = indexed.map_err(|err| {
         let why = format!("{:#}", anyhow::Error::from(err));

@@ -457,7 +457,7 @@ impl KeyStore {
         let inner = &self.inner;
         let rows: Vec<(String, i32, String, Vec<u8>, bool)> = inner
             .readers
-            .run(&inner.pool, async |conn| {
+            .run(async |conn| {
                 sqlx::query_as(&inner.sql.select_many)
                     .bind(&names)
                     .fetch_all(conn)

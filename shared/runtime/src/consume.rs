@@ -244,7 +244,7 @@ impl<P: Projection> Sink for Stored<P> {
         let then = self.projection.begin_with(batch).await?;
         let begun = async {
             let mut tx = staged(P::NAME, "begin", async {
-                let conn = self.kept.take(&self.pool).await?;
+                let conn = self.kept.take().await?;
                 BatchTx::begin(conn, &self.schema, then.as_deref()).await
             })
             .await?;

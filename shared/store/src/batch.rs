@@ -10,10 +10,12 @@
 
 use std::ops::{Deref, DerefMut};
 
-use sqlx::{Executor, PgConnection, PgPool, Postgres, pool::PoolConnection};
+use sqlx::{Executor, PgConnection, Postgres, pool::PoolConnection};
 
 /// A transaction of one projection batch on a pooled connection; dereferences to the
-/// connection for the batch's statements.
+/// connection for the batch's statements. sqlx does not know of it: the statements run on the
+/// connection must not begin a transaction of their own (sqlx would send `BEGIN`, not
+/// `SAVEPOINT`, and its commit would commit the batch).
 pub struct BatchTx {
     conn: Option<PoolConnection<Postgres>>,
 }
@@ -30,11 +32,6 @@ impl BatchTx {
         let mut tx = BatchTx { conn: Some(conn) };
         run(&mut tx, &begin_sql(schema, then)).await?;
         Ok(tx)
-    }
-
-    /// [`BatchTx::begin`] on a connection from `pool`.
-    pub async fn begin_on(pool: &PgPool, schema: &str, then: Option<&str>) -> sqlx::Result<Self> {
-        Self::begin(pool.acquire().await?, schema, then).await
     }
 
     /// Records that `projection` has applied events up to `seq` (never moving backwards) and

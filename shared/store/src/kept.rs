@@ -6,6 +6,11 @@
 //! that rested [`crate::PING_AFTER_IDLE`] goes back to the pool (which checks it there, as it
 //! does every connection given back) before another is taken, and one whose work failed goes
 //! back at once, so a broken connection is never reused.
+//!
+//! A service keeps connections in several places (order-intake: its rounds' two, its
+//! projection's, its key store's), and a connection kept is one the others cannot have. So a
+//! connection is kept only while half the pool is still free for everyone else (idle, or not
+//! opened yet); otherwise it goes back as it would without [`Kept`].
 
 use std::{sync::Mutex, time::Instant};
 
@@ -19,6 +24,7 @@ pub const KEEP_FROM: u32 = 4;
 /// Up to a few connections of one pool, kept between uses. Shared by reference; each use takes
 /// a connection of its own.
 pub struct Kept {
+    pool: PgPool,
     idle: Mutex<Vec<(PoolConnection<Postgres>, Instant)>>,
     most: usize,
 }
@@ -29,13 +35,14 @@ impl Kept {
     pub fn of(pool: &PgPool, most: usize) -> Self {
         let room = pool.options().get_max_connections() >= KEEP_FROM;
         Kept {
+            pool: pool.clone(),
             idle: Mutex::new(Vec::new()),
             most: if room { most } else { 0 },
         }
     }
 
-    /// A kept connection that rested less than [`crate::PING_AFTER_IDLE`], or one from `pool`.
-    pub async fn take(&self, pool: &PgPool) -> sqlx::Result<PoolConnection<Postgres>> {
+    /// A kept connection that rested less than [`crate::PING_AFTER_IDLE`], or one from the pool.
+    pub async fn take(&self) -> sqlx::Result<PoolConnection<Postgres>> {
         let fresh = {
             let mut idle = self.idle.lock().expect("the kept connections' lock");
             let mut fresh = None;
@@ -51,14 +58,17 @@ impl Kept {
         };
         match fresh {
             Some(conn) => Ok(conn),
-            None => pool.acquire().await,
+            None => self.pool.acquire().await,
         }
     }
 
-    /// Keeps `conn` for the next use, or gives it back to the pool when enough are kept.
+    /// Keeps `conn` for the next use, or gives it back to the pool when enough are kept here or
+    /// when less than half the pool is free for the others.
     pub fn keep(&self, conn: PoolConnection<Postgres>) {
+        let max = self.pool.options().get_max_connections() as usize;
+        let free = max.saturating_sub(self.pool.size() as usize) + self.pool.num_idle();
         let mut idle = self.idle.lock().expect("the kept connections' lock");
-        if idle.len() < self.most {
+        if idle.len() < self.most && free >= max / 2 {
             idle.push((conn, Instant::now()));
         }
         // Otherwise `conn` goes back to the pool as it drops, after the lock.
@@ -69,10 +79,9 @@ impl Kept {
     /// it is broken.
     pub async fn run<T, E: From<sqlx::Error>>(
         &self,
-        pool: &PgPool,
         work: impl AsyncFnOnce(&mut PgConnection) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut conn = self.take(pool).await?;
+        let mut conn = self.take().await?;
         let done = work(&mut conn).await;
         if done.is_ok() {
             self.keep(conn);

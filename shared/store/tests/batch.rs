@@ -44,6 +44,10 @@ async fn done(pool: PgPool) {
         .unwrap();
 }
 
+async fn begin(pool: &PgPool, schema: &str, then: Option<&str>) -> sqlx::Result<BatchTx> {
+    BatchTx::begin(pool.acquire().await?, schema, then).await
+}
+
 async fn rows(pool: &PgPool) -> Vec<i32> {
     sqlx::query_scalar("SELECT n FROM t ORDER BY n")
         .fetch_all(pool)
@@ -79,9 +83,7 @@ async fn backend_pid(conn: &mut sqlx::PgConnection) -> i32 {
 #[tokio::test]
 async fn a_batch_commits_with_its_checkpoint_which_never_moves_backwards() {
     let pool = schema("commit").await;
-    let mut tx = BatchTx::begin_on(&pool, "anything", Some("SELECT 1"))
-        .await
-        .unwrap();
+    let mut tx = begin(&pool, "anything", Some("SELECT 1")).await.unwrap();
     insert(&mut tx, 1).await.unwrap();
     let mut conn = tx.commit_through("p", 42).await.unwrap();
     // The connection comes back to the caller, outside any transaction.
@@ -99,7 +101,7 @@ async fn a_batch_commits_with_its_checkpoint_which_never_moves_backwards() {
 #[tokio::test]
 async fn a_rolled_back_batch_leaves_nothing_and_its_connection_serves_the_next_user() {
     let pool = schema("rollback").await;
-    let mut tx = BatchTx::begin_on(&pool, "s", None).await.unwrap();
+    let mut tx = begin(&pool, "s", None).await.unwrap();
     let pid = backend_pid(&mut tx).await;
     insert(&mut tx, 1).await.unwrap();
     tx.rollback().await;
@@ -117,14 +119,14 @@ async fn a_batch_that_failed_or_was_dropped_closes_its_connection_and_writes_not
     let pool = schema("dropped").await;
 
     // A statement fails: the transaction is aborted, and so is the commit.
-    let mut tx = BatchTx::begin_on(&pool, "s", None).await.unwrap();
+    let mut tx = begin(&pool, "s", None).await.unwrap();
     let first = backend_pid(&mut tx).await;
     insert(&mut tx, 1).await.unwrap();
     assert!(insert(&mut tx, 1).await.is_err(), "a duplicate key");
     assert!(tx.commit_through("p", 5).await.is_err());
 
     // Work dropped halfway (a cancelled future) with a row written.
-    let mut tx = BatchTx::begin_on(&pool, "s", None).await.unwrap();
+    let mut tx = begin(&pool, "s", None).await.unwrap();
     let second = backend_pid(&mut tx).await;
     assert_ne!(second, first, "the failed batch's connection was closed");
     insert(&mut tx, 2).await.unwrap();

@@ -1,6 +1,6 @@
 //! `Kept` against the machine's Postgres: a connection whose work succeeded stays out of the
-//! pool for the next use; one whose work failed goes back; and a pool too small to spare one
-//! keeps none, so its other users never wait for a kept connection.
+//! pool for the next use; one whose work failed goes back; a pool too small to spare one keeps
+//! none, and no connection is kept while less than half the pool is free for its other users.
 
 use std::time::Duration;
 
@@ -44,24 +44,20 @@ async fn idle_becomes(pool: &PgPool, idle: usize) -> bool {
 async fn a_connection_is_kept_after_work_that_succeeded_and_given_back_after_work_that_failed() {
     let pool = pool(KEEP_FROM).await;
     let kept = Kept::of(&pool, 1);
-    let first = kept.run(&pool, pid).await.unwrap();
+    let first = kept.run(pid).await.unwrap();
     assert_eq!(
         (pool.size(), pool.num_idle()),
         (1, 0),
         "kept out of the pool"
     );
-    assert_eq!(
-        kept.run(&pool, pid).await.unwrap(),
-        first,
-        "the same one again"
-    );
-    assert!(kept.run(&pool, fails).await.is_err());
+    assert_eq!(kept.run(pid).await.unwrap(), first, "the same one again");
+    assert!(kept.run(fails).await.is_err());
     assert!(
         idle_becomes(&pool, 1).await,
         "the failed work's connection went back"
     );
     // The next use takes a connection from the pool again.
-    kept.run(&pool, pid).await.unwrap();
+    kept.run(pid).await.unwrap();
     assert_eq!(pool.num_idle(), 0);
 }
 
@@ -69,6 +65,21 @@ async fn a_connection_is_kept_after_work_that_succeeded_and_given_back_after_wor
 async fn a_pool_too_small_to_spare_a_connection_keeps_none() {
     let pool = pool(KEEP_FROM - 1).await;
     let kept = Kept::of(&pool, 1);
-    kept.run(&pool, pid).await.unwrap();
+    kept.run(pid).await.unwrap();
     assert!(idle_becomes(&pool, 1).await, "given back at once");
+}
+
+#[tokio::test]
+async fn a_connection_is_not_kept_while_less_than_half_the_pool_is_free_for_the_others() {
+    let pool = pool(KEEP_FROM).await;
+    let kept = Kept::of(&pool, 1);
+    // Two of the four in use elsewhere: with this one, only one is left for the others.
+    let others = (pool.acquire().await.unwrap(), pool.acquire().await.unwrap());
+    kept.run(pid).await.unwrap();
+    assert!(idle_becomes(&pool, 1).await, "given back to the others");
+    drop(others);
+    // Now three of four are free: the next one is kept.
+    assert!(idle_becomes(&pool, 3).await);
+    kept.run(pid).await.unwrap();
+    assert_eq!(pool.num_idle(), 2);
 }
