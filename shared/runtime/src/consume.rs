@@ -261,17 +261,12 @@ impl<P: Projection> Sink for Stored<P> {
             staged(P::NAME, "prepare", self.projection.prepare(batch))
         );
         let (mut tx, recorded) = begun?;
-        let applied = match prepared {
-            Ok(prepared) => {
-                staged(
-                    P::NAME,
-                    "apply",
-                    self.projection.apply(&mut tx, batch, prepared, recorded),
-                )
-                .await
-            }
-            Err(err) => Err(err),
-        };
+        let applied = async {
+            let prepared = prepared?;
+            let applied = self.projection.apply(&mut tx, batch, prepared, recorded);
+            staged(P::NAME, "apply", applied).await
+        }
+        .await;
         let applied = match applied {
             Ok(applied) => applied,
             Err(err) => {
