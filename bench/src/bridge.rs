@@ -149,6 +149,10 @@ async fn measure(knobs: &Knobs, env: &BenchEnv, summary: &mut Summary) -> anyhow
         "    {}",
         crate::cpu::postgres_by_service(&cpu_from, &cpu_to, &pg_clients)
     );
+    println!(
+        "    {}",
+        crate::cpu::per_unit(&cpu_from, &cpu_to, stored, "order", BUDGET_RATE)
+    );
     stages::print(&stages_from, &stages_to);
     println!(
         "  raw JetStream      {} acknowledged publishes/s ({connections} in flight, one client, after the bridge): the bridge is {:.1} % of it",

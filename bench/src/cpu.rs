@@ -123,25 +123,86 @@ fn between(from: &Snapshot, to: &Snapshot) -> (f64, f64, impl Fn(u64) -> f64) {
     })
 }
 
+/// Who used the machine between two snapshots, each as a share of its whole capacity (percent
+/// of all its cores).
+struct Split {
+    cores: f64,
+    secs: f64,
+    machine: f64,
+    bench: f64,
+    /// wrk, when the load ran as a child process.
+    children: f64,
+    postgres: f64,
+    nats: f64,
+    other: f64,
+}
+
+impl Split {
+    fn between(from: &Snapshot, to: &Snapshot) -> Self {
+        let (cores, secs, share) = between(from, to);
+        let total = to.total.saturating_sub(from.total).max(1) as f64;
+        let busy = to.busy.saturating_sub(from.busy) as f64;
+        let bench = share(to.bench.saturating_sub(from.bench));
+        let children = share(to.children.saturating_sub(from.children));
+        let postgres = share(to.postgres.saturating_sub(from.postgres));
+        let nats = share(to.nats.saturating_sub(from.nats));
+        let machine = busy / total * 100.0;
+        Split {
+            cores,
+            secs,
+            machine,
+            bench,
+            children,
+            postgres,
+            nats,
+            other: (machine - bench - children - postgres - nats).max(0.0),
+        }
+    }
+}
+
 /// One line: how busy the machine was between two snapshots and who used it, as shares of the
 /// machine's whole capacity (all cores).
 pub fn report(from: &Snapshot, to: &Snapshot) -> String {
-    let (cores, secs, share) = between(from, to);
-    let total = to.total.saturating_sub(from.total).max(1) as f64;
-    let busy = to.busy.saturating_sub(from.busy) as f64;
-    let bench = share(to.bench.saturating_sub(from.bench));
-    let children = share(to.children.saturating_sub(from.children));
-    let pg = share(to.postgres.saturating_sub(from.postgres));
-    let nats = share(to.nats.saturating_sub(from.nats));
-    let machine = busy / total * 100.0;
-    let other = (machine - bench - children - pg - nats).max(0.0);
-    let children = if children >= 0.5 {
-        format!(" + wrk {children:.0}%")
+    let s = Split::between(from, to);
+    let children = if s.children >= 0.5 {
+        format!(" + wrk {:.0}%", s.children)
     } else {
         String::new()
     };
     format!(
-        "CPU over {secs:.0} s: machine {machine:.0}% busy ({cores:.0} cores) = gadai-bench {bench:.0}%{children} + postgres {pg:.0}% + nats-server {nats:.0}% + other processes {other:.0}%"
+        "CPU over {:.0} s: machine {:.0}% busy ({:.0} cores) = gadai-bench {:.0}%{children} + postgres {:.0}% + nats-server {:.0}% + other processes {:.0}%",
+        s.secs, s.machine, s.cores, s.bench, s.postgres, s.nats, s.other
+    )
+}
+
+/// One line: the CPU time each unit of work (`units` of them between the snapshots) cost the
+/// machine, and who spent it, beside what the machine's cores allow per unit at `budget_rate`
+/// units per second, every core busy: the arithmetic of a throughput budget.
+pub fn per_unit(
+    from: &Snapshot,
+    to: &Snapshot,
+    units: u64,
+    unit: &str,
+    budget_rate: f64,
+) -> String {
+    let s = Split::between(from, to);
+    // A share of the machine over the phase, in microseconds of CPU per unit.
+    let us = |percent: f64| percent / 100.0 * s.cores * s.secs * 1e6 / units.max(1) as f64;
+    let children = if s.children >= 0.5 {
+        format!(" + wrk {:.0}", us(s.children))
+    } else {
+        String::new()
+    };
+    format!(
+        "CPU per {unit}: {:.0} us = gadai-bench {:.0}{children} + postgres {:.0} + nats-server {:.0} + other {:.0}; at {} {unit}s/s the {:.0} cores have {:.0} us per {unit}",
+        us(s.machine),
+        us(s.bench),
+        us(s.postgres),
+        us(s.nats),
+        us(s.other),
+        crate::common::thousands(budget_rate),
+        s.cores,
+        s.cores * 1e6 / budget_rate
     )
 }
 
@@ -285,5 +346,48 @@ async fn wait_for_idle_cpu(limit: Duration) -> String {
             );
             said = true;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(from: Instant, secs: u64, ticks: [u64; 4]) -> Snapshot {
+        let [bench, children, postgres, nats] = ticks;
+        Snapshot {
+            at: from + Duration::from_secs(secs),
+            busy: bench + children + postgres + nats,
+            total: 0,
+            bench,
+            children,
+            postgres,
+            nats,
+            backends: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn given_ten_seconds_of_ticks_when_divided_by_the_orders_then_each_part_is_its_microseconds() {
+        let start = Instant::now();
+        let from = at(start, 0, [0; 4]);
+        // 10 s: the bench 4 s of CPU, wrk 1 s, Postgres 2 s, NATS 3 s (100 ticks a second).
+        let mut to = at(start, 10, [400, 100, 200, 300]);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+        to.total = 10 * 100 * cores;
+        let line = per_unit(&from, &to, 10_000, "order", 5_000.0);
+        assert!(
+            line.starts_with(
+                "CPU per order: 1000 us = gadai-bench 400 + wrk 100 + postgres 200 + nats-server 300 + other 0;"
+            ),
+            "{line}"
+        );
+        let allowed = cores as f64 * 1e6 / 5_000.0;
+        assert!(
+            line.ends_with(&format!(
+                "at 5,000 orders/s the {cores} cores have {allowed:.0} us per order"
+            )),
+            "{line}"
+        );
     }
 }
