@@ -248,13 +248,8 @@ impl<P: Projection> Sink for Stored<P> {
                 BatchTx::begin(conn, &self.schema, then.as_deref()).await
             })
             .await?;
-            match staged(P::NAME, "record", self.projection.record(&mut tx, batch)).await {
-                Ok(recorded) => Ok((tx, recorded)),
-                Err(err) => {
-                    tx.rollback().await;
-                    Err(err)
-                }
-            }
+            let recorded = staged(P::NAME, "record", self.projection.record(&mut tx, batch)).await;
+            unless_failed(tx, recorded).await
         };
         let (begun, prepared) = tokio::join!(
             begun,
@@ -267,13 +262,7 @@ impl<P: Projection> Sink for Stored<P> {
             staged(P::NAME, "apply", applied).await
         }
         .await;
-        let applied = match applied {
-            Ok(applied) => applied,
-            Err(err) => {
-                tx.rollback().await;
-                return Err(err);
-            }
-        };
+        let (tx, applied) = unless_failed(tx, applied).await?;
         let conn = staged(P::NAME, "commit", tx.commit_through(P::NAME, last)).await?;
         self.kept.keep(conn);
         staged(P::NAME, "committed", self.projection.committed(applied)).await;
@@ -315,6 +304,21 @@ impl<P: Projection> Sink for Stored<P> {
 
     async fn end_catch_up(&self) -> anyhow::Result<()> {
         crate::bulk::end(&self.pool, &self.schema, P::NAME).await
+    }
+}
+
+/// The transaction with what a step of it gave, or, when the step failed, the transaction
+/// rolled back and the step's error.
+async fn unless_failed<T>(
+    tx: BatchTx,
+    step: Result<T, ApplyError>,
+) -> Result<(BatchTx, T), ApplyError> {
+    match step {
+        Ok(value) => Ok((tx, value)),
+        Err(err) => {
+            tx.rollback().await;
+            Err(err)
+        }
     }
 }
 

@@ -6,16 +6,16 @@
 use std::{str::FromStr, time::Duration};
 
 use anyhow::Context;
-
-mod batch;
-mod kept;
-pub use batch::BatchTx;
-pub use kept::{KEEP_FROM, Kept};
 use sqlx::{
     Connection, Executor, PgPool, Postgres, Transaction,
     migrate::Migrator,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
+
+mod batch;
+mod kept;
+pub use batch::BatchTx;
+pub use kept::{KEEP_FROM, Kept};
 
 /// How to reach a service's tables.
 #[derive(Debug, Clone)]
@@ -153,8 +153,8 @@ async fn create_schema(conn: &mut sqlx::PgConnection, schema: &str) -> anyhow::R
 
 /// Starts a transaction that writes `schema`'s tables (a projection batch's is a [`BatchTx`]).
 /// It holds a shared lock on `schema` so that a rebuild (which takes the lock exclusively) can
-/// swap the schema between two batches. `BEGIN` and the
-/// lock go in one round trip (one simple query); the name goes in as a quoted literal.
+/// swap the schema between two batches. `BEGIN` and the lock go in one round trip (one simple
+/// query); the name goes in as a quoted literal.
 pub async fn begin_apply(
     pool: &PgPool,
     schema: &str,
